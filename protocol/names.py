@@ -1,0 +1,44 @@
+"""Chat names: what is allowed, and when two names are "the same".
+
+Names are shown to everyone, so characters that are invisible or that
+reorder text (zero-width, bidi controls) are refused: they make look-alike
+names. Uniqueness compares NFKC-normalised, case-folded keys, so "Alice",
+"ALICE" and the full-width "ＡＬＩＣＥ" are one name.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .errors import ProtocolError
+
+MAX_NAME = 20
+
+# Control, format (zero-width, bidi), surrogate, private use, unassigned,
+# and every kind of separator (space, line, paragraph).
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def check_name(name: object) -> str:
+    """Return ``name`` unchanged if it is a valid chat name, else raise ``bad_name``."""
+    if not isinstance(name, str):
+        raise ProtocolError("bad_name", "a name must be a string")
+    if not 1 <= len(name) <= MAX_NAME:
+        raise ProtocolError("bad_name", f"a name must be 1 to {MAX_NAME} characters")
+    for char in name:
+        category = unicodedata.category(char)
+        if category in _FORBIDDEN_CATEGORIES or char.isspace():
+            raise ProtocolError(
+                "bad_name",
+                f"a name may not contain U+{ord(char):04X} "
+                f"({unicodedata.name(char, 'unnamed')}, category {category})",
+            )
+    key = name_key(name)
+    if not key or any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in key):
+        raise ProtocolError("bad_name", "a name must stay visible after normalisation")
+    return name
+
+
+def name_key(name: str) -> str:
+    """The key two names are compared by: NFKC, then case-folded (then NFKC again)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())

@@ -1,0 +1,119 @@
+"""The encrypted channel: PyNaCl's Box plus the nonce discipline Box lacks.
+
+Box (X25519 + XSalsa20-Poly1305) is stateless: it happily decrypts a frame
+twice, out of order, or sent back to its own author (both directions share
+one key). So the nonce carries a direction and a counter, and a receiver
+accepts only the next counter of the other direction.
+
+Nonce (24 bytes): byte 0 is the sender's direction, ``C`` (0x43) for
+client → server or ``S`` (0x53) for server → client; bytes 1..15 are zero;
+bytes 16..23 are a big-endian 64-bit counter starting at 0.
+A sealed body is ``nonce || MAC (16) || ciphertext``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Literal
+
+from nacl.bindings import (
+    crypto_box_easy_afternm,
+    crypto_box_open_easy_afternm,
+)
+from nacl.exceptions import CryptoError
+
+from .errors import LocalProtocolError, ProtocolError
+
+Role = Literal["client", "server"]
+NONCE_SIZE = 24
+MAC_SIZE = 16
+KEY_SIZE = 32
+DIRECTION_BYTES: dict[str, bytes] = {"client": b"C", "server": b"S"}
+_ROLE_OF = {b"C": "client", b"S": "server"}
+_PADDING = bytes(15)
+_COUNTER = struct.Struct(">Q")
+
+
+def make_nonce(role: Role, counter: int) -> bytes:
+    """The nonce the ``role`` side uses for its ``counter``-th frame."""
+    return DIRECTION_BYTES[role] + _PADDING + _COUNTER.pack(counter)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedParts:
+    """A sealed body taken apart, for people to look at (the inspector)."""
+
+    direction: str  # "client", "server", or "?" for a nonce that is not ours
+    counter: int
+    nonce: bytes
+    mac: bytes
+    ciphertext: bytes
+
+
+def parse_sealed(data: bytes) -> SealedParts:
+    """Split a sealed body into nonce (direction, counter), MAC and ciphertext."""
+    if len(data) < NONCE_SIZE + MAC_SIZE:
+        raise ProtocolError(
+            "decrypt_failed", f"{len(data)} bytes is too short for a sealed frame"
+        )
+    nonce = data[:NONCE_SIZE]
+    well_formed = nonce[1:16] == _PADDING and nonce[:1] in _ROLE_OF
+    return SealedParts(
+        direction=_ROLE_OF[nonce[:1]] if well_formed else "?",
+        counter=_COUNTER.unpack_from(nonce, 16)[0],
+        nonce=nonce,
+        mac=data[NONCE_SIZE : NONCE_SIZE + MAC_SIZE],
+        ciphertext=data[NONCE_SIZE + MAC_SIZE :],
+    )
+
+
+class SecureChannel:
+    """One side of an encrypted session: seals what we send, opens what we get.
+
+    Not thread-safe: a caller that seals from several threads must hold one
+    lock around ``seal`` and the write, so counters reach the wire in order.
+    """
+
+    def __init__(self, shared_key: bytes, role: Role) -> None:
+        if not isinstance(shared_key, bytes) or len(shared_key) != KEY_SIZE:
+            raise LocalProtocolError("bad_key", f"a shared key is {KEY_SIZE} bytes")
+        if role not in DIRECTION_BYTES:
+            raise LocalProtocolError("bad_role", "role must be 'client' or 'server'")
+        self.shared_key = shared_key
+        self.role: Role = role
+        self.peer_role: Role = "server" if role == "client" else "client"
+        self.sent = 0
+        self.received = 0
+
+    def seal(self, body: bytes) -> bytes:
+        """Encrypt ``body`` under the next nonce of our direction."""
+        nonce = make_nonce(self.role, self.sent)
+        self.sent += 1
+        return nonce + crypto_box_easy_afternm(body, nonce, self.shared_key)
+
+    def open(self, data: bytes) -> bytes:
+        """Decrypt the peer's next frame, or raise a ``ProtocolError`` saying why not."""
+        parts = parse_sealed(data)
+        try:
+            # The nonce is bound into the MAC, so once this succeeds the
+            # direction and counter below are authentic, not attacker-chosen.
+            body = crypto_box_open_easy_afternm(data[NONCE_SIZE:], parts.nonce, self.shared_key)
+        except CryptoError:
+            raise ProtocolError(
+                "decrypt_failed", "the frame does not authenticate (tampered or wrong key)"
+            ) from None
+        if parts.direction == "?":
+            raise ProtocolError("bad_nonce", "the nonce does not follow the protocol's layout")
+        if parts.direction == self.role:
+            raise ProtocolError("reflected", "a frame we sent was sent back to us")
+        if parts.counter < self.received:
+            raise ProtocolError(
+                "replayed", f"frame {parts.counter} was already received (expected {self.received})"
+            )
+        if parts.counter > self.received:
+            raise ProtocolError(
+                "reordered", f"frame {parts.counter} arrived before frame {self.received}"
+            )
+        self.received += 1
+        return body

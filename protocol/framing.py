@@ -49,10 +49,10 @@ class FrameDecoder:
             # Checked before waiting for (or allocating) the body: a peer cannot
             # make us hold 4 GiB by announcing it.
             if length == 0:
-                del buf[:start]
+                buf.clear()  # after an error the stream is unusable: drop it
                 raise ProtocolError("frame_empty", "a frame of length 0 is not allowed")
             if length > self.max_size:
-                del buf[:start]
+                buf.clear()
                 raise ProtocolError(
                     "frame_too_large",
                     f"frame of {length} bytes exceeds the maximum of {self.max_size}",

@@ -1,0 +1,125 @@
+"""Both ends of the handshake, over an in-memory link (no sockets)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
+
+from protocol import (
+    ClientConnection,
+    Error,
+    Hello,
+    IdentityError,
+    LocalProtocolError,
+    ProtocolError,
+    Say,
+    ServerConnection,
+    ServerHello,
+    Welcome,
+    encode_frame,
+    encode_message,
+)
+
+IDENTITY = SigningKey(bytes(range(32)))
+
+
+def handshake(mode="box", allow_plaintext=False, cut=None):
+    client = ClientConnection(mode)
+    server = ServerConnection(IDENTITY, allow_plaintext=allow_plaintext)
+    hello = client.hello()
+    pieces = [hello] if cut is None else [hello[i : i + cut] for i in range(0, len(hello), cut)]
+    got = [m for piece in pieces for m in server.receive_data(piece)]
+    assert [type(m) for m in got] == [Hello]
+    reply = server.data_to_send()
+    assert [type(m) for m in client.receive_data(reply)] == [ServerHello]
+    return client, server
+
+
+@pytest.mark.parametrize("cut", [None, 1, 7])
+def test_box_handshake_agrees_on_a_key_however_cut(cut):
+    client, server = handshake(cut=cut)
+    assert client.established and server.established
+    assert client.session_key == server.session_key and len(client.session_key) == 32
+    assert client.server_identity == bytes(IDENTITY.verify_key)
+    assert server.client_key == client.client_key
+
+
+def test_messages_flow_sealed_after_handshake():
+    client, server = handshake()
+    wire = client.send(Say("secret words"))
+    assert b"secret" not in wire
+    assert server.receive_data(wire) == [Say("secret words")]
+    assert client.receive_data(server.send(Welcome("a", ("a",)))) == [Welcome("a", ("a",))]
+
+
+def test_plain_session_when_allowed_is_readable():
+    client, server = handshake("plain", allow_plaintext=True)
+    wire = client.send(Say("in the clear"))
+    assert b"in the clear" in wire
+    assert server.receive_data(wire) == [Say("in the clear")]
+
+
+def test_plaintext_is_refused_by_default_and_the_refusal_reaches_the_client():
+    client = ClientConnection("plain")
+    server = ServerConnection(IDENTITY)
+    with pytest.raises(ProtocolError) as err:
+        server.receive_data(client.hello())
+    assert err.value.code == "plaintext_refused"
+    refusal = server.send(Error(err.value.code, err.value.message))
+    assert client.receive_data(refusal)[0].code == "plaintext_refused"
+
+
+def test_substituted_server_key_fails_the_signature():
+    """A man in the middle swaps in its own ephemeral key but cannot sign it."""
+    client = ClientConnection("box")
+    server = ServerConnection(IDENTITY)
+    server.receive_data(client.hello())
+    server.data_to_send()
+    genuine_identity = bytes(IDENTITY.verify_key)
+    forged = ServerHello(
+        "box",
+        key=bytes(PrivateKey.generate().public_key),
+        identity=genuine_identity,
+        signature=IDENTITY.sign(b"something else").signature,
+    )
+    with pytest.raises(IdentityError) as err:
+        client.receive_data(encode_frame(encode_message(forged)))
+    assert err.value.code == "bad_signature"
+    assert not client.established
+
+
+def test_other_version_and_out_of_order_first_frames():
+    server = ServerConnection(IDENTITY)
+    with pytest.raises(ProtocolError) as err:
+        server.receive_data(encode_frame(encode_message(Hello("box", bytes(32), version=2))))
+    assert err.value.code == "bad_version"
+    with pytest.raises(ProtocolError) as err:
+        ServerConnection(IDENTITY).receive_data(encode_frame(encode_message(Say("hi"))))
+    assert err.value.code == "unexpected_message"
+
+
+def test_client_cannot_send_before_the_handshake():
+    with pytest.raises(LocalProtocolError):
+        ClientConnection().send(Say("too early"))
+
+
+def test_injected_keys_make_the_handshake_reproducible():
+    def run():
+        client = ClientConnection(ephemeral=PrivateKey(bytes(range(1, 33))))
+        server = ServerConnection(IDENTITY, ephemeral=PrivateKey(bytes(range(2, 34))))
+        server.receive_data(client.hello())
+        return server.data_to_send()
+
+    assert run() == run()
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=300))
+def test_random_bytes_at_the_server_raise_only_protocol_errors(data):
+    server = ServerConnection(IDENTITY, allow_plaintext=True)
+    try:
+        server.receive_data(data)
+        server.receive_data(b"")
+    except ProtocolError:
+        pass

@@ -1,0 +1,173 @@
+"""Messages: round trips, and strict refusal of everything else."""
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocol import (
+    MAX_TEXT,
+    Bye,
+    Error,
+    Hello,
+    Joined,
+    Left,
+    LocalProtocolError,
+    Login,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    Say,
+    ServerHello,
+    Users,
+    Welcome,
+    Whisper,
+    Who,
+    decode_message,
+    encode_message,
+)
+
+EXAMPLES = [
+    Hello("box", bytes(32)),
+    Hello("plain"),
+    ServerHello("box", bytes(32), bytes(range(32)), bytes(64)),
+    ServerHello("plain"),
+    Login("alice"),
+    Welcome("alice", ("alice", "bob")),
+    Say("hello\nworld\t!"),
+    Whisper("bob", "psst"),
+    Message("alice", "hi", 1764000000000),
+    Message("alice", "psst", 1, to="bob"),
+    Who(),
+    Users(("alice",)),
+    Joined("carol"),
+    Left("carol"),
+    Left("carol", "sendq_exceeded"),
+    Bye(),
+    Error("name_taken", "somebody is alice already"),
+    Ping(),
+    Pong(),
+]
+
+
+@pytest.mark.parametrize("msg", EXAMPLES, ids=lambda m: type(m).__name__)
+def test_round_trip(msg):
+    body = encode_message(msg)
+    assert json.loads(body)["type"] == msg.TYPE
+    assert decode_message(body) == msg
+
+
+def test_wire_form_is_compact_and_ordered():
+    assert encode_message(Message("alice", "hi", 5, to="bob")) == (
+        b'{"type":"message","from":"alice","text":"hi","ts":5,"to":"bob"}'
+    )
+    assert encode_message(Left("bob")) == b'{"type":"left","name":"bob"}'
+
+
+TRAPS = {
+    "deep nesting": b'{"type":"say","text":"x","n":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "lone surrogate": b'{"type":"say","text":"\\ud800"}',
+    "lone surrogate in a key": b'{"type":"say","\\udfff":1,"text":"x"}',
+    "NaN": b'{"type":"message","from":"a","text":"x","ts":NaN}',
+    "Infinity": b'{"type":"say","text":"x","n":Infinity}',
+    "overflowing float": b'{"type":"message","from":"a","text":"x","ts":1e999}',
+    "duplicate key": b'{"type":"say","text":"a","text":"b"}',
+    "not UTF-8": b'{"type":"say","text":"\xff"}',
+    "not an object": b'["say"]',
+    "not JSON": b"say hello",
+    "huge integer": b'{"type":"message","from":"a","text":"x","ts":' + b"9" * 5000 + b"}",
+}
+
+
+@pytest.mark.parametrize("body", TRAPS.values(), ids=TRAPS.keys())
+def test_json_traps_are_bad_json(body):
+    with pytest.raises(ProtocolError) as err:
+        decode_message(body)
+    assert err.value.code == "bad_json"
+
+
+BAD_MESSAGES = {
+    "no type": (b'{"text":"x"}', "bad_message"),
+    "type not a string": (b'{"type":5}', "bad_message"),
+    "unknown type": (b'{"type":"launch_missiles"}', "unknown_type"),
+    "missing field": (b'{"type":"say"}', "bad_message"),
+    "extra field": (b'{"type":"say","text":"x","admin":true}', "bad_message"),
+    "text not a string": (b'{"type":"say","text":5}', "bad_message"),
+    "empty text": (b'{"type":"say","text":""}', "bad_message"),
+    "text too long": (json.dumps({"type": "say", "text": "x" * (MAX_TEXT + 1)}).encode(), "bad_message"),
+    "control character": (b'{"type":"say","text":"a\\u001bb"}', "bad_message"),
+    "bool is no number": (b'{"type":"message","from":"a","text":"x","ts":true}', "bad_message"),
+    "negative ts": (b'{"type":"message","from":"a","text":"x","ts":-1}', "bad_message"),
+    "short key": (b'{"type":"hello","version":1,"mode":"box","key":"abcd"}', "bad_message"),
+    "bad mode": (b'{"type":"hello","version":1,"mode":"rot13"}', "bad_message"),
+    "oversize name": (b'{"type":"login","name":"' + b"a" * 21 + b'"}', "bad_name"),
+    "bidi name": ('{"type":"login","name":"\u202eecila"}'.encode(), "bad_name"),
+    "zero-width name": ('{"type":"login","name":"ali\u200bce"}'.encode(), "bad_name"),
+    "bad error code": (b'{"type":"error","code":"Not A Code"}', "bad_message"),
+}
+
+
+@pytest.mark.parametrize("body,code", BAD_MESSAGES.values(), ids=BAD_MESSAGES.keys())
+def test_bad_messages_get_their_code(body, code):
+    with pytest.raises(ProtocolError) as err:
+        decode_message(body)
+    assert err.value.code == code
+
+
+def test_encoder_refuses_invalid_messages():
+    with pytest.raises(LocalProtocolError) as err:
+        encode_message(Login("al ice"))
+    assert err.value.code == "bad_name"
+    with pytest.raises(LocalProtocolError):
+        encode_message(Say(""))
+
+
+names = st.text(
+    alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd")), min_size=1, max_size=20
+)
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200
+)
+messages = st.one_of(
+    st.builds(Login, names),
+    st.builds(Say, texts),
+    st.builds(Whisper, names, texts),
+    st.builds(Message, names, texts, st.integers(0, 2**53 - 1), st.none() | names),
+    st.builds(Welcome, names, st.lists(names, max_size=5).map(tuple)),
+    st.builds(Users, st.lists(names, max_size=5).map(tuple)),
+    st.builds(Left, names),
+    st.builds(Error, st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True), texts),
+)
+
+
+@given(messages)
+def test_any_valid_message_round_trips(msg):
+    assert decode_message(encode_message(msg)) == msg
+
+
+@given(st.binary(max_size=500))
+def test_random_bytes_raise_only_protocol_errors(data):
+    try:
+        decode_message(data)
+    except ProtocolError:
+        pass
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.sampled_from(["say", "login", "whisper", "message", "hello", "error", "users"]),
+       st.dictionaries(st.sampled_from(["text", "name", "to", "from", "ts", "key", "mode",
+                                        "version", "code", "names", "x"]), json_values))
+def test_random_json_objects_raise_only_protocol_errors(kind, fields):
+    body = json.dumps({"type": kind, **fields}).encode()
+    try:
+        decode_message(body)
+    except ProtocolError:
+        pass

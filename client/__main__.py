@@ -1,0 +1,97 @@
+"""``python -m client``: the Tk GUI, or with ``--tui`` the terminal client."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from protocol import DEFAULT_PORT, PinStore
+
+from . import tui
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m client",
+        description="socketlab chat client: the Tk window, or --tui for the terminal.",
+    )
+    parser.add_argument("--tui", action="store_true", help="use the terminal client")
+    parser.add_argument("--name", help="your chat name (asked for when missing)")
+    parser.add_argument("--host", default="127.0.0.1", help="server address (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--plain", action="store_true", help="no encryption (the server must allow it)"
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not check the server's identity (only for the man-in-the-middle lab)",
+    )
+    parser.add_argument(
+        "--keylog", metavar="FILE", help="append session keys to FILE for the inspector"
+    )
+    parser.add_argument(
+        "--trace", metavar="FILE", help="write thread activity (JSON lines) to FILE"
+    )
+    parser.add_argument(
+        "--forget-server",
+        metavar="HOST:PORT",
+        help="forget the pinned identity of a server, then exit",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    return parser
+
+
+def forget_server(where: str) -> int:
+    """Remove the pin for ``HOST:PORT``; exit status 0 if there was one."""
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit():
+        sys.stderr.write(f"error: expected HOST:PORT, got {where!r}\n")
+        return 2
+    host = host.removeprefix("[").removesuffix("]")  # "[::1]:7777" names ::1
+    store = PinStore()
+    if store.forget(host, int(port)):
+        print(f"forgot the pinned identity of {host}:{port} ({store.path})")
+        return 0
+    print(f"no identity pinned for {host}:{port} in {store.path}")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    if args.forget_server:
+        return forget_server(args.forget_server)
+    if args.tui:
+        try:
+            return tui.run(
+                args.host,
+                args.port,
+                args.name,
+                mode="plain" if args.plain else "box",
+                verify=not args.no_verify,
+                keylog=args.keylog,
+                trace=args.trace,
+            )
+        except KeyboardInterrupt:  # Ctrl-C while asked for a name: leave quietly
+            return 130
+    # Imported here so the terminal client works where Tk is missing.
+    try:
+        gui = importlib.import_module("client.gui")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("client.gui", "tkinter", "_tkinter"):
+            raise
+        sys.stderr.write(
+            f"error: the window client is not available here ({exc.name} is missing); "
+            "use --tui for the terminal client\n"
+        )
+        return 2
+    return gui.main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The terminal client: lines from stdin in, one line per event on stdout.
+
+Three threads: ``stdin`` reads and sends what the user types (it blocks on
+input), ``printer`` drains the client's event queue and prints, and the main
+thread waits for either to finish, then closes the connection. Works the same
+with a keyboard or a pipe; on end of input it says bye and exits 0.
+Notices and errors that are not chat events go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import BinaryIO
+
+from protocol import IdentityError, KeyLogWriter, Say, Whisper, Who
+
+from .chat_client import ChatClient, ChatError
+from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command
+from .events import Disconnected
+
+EXIT_OK = 0
+EXIT_ENDED = 1  # name refused, or the server ended the session
+EXIT_CONNECT = 2  # could not connect, or the server's identity was refused
+
+
+class _Output:
+    """Whole lines to stdout from several threads, each flushed at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # A terminal or pipe that cannot show a character gets an escape, not a crash.
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+
+class _Input:
+    """Lines from stdin, read unbuffered.
+
+    The reading thread may still be blocked here when the program exits; a
+    buffered reader would hold its lock then, and the interpreter aborts at
+    shutdown waiting for it. The raw stream has no lock.
+    """
+
+    def __init__(self) -> None:
+        self._raw: BinaryIO = sys.stdin.buffer.raw  # type: ignore[union-attr]
+        self._encoding = sys.stdin.encoding or "utf-8"
+        self.interactive = sys.stdin.isatty()
+
+    def readline(self) -> str | None:
+        """The next line without its ending; None at end of input."""
+        data = self._raw.readline()
+        if not data:
+            return None
+        return data.decode(self._encoding, errors="replace").rstrip("\r\n")
+
+    def ask(self, prompt: str) -> str | None:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        return self.readline()
+
+
+def _error(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _identity_warning(exc: IdentityError, where: str) -> str:
+    if exc.code != "identity_changed":
+        return (
+            f"WARNING: refusing {where}: {exc.message}.\n"
+            "Someone may be intercepting the connection (a man in the middle)."
+        )
+    return (
+        f"WARNING: the server at {where} is not the one you talked to before.\n"
+        f"  pinned:  {exc.known}\n"
+        f"  offered: {exc.offered}\n"
+        "Someone may be intercepting the connection (a man in the middle), or the\n"
+        "server's key was replaced. Refusing to connect. If you trust the new key,\n"
+        f"forget the old one:  python -m client --forget-server {where}"
+    )
+
+
+def _refusal(exc: ChatError, name: str) -> str:
+    if exc.code == "name_taken":
+        return f"! the name {name} is taken"
+    return f"! {exc.code}: {exc.message}"
+
+
+def run(
+    host: str,
+    port: int,
+    name: str | None,
+    *,
+    mode: str = "box",
+    verify: bool = True,
+    keylog: str | os.PathLike[str] | KeyLogWriter | None = None,
+    trace: str | os.PathLike[str] | None = None,
+) -> int:
+    """Run the terminal client until end of input, /quit or disconnect; the exit status."""
+    out, keyboard = _Output(), _Input()
+    where = f"{host}:{port}"
+    client = ChatClient(host, port, mode=mode, verify=verify, keylog=keylog, trace=trace)
+    try:
+        client.connect()
+    except IdentityError as exc:
+        _error(_identity_warning(exc, where))
+        return EXIT_CONNECT
+    except ChatError as exc:
+        hint = " (is the server running?)" if exc.code == "connect_failed" else ""
+        _error(f"error: {exc}{hint}")
+        return EXIT_CONNECT
+    try:
+        _notices(client, where)
+        if not _login(client, name, keyboard, out):
+            return EXIT_ENDED
+        return _chat(client, keyboard, out)
+    finally:
+        client.close()
+
+
+def _notices(client: ChatClient, where: str) -> None:
+    if client.mode == "plain":
+        _error("* plaintext session: anyone on the path can read it")
+    elif not client.verify:
+        _error(f"* NOT verifying the server's identity (--no-verify): {client.server_fingerprint}")
+    elif client.pin_status == "new":
+        _error(f"* first connection to {where}: pinned its identity {client.server_fingerprint}")
+
+
+def _login(client: ChatClient, name: str | None, keyboard: _Input, out: _Output) -> bool:
+    """Log in, asking for another name after a refusal when someone is typing."""
+    if not name and keyboard.interactive:
+        name = keyboard.ask("your name: ")
+    while name:
+        try:
+            out.line(format_event(client.login(name), name))
+            return True
+        except ChatError as exc:
+            out.line(_refusal(exc, name))
+            if exc.code not in ("name_taken", "bad_name") or not keyboard.interactive:
+                return False
+        name = keyboard.ask("choose another name: ")
+    if not keyboard.interactive:
+        _error("error: give a name with --name")
+    return False
+
+
+def _chat(client: ChatClient, keyboard: _Input, out: _Output) -> int:
+    done = threading.Event()
+    user_ended = threading.Event()
+
+    def read_input() -> None:
+        try:
+            if _read_commands(client, keyboard, out):
+                user_ended.set()
+        finally:
+            done.set()
+
+    def print_events() -> None:
+        try:
+            while True:
+                client.tracer.record("queue_wait")
+                event = client.events.get()
+                client.tracer.record("handling", type(event).__name__)
+                out.line(format_event(event, client.name))
+                if isinstance(event, Disconnected):
+                    return
+        finally:
+            done.set()
+
+    # Daemons: the reader may block on input forever, and neither may keep the
+    # process alive if the connection cannot be wound down.
+    threading.Thread(target=read_input, name="stdin", daemon=True).start()
+    printer = threading.Thread(target=print_events, name="printer", daemon=True)
+    printer.start()
+    try:
+        while not done.wait(0.5):  # a timed wait lets Ctrl-C through on Windows too
+            pass
+    except KeyboardInterrupt:
+        user_ended.set()
+    client.close()
+    printer.join(client.timeout)
+    return EXIT_OK if user_ended.is_set() else EXIT_ENDED
+
+
+def _read_commands(client: ChatClient, keyboard: _Input, out: _Output) -> bool:
+    """Send what the user types; True at end of input or /quit, False if the line died."""
+    while True:
+        client.tracer.record("recv", "stdin")
+        line = keyboard.readline()
+        if line is None:
+            return True
+        client.tracer.record("handling")
+        command = parse_command(line)
+        try:
+            match command:
+                case None:
+                    pass
+                case Quit():
+                    return True
+                case Help():
+                    for help_line in HELP_TEXT.splitlines():
+                        out.line(help_line)
+                case Usage(text=text):
+                    out.line(f"! {text}")
+                case Say(text=text):
+                    client.say(text)
+                case Whisper(to=to, text=text):
+                    client.whisper(to, text)
+                case Who():
+                    client.who()
+        except ChatError as exc:
+            out.line(f"! {exc.code}: {exc.message}")
+            if exc.code in ("not_connected", "connection_lost"):
+                return False

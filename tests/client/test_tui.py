@@ -1,0 +1,193 @@
+"""The terminal client as a real subprocess, driven through a stdin pipe."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from nacl.signing import SigningKey
+
+from client import ChatClient
+from protocol import Left, Message, PinStore, fingerprint
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 10.0
+
+
+class Tui:
+    """``python -m client ARGS`` with piped stdio; stdout lines are collected as they come."""
+
+    def __init__(self, *args: str, home: Path) -> None:
+        env = {**os.environ, "SOCKETLAB_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
+        env.pop("SOCKETLAB_KEYLOG", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "client", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def expect(self, match: Callable[[str], bool], timeout: float = TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if match(line):
+                return line
+        pytest.fail(f"no matching line within {timeout} s; stdout so far: {self.seen}")
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = TIMEOUT) -> tuple[int, str, str]:
+        """Close stdin, wait for exit; (status, rest of stdout, stderr)."""
+        assert self.proc.stdin is not None and self.proc.stderr is not None
+        self.proc.stdin.close()
+        try:
+            status = self.proc.wait(timeout)
+        finally:
+            self.proc.kill()
+        self._reader.join(timeout)
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        self.seen += rest
+        stderr = self.proc.stderr.read()
+        self.close()
+        return status, "\n".join(rest), stderr
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(TIMEOUT)
+        self._reader.join(TIMEOUT)  # stdout is at EOF now; let the reader finish with it
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            assert stream is not None
+            stream.close()
+
+
+@pytest.fixture
+def tui(server, home: Path):
+    started: list[Tui] = []
+
+    def start(*args: str, name: str | None = None) -> Tui:
+        host, port = server.address
+        argv = ["--tui", "--host", host, "--port", str(port), *args]
+        started.append(Tui(*argv, *(["--name", name] if name else []), home=home))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        proc.close()
+
+
+def test_lines_in_reach_others_and_events_come_out_one_per_line(tui, make_client, wait) -> None:
+    bob = make_client("bob")
+    alice = tui(name="alice")
+    welcome = alice.expect(lambda line: line.startswith("* you are alice; online: "))
+    assert set(welcome.split("online: ")[1].split(", ")) == {"alice", "bob"}
+    alice.send("hello everyone")
+    alice.send("")  # blank: nothing is sent
+    alice.send("/w bob just you")
+    alice.send("//etc")
+    said = wait(bob, lambda e: isinstance(e, Message))
+    assert (said.sender, said.to, said.text) == ("alice", None, "hello everyone")
+    whisper = wait(bob, lambda e: isinstance(e, Message))
+    assert (whisper.sender, whisper.to, whisper.text) == ("alice", "bob", "just you")
+    assert wait(bob, lambda e: isinstance(e, Message)).text == "/etc"
+    alice.expect(lambda line: line == "[whisper to bob] just you")
+    bob.say("hi alice\nsecond line")
+    alice.expect(lambda line: line == "bob: hi alice\\nsecond line")
+    alice.send("/nope")
+    alice.expect(lambda line: line.startswith("! unknown command /nope"))
+    status, _rest, stderr = alice.finish()
+    assert status == 0, stderr
+    assert wait(bob, lambda e: isinstance(e, Left)) == Left("alice", "quit")
+    assert "alice: hello everyone" in alice.seen
+
+
+def test_quit_command_exits_zero(tui, make_client, wait) -> None:
+    bob = make_client("bob")
+    alice = tui(name="alice")
+    alice.expect(lambda line: line.startswith("* you are"))
+    alice.send("/quit")
+    assert alice.proc.wait(TIMEOUT) == 0
+    assert wait(bob, lambda e: isinstance(e, Left)).name == "alice"
+
+
+def test_duplicate_name_says_taken_and_exits_one(tui, make_client) -> None:
+    make_client("alice")
+    second = tui(name="ALICE")
+    status, rest, stderr = second.finish()
+    assert status == 1, stderr
+    assert "taken" in rest
+    assert "Traceback" not in stderr
+
+
+def test_server_going_away_ends_the_client(server, tui) -> None:
+    alice = tui(name="alice")
+    alice.expect(lambda line: line.startswith("* you are"))
+    server.stop()
+    alice.expect(lambda line: line.startswith("* disconnected"))
+    assert alice.proc.wait(TIMEOUT) == 1
+
+
+def test_connection_refused_is_one_clear_line(home: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = Tui("--tui", "--name", "alice", "--port", str(port), home=home)
+    status, rest, stderr = proc.finish()
+    assert status == 2
+    assert rest == ""
+    assert stderr.strip().count("\n") == 0 and f"127.0.0.1:{port}" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_changed_identity_is_refused_with_both_fingerprints_and_the_fix(
+    server, tui, home: Path
+) -> None:
+    host, port = server.address
+    with ChatClient(host, port, verify=False) as probe:
+        probe.connect()
+        real = probe.server_fingerprint
+    old = SigningKey.generate()
+    PinStore().check(host, port, bytes(old.verify_key))  # as if another server was here before
+    refused = tui(name="alice")
+    status, rest, stderr = refused.finish()
+    assert status == 2 and rest == ""
+    assert "WARNING" in stderr
+    assert f"pinned:  {fingerprint(bytes(old.verify_key))}" in stderr
+    assert f"offered: {real}" in stderr
+    assert f"python -m client --forget-server {host}:{port}" in stderr
+    forget = Tui("--forget-server", f"{host}:{port}", home=home)
+    assert forget.finish()[0] == 0
+    accepted = tui(name="alice")
+    accepted.expect(lambda line: line.startswith("* you are alice"))
+    assert accepted.finish()[0] == 0

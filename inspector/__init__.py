@@ -1,0 +1,1 @@
+"""socketlab inspector: capture loopback traffic and show ciphertext next to plaintext."""

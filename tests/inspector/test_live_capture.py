@@ -1,0 +1,230 @@
+"""Live capture on loopback: real sockets, each packet seen once, streams exactly as sent."""
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from scapy.utils import rdpcap
+
+import inspector.capture as capture
+from inspector.capture import CaptureError, LiveCapture, iter_pcap, loopback_interface
+from inspector.packets import FIN, Segment, parse_packet
+from inspector.reassembly import Closed, Conflict, Gap, Reassembler
+from tests.inspector.tcp_helpers import stream_of
+
+TIMEOUT = 5.0
+rnd = random.Random(7)
+UP = rnd.randbytes(300_000)  # several loopback segments, sent in uneven writes
+DOWN = rnd.randbytes(120_000)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def listener(host: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    srv = socket.socket(family)
+    try:
+        srv.bind((host, 0))
+    except OSError as exc:
+        srv.close()
+        pytest.skip(f"cannot bind {host}: {exc}")
+    srv.listen()
+    srv.settimeout(TIMEOUT)
+    return srv
+
+
+def exchange(srv: socket.socket, up: bytes, down: bytes) -> None:
+    """Client sends ``up`` and half-closes; the server reads it all, answers ``down``, closes."""
+    received = bytearray()
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(TIMEOUT)
+            while chunk := conn.recv(65536):
+                received.extend(chunk)
+            conn.sendall(down)
+
+    server = threading.Thread(target=serve)
+    server.start()
+    with socket.create_connection(srv.getsockname()[:2], timeout=TIMEOUT) as client:
+        pos = 0
+        while pos < len(up):
+            size = rnd.randint(1, 40_000)
+            client.sendall(up[pos:pos + size])
+            pos += size
+        client.shutdown(socket.SHUT_WR)
+        answer = bytearray()
+        while chunk := client.recv(65536):
+            answer.extend(chunk)
+    server.join(TIMEOUT)
+    assert bytes(received) == up and bytes(answer) == down
+
+
+def wait_for_fins(segments: list[Segment], count: int = 2) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while sum(1 for s in list(segments) if s.flags & FIN) < count:
+        assert time.monotonic() < deadline, "the capture never saw both FINs"
+        time.sleep(0.01)
+
+
+def reassemble(segments: list[Segment]) -> list:
+    r = Reassembler()
+    events = [e for s in segments for e in r.add(s)]
+    return events + r.finish()
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_streams_equal_what_was_sent_and_each_packet_is_seen_once(tmp_path: Path, host: str):
+    srv = listener(host)
+    port = srv.getsockname()[1]
+    noise = listener(host)  # traffic on another port must not be captured
+    segments: list[Segment] = []
+    pcap = tmp_path / "live.pcap"
+    cap = LiveCapture(loopback_interface(), port, segments.append, pcap_out=pcap)
+    cap.start()
+    try:
+        exchange(noise, b"not for us", b"nor this")
+        exchange(srv, UP, DOWN)
+        wait_for_fins(segments)
+    finally:
+        stats = cap.stop()
+        srv.close()
+        noise.close()
+
+    assert all(port in (s.src[1], s.dst[1]) for s in segments)
+    events = reassemble(segments)
+    assert stream_of(events, "c2s") == UP
+    assert stream_of(events, "s2c") == DOWN
+    assert not [e for e in events if isinstance(e, (Gap, Conflict))]
+    assert [e.how for e in events if isinstance(e, Closed)] == ["fin"]
+    # Loopback shows every packet twice to a naive sniffer: a second copy
+    # would double these sums.
+    assert sum(len(s.payload) for s in segments if s.dst[1] == port) == len(UP)
+    assert sum(len(s.payload) for s in segments if s.src[1] == port) == len(DOWN)
+    assert stats.received == stats.delivered == stats.written == len(segments)
+    assert stats.dropped == 0
+
+    frames = list(iter_pcap(pcap))
+    assert [parse_packet(*f) for f in frames] == [
+        Segment(f.ts, s.src, s.dst, s.seq, s.ack, s.flags, s.payload)
+        for f, s in zip(frames, segments)]
+    assert all(abs(f.ts - s.ts) < 1e-5 for f, s in zip(frames, segments))
+    assert len(rdpcap(str(pcap))) == len(segments)
+    if shutil.which("tshark"):
+        out = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "tcp.len"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        lengths = [int(n) for n in out.split()]
+        assert len(lengths) == len(segments) and sum(lengths) == len(UP) + len(DOWN)
+
+
+@pytest.mark.needs_root
+def test_scapy_socket_backend_sees_the_same_streams():
+    # The path macOS and Windows take; on Linux it is scapy's AF_PACKET socket.
+    srv = listener("127.0.0.1")
+    port = srv.getsockname()[1]
+    segments: list[Segment] = []
+    with srv, LiveCapture("lo" if sys.platform.startswith("linux") else None, port,
+                          segments.append, backend="scapy") as cap:
+        exchange(srv, UP[:50_000], DOWN[:20_000])
+        wait_for_fins(segments)
+    events = reassemble(segments)
+    assert stream_of(events, "c2s") == UP[:50_000]
+    assert stream_of(events, "s2c") == DOWN[:20_000]
+    assert sum(len(s.payload) for s in segments) == 70_000
+    assert cap.stats().dropped is None
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize("backend", ["auto", "scapy"])
+def test_unknown_interface_is_a_clear_error(backend: str):
+    with pytest.raises(CaptureError) as info:
+        LiveCapture("nosuchif0", 7777, print, backend=backend).start()
+    assert info.value.code == "no_such_interface" and "nosuchif0" in info.value.message
+
+
+@pytest.mark.needs_root
+def test_an_exception_in_on_packet_reaches_the_caller_of_stop():
+    srv = listener("127.0.0.1")
+
+    def explode(segment: Segment) -> None:
+        raise ValueError("boom")
+
+    cap = LiveCapture(None, srv.getsockname()[1], explode)
+    cap.start()
+    with srv, socket.create_connection(srv.getsockname()[:2], timeout=TIMEOUT):
+        srv.accept()[0].close()
+    with pytest.raises(ValueError, match="boom"):
+        cap.stop()
+
+
+def test_loopback_interface_is_named_for_this_os():
+    expected = {"linux": "lo", "darwin": "lo0"}.get(sys.platform)
+    if expected is None:
+        pytest.skip(f"no fixed loopback name on {sys.platform}")
+    assert loopback_interface() == expected
+
+
+def assert_names_the_fix(error: CaptureError) -> None:
+    assert error.code == "no_capture_rights"
+    for fix in ("root", "Administrator", "setcap cap_net_raw+eip", "Npcap",
+                "python -m inspector proxy"):
+        assert fix in error.message
+
+
+@pytest.mark.parametrize("backend", ["af_packet", "scapy"])
+def test_no_rights_gives_the_fix_not_a_traceback(monkeypatch: pytest.MonkeyPatch, backend: str):
+    # At the boundary: the socket open fails as it does for an ordinary user.
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    if backend == "af_packet":
+        if not hasattr(socket, "AF_PACKET"):
+            pytest.skip("AF_PACKET exists only on Linux")
+        monkeypatch.setattr(capture.socket, "socket", refuse)
+    else:
+        from scapy.all import conf
+        monkeypatch.setattr(conf, "L2socket", refuse)
+    with pytest.raises(CaptureError) as info:
+        LiveCapture("lo", 7777, print, backend=backend).start()
+    assert_names_the_fix(info.value)
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+AS_NOBODY = """
+from inspector.capture import CaptureError, LiveCapture
+try:
+    LiveCapture("lo", 7777, print).start()
+except CaptureError as error:
+    print(error.code)
+    print(error.message)
+"""
+
+
+@pytest.mark.needs_root
+def test_no_rights_for_real_as_user_nobody():
+    # Root's venv Python lives in root's home, unreadable by others: run the
+    # system Python (same minor version) with the venv's packages on its path.
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    setpriv = shutil.which("setpriv")
+    if not (sys.platform.startswith("linux") and setpriv and os.path.exists(SYSTEM_PYTHON)):
+        pytest.skip("needs Linux, setpriv and /usr/bin/python3")
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}", "PYTHONDONTWRITEBYTECODE": "1",
+           "PATH": "/usr/bin:/bin"}
+    run = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", SYSTEM_PYTHON]
+    probe = subprocess.run(run + ["-c", "import scapy.utils, inspector.capture"], env=env,
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f"the system Python cannot import scapy from the venv: {probe.stderr[-200:]}")
+    result = subprocess.run(run + ["-c", AS_NOBODY], env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    code, message = result.stdout.split("\n", 1)
+    assert_names_the_fix(CaptureError(code, message))

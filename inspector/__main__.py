@@ -1,0 +1,244 @@
+"""``python -m inspector``: sniff, read, proxy, chart and demo.
+
+Every expected failure (no capture rights, not a pcap, a bad key-log line, a
+port in use, a target that refuses) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from protocol import DEFAULT_PORT, SocketlabError, read_keylog
+
+from .capture import CaptureError, LiveCapture
+from .decode import Decoded, SessionDecoder
+from .reassembly import Reassembler
+from .view import render, to_json
+
+EXIT_USAGE = 2
+
+
+class KeyLogFile(dict[bytes, bytes]):
+    """A key log that re-reads its file when asked for a key it lacks.
+
+    During a live capture the key-log line of a session is written while the
+    session starts, so the file must be read again as new sessions appear.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(read_keylog(path) if path.exists() else {})
+        self.path = path
+
+    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        if key not in self and self.path.exists():
+            self.update(read_keylog(self.path))
+        return super().get(key, default)
+
+
+def _keys(path: str | None) -> KeyLogFile | None:
+    return KeyLogFile(Path(path)) if path else None
+
+
+class Printer:
+    """Writes decoded items as the side-by-side view or as JSON lines."""
+
+    def __init__(self, as_json: bool, colour: bool | None = None) -> None:
+        self.as_json = as_json
+        self.colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ \
+            if colour is None else colour
+        self.width = max(80, min(160, _terminal_width()))
+        self._seen: set = set()
+
+    def emit(self, items: Iterable[Decoded]) -> int:
+        count = 0
+        for item in items:
+            count += 1
+            if self.as_json:
+                print(json.dumps(to_json(item), ensure_ascii=False), flush=False)
+            else:
+                for block in render([item], colour=self.colour, width=self.width,
+                                    seen=self._seen):
+                    print(block)
+        sys.stdout.flush()
+        return count
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 120
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from .pipeline import PcapSummary, decode_events, read_pcap
+
+    keys = _keys(args.keylog)
+    printer = Printer(args.json)
+    path = Path(args.file)
+    if not path.exists():
+        raise CaptureError("cannot_open", f"{path}: no such file")
+    summary = PcapSummary()
+    if path.suffix == ".jsonl":
+        from .proxy import read_recording
+
+        items = decode_events(read_recording(path), keys)
+    else:
+        items = read_pcap(path, keys, port=args.port, summary=summary)
+    printer.emit(items)
+    for note in summary.notes:
+        print(f"inspector: {note}", file=sys.stderr)
+    return 0
+
+
+def cmd_sniff(args: argparse.Namespace) -> int:
+    segments: queue.Queue = queue.Queue()
+    capture = LiveCapture(args.iface, args.port, segments.put, pcap_out=args.pcap)
+    capture.start()  # raises CaptureError (no rights, no such interface) before any output
+    print(f"sniffing {capture.iface}, tcp port {args.port} — Ctrl-C to stop", file=sys.stderr)
+    reassembler = Reassembler()
+    decoder = SessionDecoder(_keys(args.keylog))
+    printer = Printer(args.json)
+    stop = threading.Event()
+    _on_terminate(stop)
+    try:
+        while not stop.is_set():
+            try:
+                seg = segments.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            for event in reassembler.add(seg):
+                printer.emit(decoder.add(event))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = capture.stop()
+    for event in reassembler.finish():
+        printer.emit(decoder.add(event))
+    dropped = f", {stats.dropped} dropped by the kernel" if stats.dropped else ""
+    print(f"\n{stats.delivered} packets captured{dropped}"
+          + (f"; pcap written to {args.pcap}" if args.pcap else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    from .proxy import Proxy
+
+    host, _, port = args.target.rpartition(":")
+    if not host or not port.isdigit():
+        raise SocketlabError("bad_target", f"--target must be HOST:PORT, not {args.target!r}")
+    decoder = SessionDecoder(_keys(args.keylog))
+    printer = Printer(args.json)
+    events: queue.Queue = queue.Queue()
+    proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
+                  record=args.record, mitm=args.mitm)
+    proxy.check_target()
+    proxy.start()
+    mode = " (MITM: substituting keys)" if args.mitm else ""
+    print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{port}{mode}"
+          " — Ctrl-C to stop", file=sys.stderr)
+    stop = threading.Event()
+    _on_terminate(stop)
+    try:
+        while not stop.is_set():
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            printer.emit(decoder.add(event))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proxy.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), sys.stdout, colour=sys.stdout.isatty(), prefer=args.capture)
+    return 0
+
+
+def cmd_chart(args: argparse.Namespace) -> int:
+    from .charts import main as charts_main
+
+    return charts_main(args.rest)
+
+
+def _on_terminate(stop: threading.Event) -> None:
+    """SIGTERM stops the loop like Ctrl-C does (where the platform has it)."""
+    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m inspector", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def output(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--keylog", metavar="FILE", help="decrypt sessions listed in this key log")
+        p.add_argument("--json", action="store_true", help="one JSON object per frame")
+
+    p = sub.add_parser("sniff", help="live capture on loopback (needs capture rights)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--iface", help="interface (default: this OS's loopback)")
+    p.add_argument("--pcap", metavar="OUT", help="also write the packets to this pcap")
+    output(p)
+    p.set_defaults(run=cmd_sniff)
+
+    p = sub.add_parser("read", help="show a pcap (or a proxy recording .jsonl) offline")
+    p.add_argument("file")
+    p.add_argument("--port", type=int, help="only this TCP port")
+    output(p)
+    p.set_defaults(run=cmd_read)
+
+    p = sub.add_parser("proxy", help="a tap that needs no rights: relay and record")
+    p.add_argument("--listen", type=int, required=True, metavar="PORT")
+    p.add_argument("--listen-host", default="127.0.0.1")
+    p.add_argument("--target", required=True, metavar="HOST:PORT")
+    p.add_argument("--record", metavar="FILE", help="record both directions (JSON lines)")
+    p.add_argument("--mitm", action="store_true",
+                   help="perform the key-substitution attack (a lesson on pinning)")
+    output(p)
+    p.set_defaults(run=cmd_proxy)
+
+    p = sub.add_parser("chart", help="charts from trace files (see: chart --help)",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(run=cmd_chart)
+
+    p = sub.add_parser("demo", help="the whole story in one command")
+    p.add_argument("--out", default="demo-out", help="folder for the report (default demo-out)")
+    p.add_argument("--capture", choices=("sniff", "proxy"), default="sniff",
+                   help="sniff where possible (default), or always use the proxy")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (SocketlabError, CaptureError) as exc:
+        print(f"inspector: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"inspector: error: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Plumbing from a source (packets, a pcap, a proxy recording) to decoded frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .capture import iter_pcap
+from .decode import Decoded, SessionDecoder
+from .packets import Segment, parse_packet
+from .reassembly import Reassembler, StreamEvent
+
+
+def reassemble(segments: Iterable[Segment], port: int | None = None) -> Iterator[StreamEvent]:
+    """TCP stream events for ``segments`` (only those on ``port``, if given)."""
+    reassembler = Reassembler()
+    for seg in segments:
+        if port is None or port in (seg.src[1], seg.dst[1]):
+            yield from reassembler.add(seg)
+    yield from reassembler.finish()
+
+
+def decode_events(events: Iterable[StreamEvent],
+                  keys: dict[bytes, bytes] | None) -> Iterator[Decoded]:
+    decoder = SessionDecoder(keys)
+    for event in events:
+        yield from decoder.add(event)
+
+
+@dataclass
+class PcapSummary:
+    """Filled in as a pcap is read: how much, and whether it was cut short."""
+
+    packets: int = 0
+    truncated_at: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_pcap(path: str | Path, keys: dict[bytes, bytes] | None, *, port: int | None = None,
+              summary: PcapSummary | None = None) -> Iterator[Decoded]:
+    """Decode a pcap file, streaming: memory stays flat however large the file."""
+    summary = summary if summary is not None else PcapSummary()
+    pcap = iter_pcap(path)  # a file that is not a pcap raises here, before any output
+
+    def segments() -> Iterator[Segment]:
+        with pcap:
+            for ts, linktype, data in pcap:
+                seg = parse_packet(ts, linktype, data)
+                if seg is not None:
+                    yield seg
+        summary.packets = pcap.packets
+        summary.truncated_at = pcap.truncated_at
+
+    yield from decode_events(reassemble(segments(), port), keys)
+    if summary.truncated_at is not None:
+        summary.notes.append(
+            f"the file is truncated: it ends inside a packet record at byte "
+            f"{summary.truncated_at}; every whole packet before it is shown")
+
+

@@ -1,0 +1,146 @@
+"""The side-by-side view: the bytes on the wire next to what they mean.
+
+Left, each frame as it crossed the wire (hex and ASCII, shortened; a sealed
+frame split into length, nonce, MAC and ciphertext). Right, the decoded
+message, or why it could not be decoded. Colour on a terminal, plain text
+when piped, and JSON lines for notebooks and tools.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator
+
+from protocol import HEADER_SIZE, encode_message
+
+from .decode import Decoded, Frame, Note
+from .reassembly import Connection
+
+BYTES_PER_LINE = 8
+MAX_LINES = 4
+LEFT_WIDTH = 8 * 3 + 8 + 10  # label, hex, ASCII
+_COLOURS = {"c2s": "36", "s2c": "35", "sealed": "33", "plain": "32", "note": "31", "dim": "2"}
+
+
+def _paint(text: str, what: str, colour: bool) -> str:
+    return f"\x1b[{_COLOURS[what]}m{text}\x1b[0m" if colour else text
+
+
+def _ascii(chunk: bytes) -> str:
+    return "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+
+
+def hex_lines(data: bytes, label: str, max_lines: int = MAX_LINES) -> list[str]:
+    """``label  hex…  |ascii|`` lines, at most ``max_lines``, then what was left out."""
+    lines = []
+    for i in range(0, min(len(data), BYTES_PER_LINE * max_lines), BYTES_PER_LINE):
+        chunk = data[i : i + BYTES_PER_LINE]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        lines.append(f"{label if i == 0 else '':<6}{hexes:<24}|{_ascii(chunk)}|")
+    shown = BYTES_PER_LINE * max_lines
+    if len(data) > shown:
+        lines.append(f"{'':<6}… {len(data) - shown} more bytes")
+    return lines or [f"{label:<6}(empty)"]
+
+
+def _wire_column(frame: Frame) -> list[str]:
+    header = frame.wire[:HEADER_SIZE]
+    lines = hex_lines(header, "len", 1)
+    if frame.sealed is None:
+        return lines + hex_lines(frame.body, "body")
+    parts = frame.sealed
+    nonce = f"{parts.nonce[:1].hex()} {'00 ' * 2}… ctr {parts.counter}"
+    lines.append(f"{'nonce':<6}{nonce:<24}|{parts.direction} #{parts.counter}|")
+    lines += hex_lines(parts.mac, "mac", 1)
+    lines += hex_lines(parts.ciphertext, "data", 2)
+    return lines
+
+
+def _meaning_column(frame: Frame, width: int) -> list[str]:
+    if frame.message is None:
+        return _wrap(frame.note, width)
+    text = encode_message(frame.message).decode("utf-8")
+    lines = _wrap(text, width)
+    if frame.note:
+        lines.append(f"({frame.note})")
+    return lines
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def conn_label(conn: Connection) -> str:
+    (ch, cp), (sh, sp) = conn.client, conn.server
+    return f"{ch}:{cp} ⇄ {sh}:{sp}"
+
+
+def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str:
+    """One frame, side by side: wire bytes | meaning."""
+    arrow = "client → server" if frame.direction == "c2s" else "server → client"
+    what = frame.message.TYPE if frame.message is not None else "?"
+    state = {"plain": "plaintext", "sealed": "encrypted", "undecodable": "undecodable"}[frame.kind]
+    title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  {state}: {what}"
+    head = _paint(title, frame.direction, colour)
+    left = _wire_column(frame)
+    right = _meaning_column(frame, max(20, width - LEFT_WIDTH - 3))
+    paint_right = "sealed" if frame.kind == "sealed" and frame.message is None else "plain"
+    rows = []
+    for i in range(max(len(left), len(right))):
+        l_text = left[i] if i < len(left) else ""
+        r_text = right[i] if i < len(right) else ""
+        rows.append(f"  {l_text:<{LEFT_WIDTH}} │ {_paint(r_text, paint_right, colour) if r_text else ''}")
+    return "\n".join([head, *rows])
+
+
+def render_note(note: Note, *, colour: bool = False) -> str:
+    where = f" [{note.direction}]" if note.direction else ""
+    return _paint(f"  !{where} {note.text}", "note", colour)
+
+
+def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
+           seen: set[Connection] | None = None) -> Iterator[str]:
+    """Text blocks for frames and notes, with a heading per new connection.
+
+    Pass the same ``seen`` set across calls to render a live stream piece by piece.
+    """
+    seen = set() if seen is None else seen
+    for item in items:
+        if item.conn not in seen:
+            seen.add(item.conn)
+            yield _paint(f"═══ connection {conn_label(item.conn)}", "dim", colour)
+        yield render_frame(item, colour=colour, width=width) if isinstance(item, Frame) \
+            else render_note(item, colour=colour)
+
+
+def to_json(item: Decoded) -> dict[str, Any]:
+    """A JSON-ready dict for one frame or note (``--json`` output, notebooks)."""
+    base: dict[str, Any] = {
+        "conn": conn_label(item.conn),
+        "client": list(item.conn.client),
+        "server": list(item.conn.server),
+        "direction": item.direction,
+        "ts": item.ts,
+    }
+    if isinstance(item, Note):
+        return {**base, "note": item.text}
+    base.update(
+        number=item.number,
+        size=len(item.wire),
+        kind=item.kind,
+        wire=item.wire.hex(),
+        type=item.message.TYPE if item.message is not None else None,
+        message=json.loads(encode_message(item.message)) if item.message is not None else None,
+        note=item.note,
+    )
+    if item.sealed is not None:
+        base["sealed"] = {
+            "direction": item.sealed.direction,
+            "counter": item.sealed.counter,
+            "nonce": item.sealed.nonce.hex(),
+            "mac": item.sealed.mac.hex(),
+            "ciphertext_size": len(item.sealed.ciphertext),
+        }
+    return base
+
+

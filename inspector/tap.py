@@ -15,6 +15,7 @@ from .decode import Decoded
 from .packets import Segment
 from .pipeline import decode_events, reassemble
 from .reassembly import StreamEvent
+from .synth import write_pcap
 
 
 class Tap:
@@ -65,19 +66,22 @@ class SniffTap(Tap):
 class ProxyTap(Tap):
     method = "proxy"
 
-    def __init__(self, port: int, reason: str) -> None:
+    def __init__(self, port: int, pcap: Path | None, reason: str) -> None:
         from .proxy import Proxy  # only needed when sniffing is not possible
 
         self._proxy = Proxy("127.0.0.1", 0, ("127.0.0.1", port))
         self._proxy.start()
         self.client_port = self._proxy.address[1]
-        self.pcap = None
+        self.pcap = pcap
         self.explanation = (f"{reason}; clients connect through the proxy tap on port "
                             f"{self.client_port}, which relays to {port} and records both "
-                            "directions (no pcap is written in this mode)")
+                            "directions" + (f"; the pcap {pcap} is rebuilt from that recording"
+                                            if pcap else ""))
 
     def stop(self) -> None:
         self._proxy.stop()
+        if self.pcap is not None:
+            write_pcap(self.pcap, self.events())
 
     def events(self) -> list[StreamEvent]:
         return list(self._proxy.events())
@@ -86,8 +90,8 @@ class ProxyTap(Tap):
 def open_tap(port: int, pcap: Path | None, *, prefer: str = "sniff") -> Tap:
     """Sniff where we may; otherwise fall back to the proxy, saying why."""
     if prefer == "proxy":
-        return ProxyTap(port, "the proxy was asked for")
+        return ProxyTap(port, pcap, "the proxy was asked for")
     try:
         return SniffTap(port, pcap)
     except CaptureError as exc:
-        return ProxyTap(port, f"no live capture ({exc.code})")
+        return ProxyTap(port, pcap, f"no live capture ({exc.code}: {exc.message})")

@@ -1,0 +1,580 @@
+"""A tap that needs no capture rights: relay TCP byte for byte and watch both directions.
+
+Clients connect to the proxy; for each one the proxy connects to the target
+and relays both ways (a half-close is passed on, so the other direction goes
+on). Threads: ``proxy-accept``, and per connection ``proxy-c2s-N`` and
+``proxy-s2c-N``. What crosses is reported as the inspector's stream events
+(``inspector/reassembly.py``), so the same decoder shows a sniff and a proxy
+session:
+
+- ``Opened(conn, ts, handshake=True)`` once the target accepted; ``conn`` is
+  ``Connection(client address, target, N)``.
+- ``Data(conn, direction, offset, data, ts)``: the bytes on the CLIENT's side
+  of the proxy, "c2s" as the client sent them and "s2c" as it received them.
+  (Without ``--mitm`` the target's side carries the very same bytes.)
+- ``Closed(conn, how, ts)``: "fin" when both sides finished, "rst" when one
+  vanished or the attack failed, "capture_end" when ``stop()`` cut it.
+
+and two events of its own:
+
+- ``Intercepted(conn, direction, message, ts)``: with ``mitm=True``, each
+  message the proxy decoded, the handshake included (the "s2c" server_hello
+  is the real server's, which the client never sees) and then every message
+  it decrypted: the attack's loot.
+- ``Failure(conn, code, message, ts)``: a connection that could not be served
+  (``target_refused``, ``target_unreachable``) or whose attack failed (the
+  protocol's code, e.g. ``decrypt_failed``, ``bad_signature``).
+
+Recording (``record=PATH``, usually ``*.jsonl``): UTF-8 JSON lines, read back
+by ``read_recording``. The first line is ``{"format": "socketlab-proxy",
+"version": 1}``, then one event per line, in the order emitted::
+
+    {"event": "opened", "conn": C, "ts": T, "handshake": true}
+    {"event": "data", "conn": C, "ts": T, "direction": "c2s", "offset": 0, "data": HEX}
+    {"event": "intercepted", "conn": C, "ts": T, "direction": "s2c", "body": HEX}
+    {"event": "failure", "conn": C, "ts": T, "code": "target_refused", "message": "..."}
+    {"event": "closed", "conn": C, "ts": T, "how": "fin"}
+
+``C`` is ``{"client": [host, port], "server": [host, port], "index": N}``,
+``T`` is ``time.time()`` seconds, ``HEX`` lowercase hex; an intercepted
+``body`` is the message as ``protocol.encode_message`` encodes it. The proxy
+sees every byte, so there are no ``Gap`` or ``Conflict`` events.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Union
+
+from nacl.signing import SigningKey
+
+from protocol import (
+    DEFAULT_PORT,
+    AnyMessage,
+    SocketlabError,
+    decode_message,
+    encode_message,
+    fingerprint,
+)
+
+from .mitm import Interceptor, Relay, Translator
+from .reassembly import Closed, CloseReason, Connection, Data, Direction, Opened
+
+log = logging.getLogger(__name__)
+
+RECORDING_FORMAT = "socketlab-proxy"
+RECORDING_VERSION = 1
+CONNECT_TIMEOUT = 5.0
+_CHUNK = 65536
+_JOIN_TIMEOUT = 5.0
+_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
+_DENIED = {errno.EACCES, getattr(errno, "WSAEACCES", errno.EACCES)}
+
+
+class ProxyError(SocketlabError):
+    """The proxy cannot do its job. Codes: ``port_in_use``, ``port_denied``,
+    ``listen_failed``, ``record_failed``, ``target_refused``, ``target_unreachable``,
+    ``not_started``, ``already_started``."""
+
+
+class RecordingError(SocketlabError):
+    """A recording file has a line that cannot be read."""
+
+    def __init__(self, message: str, *, line_no: int) -> None:
+        super().__init__("bad_recording", f"line {line_no}: {message}")
+        self.line_no = line_no
+
+
+@dataclass(frozen=True, slots=True)
+class Intercepted:
+    """A message the ``mitm`` proxy decoded on its way through."""
+
+    conn: Connection
+    direction: Direction
+    message: AnyMessage
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A connection could not be served, or its attack failed; the others go on."""
+
+    conn: Connection
+    code: str
+    message: str
+    ts: float
+
+
+ProxyEvent = Union[Opened, Data, Intercepted, Failure, Closed]
+
+
+def _why(exc: OSError) -> str:
+    return "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+
+
+class _Pair:
+    """One client and the proxy's connection to the target for it."""
+
+    def __init__(self, number: int, client: socket.socket, peer: tuple[str, int],
+                 translator: Translator) -> None:
+        self.number = number
+        self.client = client
+        self.peer = peer
+        self.translator = translator
+        self.upstream: socket.socket | None = None
+        self.conn: Connection | None = None
+        self.running = 1  # relay threads not yet finished
+        self.how: CloseReason | None = None  # why it ends, if not a clean "fin"
+
+    def cut(self, how: CloseReason) -> None:
+        """End both directions now: a shut-down socket wakes the blocked recv."""
+        self.how = self.how or how
+        for sock in (self.client, self.upstream):
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by the peer: nothing to wake
+
+    def close(self) -> None:
+        for sock in (self.client, self.upstream):
+            if sock is not None:
+                sock.close()
+
+
+class Proxy:
+    """Relay ``listen_host:listen_port`` → ``target``; report and record what crosses.
+
+    ``on_event`` is called from the relay threads, one event at a time, in
+    the order they are recorded. ``mitm=True`` attacks box sessions (see
+    ``inspector/mitm.py``) with ``mitm_identity``, else a fresh identity.
+    """
+
+    def __init__(
+        self,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 0,
+        target: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT),
+        *,
+        on_event: Callable[[ProxyEvent], None] | None = None,
+        record: str | os.PathLike[str] | None = None,
+        mitm: bool = False,
+        mitm_identity: SigningKey | None = None,
+    ) -> None:
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self.target = target
+        self.mitm = mitm
+        self.identity = (mitm_identity or SigningKey.generate()) if mitm else None
+        self._on_event = on_event
+        self._record_path = Path(record) if record is not None else None
+        self._record: IO[str] | None = None
+        self._events: list[ProxyEvent] = []
+        # Reentrant: an on_event callback may call events().
+        self._emit_lock = threading.RLock()
+        self._lock = threading.Lock()  # guards _pairs, _threads, _count
+        self._pairs: set[_Pair] = set()
+        self._threads: set[threading.Thread] = set()
+        self._count = 0
+        self._listener: socket.socket | None = None
+        self._address: tuple[str, int] | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def check_target(self) -> None:
+        """Raise ``ProxyError`` (``target_refused``, ``target_unreachable``) unless the
+        target accepts a connection now; the test connection is closed at once."""
+        self._connect().close()
+
+    def start(self) -> None:
+        """Open the recording, bind, listen and start ``proxy-accept``; raises ``ProxyError``.
+
+        A proxy starts once; to listen again, make a new one.
+        """
+        if self._address is not None:
+            raise ProxyError("already_started", "this proxy was started already")
+        if self._record_path is not None:
+            try:
+                self._record = self._record_path.open("w", encoding="utf-8", newline="\n")
+            except OSError as exc:
+                raise ProxyError("record_failed",
+                                 f"cannot write {self._record_path}: {_why(exc)}") from None
+            self._write_line({"format": RECORDING_FORMAT, "version": RECORDING_VERSION})
+        try:
+            self._listener = self._listen()
+        except ProxyError:
+            if self._record is not None:
+                self._record.close()
+                self._record = None
+            raise
+        host, port = self._listener.getsockname()[:2]
+        self._address = (host, port)
+        self._wake = socket.socketpair()  # stop() writes a byte to wake the accept thread
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="proxy-accept",
+                                               daemon=True)
+        self._accept_thread.start()
+        log.info("proxy listening on %s:%d, relaying to %s:%d%s", *self.address, *self.target,
+                 " (mitm)" if self.mitm else "")
+
+    def _listen(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
+        where = f"{self.listen_host}:{self.listen_port}"
+        try:
+            return socket.create_server((self.listen_host, self.listen_port), family=family)
+        except OSError as exc:
+            if exc.errno in _IN_USE:
+                raise ProxyError("port_in_use", f"cannot listen on {where}: the port is in "
+                                 "use (another proxy or server?); choose another port") from None
+            if exc.errno in _DENIED:
+                raise ProxyError("port_denied", f"cannot listen on {where}: not allowed (ports "
+                                 "below 1024 need root; on Windows the port may be reserved)"
+                                 ) from None
+            raise ProxyError("listen_failed", f"cannot listen on {where}: {_why(exc)}") from None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where clients connect (the real port when started with port 0); kept after stop()."""
+        if self._address is None:
+            raise ProxyError("not_started", "start() the proxy first")
+        return self._address
+
+    @property
+    def mitm_fingerprint(self) -> str | None:
+        """The fingerprint of the identity the ``mitm`` proxy shows clients."""
+        return fingerprint(bytes(self.identity.verify_key)) if self.identity else None
+
+    def stop(self) -> None:
+        """Stop accepting, cut every connection ("capture_end"), join every thread. Idempotent."""
+        if self._accept_thread is None:
+            return
+        assert self._listener is not None and self._wake is not None
+        self._stopping.set()
+        try:
+            self._wake[1].send(b"!")
+        except OSError:
+            pass  # the accept thread is gone already; the join returns at once
+        self._accept_thread.join()
+        self._accept_thread = None
+        for sock in (self._listener, *self._wake):
+            sock.close()
+        with self._lock:
+            for pair in self._pairs:
+                pair.cut("capture_end")
+            threads = list(self._threads)
+        # No thread starts after this point: accept has ended, and a c2s thread
+        # only starts its s2c partner while not stopping (checked under _lock).
+        deadline = time.monotonic() + _JOIN_TIMEOUT
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("thread %s did not finish", thread.name)
+        with self._emit_lock:
+            if self._record is not None:
+                self._record.close()
+                self._record = None
+
+    def __enter__(self) -> Proxy:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def events(self) -> list[ProxyEvent]:
+        """Every event so far, in order."""
+        with self._emit_lock:
+            return list(self._events)
+
+    # -- threads ---------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None and self._wake is not None
+        self._listener.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake[0], selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                selector.select()
+                try:
+                    client, peer = self._listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue  # the wake-up byte, or a client that gave up meanwhile
+                except OSError as exc:
+                    log.warning("proxy: accept failed: %s", _why(exc))
+                    self._stopping.wait(0.1)  # e.g. out of file descriptors: do not spin
+                    continue
+                client.setblocking(True)
+                with self._lock:
+                    pair = _Pair(self._count, client, peer[:2], self._translator())
+                    self._count += 1
+                    self._pairs.add(pair)
+                    self._spawn(f"proxy-c2s-{pair.number}", self._serve, pair)
+
+    def _translator(self) -> Translator:
+        return Interceptor(self.identity) if self.identity is not None else Relay()
+
+    def _spawn(self, name: str, run: Callable[[_Pair], None], pair: _Pair) -> None:
+        """Start a relay thread (the caller holds ``_lock``)."""
+        thread = threading.Thread(target=self._thread_main, args=(run, pair), name=name,
+                                  daemon=True)
+        self._threads.add(thread)
+        thread.start()
+
+    def _thread_main(self, run: Callable[[_Pair], None], pair: _Pair) -> None:
+        try:
+            run(pair)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _serve(self, pair: _Pair) -> None:
+        """The c2s thread: connect to the target, start the s2c partner, relay c2s."""
+        try:
+            upstream = self._connect()
+        except ProxyError as exc:
+            log.warning("proxy: client %s:%d: %s", *pair.peer, exc)
+            with self._lock:
+                self._pairs.discard(pair)
+            pair.client.close()
+            self._emit(Failure(Connection(pair.peer, self.target, pair.number), exc.code,
+                               exc.message, time.time()))
+            return
+        pair.conn = Connection(pair.peer, self.target, pair.number)
+        self._emit(Opened(pair.conn, time.time(), handshake=True))
+        with self._lock:
+            pair.upstream = upstream
+            if self._stopping.is_set():
+                pair.cut("capture_end")  # stop() could not see this socket yet
+            else:
+                pair.running = 2
+                self._spawn(f"proxy-s2c-{pair.number}", self._relay_s2c, pair)
+        self._relay(pair, "c2s")
+
+    def _relay_s2c(self, pair: _Pair) -> None:
+        self._relay(pair, "s2c")
+
+    def _relay(self, pair: _Pair, direction: Direction) -> None:
+        """One direction's read loop; the one place socket errors are handled."""
+        assert pair.conn is not None and pair.upstream is not None
+        conn = pair.conn
+        if direction == "c2s":
+            src, dst, feed = pair.client, pair.upstream, pair.translator.from_client
+        else:
+            src, dst, feed = pair.upstream, pair.client, pair.translator.from_server
+        offset = 0
+        failed: CloseReason | None = None
+        try:
+            # Chat frames are small: do not let Nagle's algorithm hold them back.
+            dst.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            while True:
+                data = src.recv(_CHUNK)
+                # Data events show the client's side of the proxy (see the docstring).
+                if direction == "c2s" and data:
+                    self._emit(Data(conn, direction, offset, data, time.time()))
+                    offset += len(data)
+                step = feed(data)
+                for msg in step.seen:
+                    self._emit(Intercepted(conn, direction, msg, time.time()))
+                if step.out:
+                    if direction == "s2c":
+                        self._emit(Data(conn, direction, offset, step.out, time.time()))
+                        offset += len(step.out)
+                    dst.sendall(step.out)
+                if not data:
+                    break
+            dst.shutdown(socket.SHUT_WR)  # pass the half-close on; the other direction goes on
+        except OSError as exc:  # a vanished peer ends this pair, and only this pair
+            log.info("proxy: connection %d %s ended: %s", pair.number, direction, _why(exc))
+            failed = "rst"
+        except SocketlabError as exc:  # the attack cannot go on (bad frame, bad signature)
+            log.warning("proxy: connection %d %s: %s", pair.number, direction, exc)
+            self._emit(Failure(conn, exc.code, exc.message, time.time()))
+            failed = "rst"
+        self._finish(pair, failed)
+
+    def _finish(self, pair: _Pair, failed: CloseReason | None) -> None:
+        """One direction is done; the last one closes the pair and reports it."""
+        assert pair.conn is not None
+        with self._lock:
+            if failed is not None:
+                pair.cut(failed)  # wake the other direction: it cannot go on alone
+            pair.running -= 1
+            if pair.running:
+                return
+            self._pairs.discard(pair)
+        pair.close()
+        self._emit(Closed(pair.conn, pair.how or "fin", time.time()))
+
+    def _connect(self) -> socket.socket:
+        host, port = self.target
+        try:
+            sock = socket.create_connection(self.target, timeout=CONNECT_TIMEOUT)
+        except ConnectionRefusedError:
+            raise ProxyError("target_refused", f"{host}:{port} refused the connection; is the "
+                             "server running there?") from None
+        except OSError as exc:
+            raise ProxyError("target_unreachable",
+                             f"cannot connect to {host}:{port}: {_why(exc)}") from None
+        sock.settimeout(None)
+        return sock
+
+    # -- events and the recording ----------------------------------------------------
+
+    def _emit(self, event: ProxyEvent) -> None:
+        with self._emit_lock:
+            self._events.append(event)
+            if self._record is not None:
+                self._write_line(event_to_json(event))
+            if self._on_event is not None:
+                try:
+                    self._on_event(event)
+                except Exception:  # a broken viewer must not break the relay
+                    log.exception("proxy: on_event failed for %s", type(event).__name__)
+
+    def _write_line(self, obj: dict[str, Any]) -> None:
+        assert self._record is not None
+        try:
+            self._record.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            self._record.flush()  # so `inspector read` works on a live recording
+        except OSError as exc:
+            log.error("proxy: recording to %s stopped: %s", self._record_path, _why(exc))
+            self._record = None
+
+
+# -- recording format ------------------------------------------------------------------
+
+_EVENT_NAMES: dict[type, str] = {Opened: "opened", Data: "data", Intercepted: "intercepted",
+                                 Failure: "failure", Closed: "closed"}
+_CLOSE_REASONS = ("fin", "rst", "capture_end", "evicted")
+
+
+def event_to_json(event: ProxyEvent) -> dict[str, Any]:
+    """One recording line's object (see the module docstring)."""
+    conn = event.conn
+    obj: dict[str, Any] = {
+        "event": _EVENT_NAMES[type(event)],
+        "conn": {"client": list(conn.client), "server": list(conn.server), "index": conn.index},
+        "ts": event.ts,
+    }
+    if isinstance(event, Opened):
+        obj["handshake"] = event.handshake
+    elif isinstance(event, Data):
+        obj.update(direction=event.direction, offset=event.offset, data=event.data.hex())
+    elif isinstance(event, Intercepted):
+        obj.update(direction=event.direction, body=encode_message(event.message).hex())
+    elif isinstance(event, Failure):
+        obj.update(code=event.code, message=event.message)
+    else:
+        obj["how"] = event.how
+    return obj
+
+
+def read_recording(path: str | os.PathLike[str]) -> list[ProxyEvent]:
+    """The events of a recording; ``RecordingError`` (with the line number) on bad
+    input, ``OSError`` if the file cannot be opened."""
+    events: list[ProxyEvent] = []
+    header_seen = False
+    with Path(path).open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except ValueError:  # also UnicodeDecodeError
+                raise RecordingError("not a JSON line", line_no=line_no) from None
+            if not isinstance(obj, dict):
+                raise RecordingError("expected a JSON object", line_no=line_no)
+            if not header_seen:
+                if obj != {"format": RECORDING_FORMAT, "version": RECORDING_VERSION}:
+                    raise RecordingError(
+                        f"not a {RECORDING_FORMAT} recording (version {RECORDING_VERSION}): "
+                        "the first line should name the format", line_no=line_no)
+                header_seen = True
+                continue
+            try:
+                events.append(_event_from_json(obj))
+            except (KeyError, TypeError, ValueError, SocketlabError) as exc:
+                detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+                raise RecordingError(f"bad {obj.get('event', 'event')!r} event: {detail}",
+                                     line_no=line_no) from None
+    if not header_seen:
+        raise RecordingError("the file is empty, not a recording", line_no=1)
+    return events
+
+
+def _event_from_json(obj: dict[str, Any]) -> ProxyEvent:
+    conn = _conn(obj["conn"])
+    ts = _number(obj["ts"], "ts")
+    kind = obj["event"]
+    if kind == "opened":
+        return Opened(conn, ts, _bool(obj["handshake"]))
+    if kind == "data":
+        return Data(conn, _direction(obj["direction"]), _count(obj["offset"], "offset"),
+                    bytes.fromhex(obj["data"]), ts)
+    if kind == "intercepted":
+        return Intercepted(conn, _direction(obj["direction"]),
+                           decode_message(bytes.fromhex(obj["body"])), ts)
+    if kind == "failure":
+        return Failure(conn, _str(obj["code"]), _str(obj["message"]), ts)
+    if kind == "closed":
+        if obj["how"] not in _CLOSE_REASONS:
+            raise ValueError(f"how must be one of {', '.join(_CLOSE_REASONS)}")
+        return Closed(conn, obj["how"], ts)
+    raise ValueError(f"unknown event type {kind!r}")
+
+
+def _conn(value: Any) -> Connection:
+    def address(v: Any) -> tuple[str, int]:
+        if not (isinstance(v, list) and len(v) == 2):
+            raise ValueError("an address is [host, port]")
+        return _str(v[0]), _count(v[1], "port")
+
+    if not isinstance(value, dict):
+        raise ValueError("conn must be an object")
+    return Connection(address(value["client"]), address(value["server"]),
+                      _count(value["index"], "index"))
+
+
+def _direction(value: Any) -> Direction:
+    if value not in ("c2s", "s2c"):
+        raise ValueError("direction must be 'c2s' or 's2c'")
+    return value  # type: ignore[no-any-return]
+
+
+def _count(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{what} must be a whole number >= 0")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ValueError(f"{what} must be a number")
+    return float(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("handshake must be true or false")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value

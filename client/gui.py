@@ -1,0 +1,496 @@
+"""The Tk chat client: ``python -m client`` (``main``), built on ``ChatClient``.
+
+The lesson of the original project is in ``ChatApp``'s threads:
+
+* ``ChatClient``'s ``receive`` thread blocks in ``recv()`` and puts every
+  message on its ``events`` queue;
+* connecting and logging in run on a short-lived ``connect`` thread, because
+  a TCP connect or a handshake can wait for seconds (an unreachable host
+  waits for the whole timeout) and a window that waits with it freezes,
+  exactly as the original did; its outcome comes back on a queue too;
+* the Tk main thread is the only one that touches widgets: every
+  ``POLL_MS`` an ``after()`` callback drains both queues, in slices of at
+  most ``BATCH`` events or ``BUDGET_S`` seconds, so a flood cannot starve
+  redraws and clicks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import queue
+import sys
+import threading
+import time
+import tkinter as tk
+from dataclasses import dataclass
+
+from protocol import (
+    DEFAULT_PORT,
+    Error,
+    IdentityError,
+    Joined,
+    Left,
+    Message,
+    Ping,
+    PinStore,
+    Pong,
+    Say,
+    Users,
+    Welcome,
+    Whisper,
+    name_key,
+)
+from server.trace import NullTracer, Tracer, open_tracer
+
+from .chat_client import ChatClient, ChatError
+from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command
+from .events import Disconnected
+from .gui_dialog import HOST, NAME, ConnectDialog, ConnectRequest, IdentityWarning
+from .gui_styles import ERROR, OTHER, OWN, SYSTEM, WHISPER_IN, WHISPER_OUT, apply_theme
+from .gui_window import ChatWindow, LogLine
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 30
+# A tick handles at most BATCH events and stops after BUDGET_S: a flood is
+# shown in slices, with redraws and clicks served between them.
+BATCH = 500
+BUDGET_S = 0.008
+# After a slice that left events waiting, the next one comes this soon; Tk
+# runs its pending redraws in between.
+CATCH_UP_MS = 1
+
+
+@dataclass
+class Settings:
+    """Where and how to connect; the dialog fills in host, port and name."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    name: str = ""
+    mode: str = "box"
+    verify: bool = True
+    keylog: str | None = None
+    trace: str | None = None  # thread-activity JSON lines, for the inspector's timeline
+    pins: PinStore | None = None
+    timeout: float = 10.0
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+# What the connect thread hands back to the main thread.
+@dataclass(frozen=True, slots=True)
+class _LoggedIn:
+    client: ChatClient
+    welcome: Welcome
+
+
+@dataclass(frozen=True, slots=True)
+class _NameRefused:
+    client: ChatClient  # still connected: the next try reuses it
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    message: str
+    field: str = HOST  # the dialog field to correct
+
+
+@dataclass(frozen=True, slots=True)
+class _IdentityRefused:
+    error: IdentityError
+
+
+_Outcome = _LoggedIn | _NameRefused | _Failed | _IdentityRefused
+
+
+class ChatApp:
+    """The connect dialog and the chat window in one Tk root, and the session behind them."""
+
+    def __init__(self, root: tk.Tk, settings: Settings, *, connect_now: bool = False) -> None:
+        self.root = root
+        self.settings = settings
+        self.client: ChatClient | None = None  # logged in, its events drained by _poll
+        self._waiting: ChatClient | None = None  # connected, waiting for an accepted name
+        self._outcomes: queue.Queue[_Outcome] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._reconnecting = False
+        self._chat_sized = False
+        self.warning: IdentityWarning | None = None
+        # One trace for the whole window, across reconnects: each ChatClient would
+        # otherwise start the file afresh. Named after the login, see _logged_in.
+        self.tracer: Tracer | NullTracer = open_tracer(settings.trace, "client")
+
+        fonts = apply_theme(root)
+        root.title("socketlab chat")
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        # Destroyed some other way (by an embedding program, a test): still end the session.
+        root.bind("<Destroy>", self._on_destroy, add="+")
+        notes = []
+        if settings.mode == "plain":
+            notes.append("PLAINTEXT: nothing you send will be encrypted (--plain)")
+        if not settings.verify:
+            notes.append("The server's identity will not be checked (--no-verify)")
+        self.dialog = ConnectDialog(
+            root,
+            host=settings.host,
+            port=settings.port,
+            name=settings.name,
+            notes=notes,
+            on_submit=self._submit,
+            on_cancel=self._cancel,
+        )
+        self.window = ChatWindow(root, fonts, on_send=self.send_line, on_reconnect=self.reconnect)
+        self._show_dialog()
+        self.dialog.focus_first_empty()
+        self._poll_id: str | None = root.after(POLL_MS, self._poll)
+        if connect_now:
+            self.dialog.connect_button.invoke()
+
+    # -- which screen ------------------------------------------------------------
+
+    def _show_dialog(self) -> None:
+        self.window.pack_forget()
+        self.dialog.pack(fill="both", expand=True)
+        self.root.title("socketlab chat: connect")
+        self.root.geometry("")  # shrink to the dialog's own size
+        self.root.minsize(1, 1)
+
+    def _show_window(self) -> None:
+        self.dialog.pack_forget()
+        self.window.pack(fill="both", expand=True)
+        if not self._chat_sized:
+            self.root.geometry("1040x600")
+            self._chat_sized = True
+        self.root.minsize(520, 320)
+
+    # -- connecting (main thread side) ---------------------------------------------
+
+    def _submit(self, request: ConnectRequest) -> None:
+        """The dialog's checked values: connect, or try a new name on the open connection."""
+        self.settings.name = request.name
+        if self._waiting is not None:
+            self._start_worker(self._waiting, request.name, connect=False)
+            return
+        self.settings.host, self.settings.port = request.host, request.port
+        self._start_worker(self._new_client(), request.name, connect=True)
+
+    def _cancel(self) -> None:
+        """Quit from the dialog; or, while asked for another name, drop that connection."""
+        if self._waiting is None:
+            self.close()
+            return
+        self._waiting.close()
+        self._waiting = None
+        self._reconnecting = False
+        self.dialog.ask_all("", NAME)
+
+    def reconnect(self) -> None:
+        """A fresh connection with the same host, port and name (the status bar's action)."""
+        if self.client is not None or self._worker_busy():
+            return
+        self._reconnecting = True
+        self.window.show_reconnecting(self.settings.where)
+        self._start_worker(self._new_client(), self.settings.name, connect=True)
+
+    def _new_client(self) -> ChatClient:
+        s = self.settings
+        return ChatClient(
+            s.host,
+            s.port,
+            mode=s.mode,
+            verify=s.verify,
+            pins=s.pins,
+            keylog=s.keylog,
+            timeout=s.timeout,
+            trace=self.tracer if isinstance(self.tracer, Tracer) else None,
+        )
+
+    def _worker_busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def _start_worker(self, client: ChatClient, name: str, *, connect: bool) -> None:
+        self._waiting = None
+        self._worker = threading.Thread(
+            target=self._connect_and_login,
+            args=(client, name, connect),
+            name="connect",
+            daemon=True,
+        )
+        self._worker.start()
+
+    # -- connecting (the connect thread: no widgets here) ----------------------------
+
+    def _connect_and_login(self, client: ChatClient, name: str, connect: bool) -> None:
+        outcome: _Outcome
+        try:
+            if connect:
+                client.connect()
+            outcome = _LoggedIn(client, client.login(name))
+        except IdentityError as exc:
+            outcome = _IdentityRefused(exc)
+        except ChatError as exc:
+            if exc.code == "name_taken":  # the only refusal that keeps the connection open
+                outcome = _NameRefused(client)
+            else:
+                client.close()
+                field = NAME if exc.code == "bad_name" else HOST
+                outcome = _Failed(_describe_failure(exc, self.settings.where), field)
+        except Exception as exc:  # any surprise must reach the window, not hang it
+            log.exception("connecting to %s failed", self.settings.where)
+            client.close()
+            outcome = _Failed(f"Could not connect to {self.settings.where}: {exc}")
+        if self._closing.is_set():
+            # The window is gone: nobody will take this session over.
+            client.close()
+            return
+        self._outcomes.put(outcome)
+
+    # -- the main loop's tick ----------------------------------------------------------
+
+    def _poll(self) -> None:
+        """Every POLL_MS: take the connect thread's outcome, then a batch of events."""
+        while True:
+            try:
+                outcome = self._outcomes.get_nowait()
+            except queue.Empty:
+                break
+            self._take(outcome)
+        behind = False
+        if self.client is not None and not self.client.events.empty():
+            self.tracer.record("handling", "drain")
+            behind = self._drain(self.client)
+            self.tracer.record("queue_wait")
+        self._poll_id = self.root.after(CATCH_UP_MS if behind else POLL_MS, self._poll)
+
+    def _take(self, outcome: _Outcome) -> None:
+        reconnecting, self._reconnecting = self._reconnecting, False
+        if isinstance(outcome, _LoggedIn):
+            self._logged_in(outcome.client, outcome.welcome, reconnecting)
+        elif isinstance(outcome, _NameRefused):
+            self._waiting = outcome.client
+            self._reconnecting = reconnecting  # still the same (re)connection
+            self._show_dialog()
+            self.dialog.ask_name(f"The name {self.settings.name!r} is taken. Choose another one.")
+        elif isinstance(outcome, _IdentityRefused):
+            error = outcome.error
+            if reconnecting:
+                self.window.show_disconnected(
+                    self.settings.where, "server identity changed; refused"
+                )
+            else:
+                self.dialog.ask_all(
+                    f"Connection refused: the server's identity changed ({error.code}).", HOST
+                )
+            self._warn_identity(error)
+        elif reconnecting:
+            self.window.append([LogLine(f"! {outcome.message}", ERROR, time.time())])
+            self.window.show_disconnected(self.settings.where, "reconnect failed")
+        else:
+            self.dialog.ask_all(outcome.message, outcome.field)
+
+    def _warn_identity(self, error: IdentityError) -> None:
+        where = self.settings.where
+        self.warning = IdentityWarning(
+            self.root,
+            where=where,
+            known=error.known or "(unknown)",
+            offered=error.offered or "(none: bad signature)",
+            forget_hint=(
+                "If you know the server's key was changed on purpose, forget the old one: "
+                f"python -m client --forget-server {where}"
+            ),
+        )
+
+    def _logged_in(self, client: ChatClient, welcome: Welcome, reconnected: bool) -> None:
+        self.client = client
+        self.settings.name = welcome.name
+        if isinstance(self.tracer, Tracer):
+            self.tracer.proc = f"client:{welcome.name}"
+        self.dialog.ask_all()
+        self._show_window()
+        self.window.set_users(welcome.users, welcome.name)
+        self.window.show_connected(
+            self.settings.where,
+            welcome.name,
+            encrypted=client.mode == "box",
+            fingerprint=client.server_fingerprint,
+            verified=client.verify,
+        )
+        self.root.title(f"socketlab chat: {welcome.name} @ {self.settings.where}")
+        now = time.time()
+        lines = [LogLine("* reconnected" if reconnected else "* connected", SYSTEM, now)]
+        if client.pin_status == "new":
+            lines.append(
+                LogLine(
+                    f"* first visit: the server's key {client.server_fingerprint} is now pinned",
+                    SYSTEM,
+                    now,
+                )
+            )
+        lines.append(LogLine(format_event(welcome, welcome.name), SYSTEM, now))
+        lines.append(LogLine("* type /help for commands", SYSTEM, now))
+        self.window.append(lines)
+
+    def _drain(self, client: ChatClient) -> bool:
+        """Show one slice of ``client``'s events; True if more are waiting."""
+        lines: list[LogLine] = []
+        ended: str | None = None
+        deadline = time.perf_counter() + BUDGET_S
+        for _ in range(BATCH):
+            if time.perf_counter() > deadline:
+                break
+            try:
+                event = client.events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, Disconnected):
+                ended = event.reason
+                lines.append(LogLine(format_event(event), ERROR, time.time()))
+                break
+            line = self._apply(event)
+            if line is not None:
+                lines.append(line)
+        self.window.append(lines)
+        if ended is not None:
+            self.client = None
+            client.close()  # the receive thread has ended; this only releases the socket
+            self.window.show_disconnected(self.settings.where, ended)
+            return False
+        return not client.events.empty()
+
+    def _apply(self, event: object) -> LogLine | None:
+        """Update the user list for ``event``; return its log line (None: not shown)."""
+        me = self.settings.name
+        if isinstance(event, (Ping, Pong)):
+            return None
+        if isinstance(event, Message):
+            mine = name_key(event.sender) == name_key(me)
+            if event.to is None:
+                tag = OWN if mine else OTHER
+            else:
+                tag = WHISPER_OUT if mine else WHISPER_IN
+            text = format_event(event, me)
+            lead = (
+                len(event.sender) + 1
+                if event.to is None and text.startswith(f"{event.sender}:")
+                else 0
+            )
+            return LogLine(text, tag, event.ts / 1000, lead)
+        if isinstance(event, Joined):
+            self.window.add_user(event.name)
+        elif isinstance(event, Left):
+            self.window.remove_user(event.name)
+        elif isinstance(event, (Users, Welcome)):
+            self.window.set_users(event.names if isinstance(event, Users) else event.users, me)
+        tag = ERROR if isinstance(event, Error) else SYSTEM
+        return LogLine(format_event(event, me), tag, time.time())
+
+    # -- input ---------------------------------------------------------------------------
+
+    def send_line(self, line: str) -> None:
+        """Handle one line typed in the entry with the shared command parser."""
+        command = parse_command(line)
+        if command is None:
+            return
+        now = time.time()
+        if isinstance(command, Usage):
+            self.window.append([LogLine(f"! {command.text}", ERROR, now)])
+            return  # keep the line so it can be corrected
+        if isinstance(command, Help):
+            self.window.append([LogLine(text, SYSTEM, now) for text in HELP_TEXT.splitlines()])
+        elif isinstance(command, Quit):
+            self.close()
+            return
+        elif self.client is not None:
+            try:
+                if isinstance(command, Say):
+                    self.client.say(command.text)
+                elif isinstance(command, Whisper):
+                    self.client.whisper(command.to, command.text)
+                else:
+                    self.client.who()
+            except ChatError as exc:
+                self.window.append([LogLine(f"! not sent: {exc.message}", ERROR, now)])
+                return
+        self.window.clear_entry()
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Say bye, end every thread this window started, destroy the window. Idempotent."""
+        if self._closing.is_set():
+            return
+        self.root.withdraw()  # looks closed at once while bye is said
+        self._end_session()
+        self.root.destroy()
+
+    def _on_destroy(self, event: tk.Event) -> None:
+        if event.widget is self.root and not self._closing.is_set():
+            self._end_session()
+
+    def _end_session(self) -> None:
+        self._closing.set()
+        if self._poll_id is not None:
+            self.root.after_cancel(self._poll_id)
+            self._poll_id = None
+        for client in (self.client, self._waiting):
+            if client is not None:
+                client.close()
+        self.client = self._waiting = None
+        if self._worker is not None:
+            # Bounded by the connect timeout; the thread closes its own client.
+            self._worker.join(self.settings.timeout + 1.0)
+        while True:  # an outcome posted just before _closing was set
+            try:
+                outcome = self._outcomes.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(outcome, (_LoggedIn, _NameRefused)):
+                outcome.client.close()
+        self.tracer.record("exit")
+        self.tracer.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closing.is_set()
+
+
+def _describe_failure(error: ChatError, where: str) -> str:
+    if error.code == "connect_failed":
+        return f"{error.message}. Is the server running, and are host and port right?"
+    if error.code == "bad_name":
+        return f"The server refused the name: {error.message}"
+    if error.code == "plaintext_refused":
+        return f"The server at {where} refuses unencrypted connections ({error.message})."
+    return f"Could not connect to {where}: {error.message} ({error.code})"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the window client with ``python -m client``'s parsed arguments."""
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        name=args.name or "",
+        mode="plain" if args.plain else "box",
+        verify=not args.no_verify,
+        keylog=args.keylog,
+        trace=args.trace,
+    )
+    try:
+        root = tk.Tk(className="socketlab")
+    except tk.TclError as exc:
+        sys.stderr.write(
+            f"error: cannot open a window ({exc}); use --tui for the terminal client\n"
+        )
+        return 2
+    app = ChatApp(root, settings, connect_now=args.name is not None)
+    try:
+        root.mainloop()
+    except KeyboardInterrupt:
+        app.close()
+    return 0

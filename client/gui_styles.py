@@ -1,0 +1,124 @@
+"""Look of the Tk client: theme, fonts, colours and the chat log's text tags.
+
+Kept apart from the widgets so a student can restyle the window without
+reading any threading code.
+"""
+
+from __future__ import annotations
+
+import sys
+import tkinter as tk
+import tkinter.font as tkfont
+from tkinter import ttk
+from typing import Any
+
+# The log's line kinds; gui_window tags every line with one of these.
+OWN = "own"
+OTHER = "other"
+WHISPER_IN = "whisper_in"
+WHISPER_OUT = "whisper_out"
+SYSTEM = "system"
+ERROR = "error"
+TIME = "time"
+NICK = "nick"  # a sender's name, over the line's own tag
+LINE_TAGS = (OWN, OTHER, WHISPER_IN, WHISPER_OUT, SYSTEM, ERROR)
+
+CIPHER = "encrypted (X25519 + XSalsa20-Poly1305)"
+PLAINTEXT = "PLAINTEXT"
+
+BG = "#f4f5f7"
+BORDER = "#c8ccd2"
+LOG_BG = "#ffffff"
+TEXT = "#1f2328"
+MUTED = "#6b7280"
+ACCENT = "#2563eb"
+OK_FG = "#166534"
+WARN_FG = "#7c2d12"
+WARN_BG = "#fde68a"
+ERROR_FG = "#b91c1c"
+WHISPER_FG = "#7e22ce"
+WHISPER_BG = "#f6f0ff"
+
+# Per tag: foreground, background (None: the log's own) and font variant.
+_TAG_LOOK: dict[str, tuple[str, str | None, str]] = {
+    TIME: (MUTED, None, "mono"),
+    OWN: (ACCENT, None, "normal"),
+    OTHER: (TEXT, None, "normal"),
+    WHISPER_IN: (WHISPER_FG, WHISPER_BG, "italic"),
+    WHISPER_OUT: ("#9333ea", WHISPER_BG, "italic"),
+    SYSTEM: (MUTED, None, "italic"),
+    ERROR: (ERROR_FG, None, "bold"),
+}
+
+
+def _pick_theme(style: ttk.Style) -> None:
+    # Native themes on Windows and macOS; "clam" is the cleanest built-in on X11.
+    preferred = {"win32": "vista", "darwin": "aqua"}.get(sys.platform, "clam")
+    if preferred in style.theme_names():
+        style.theme_use(preferred)
+
+
+def apply_theme(root: tk.Tk) -> dict[str, tkfont.Font]:
+    """Set theme, fonts and ttk styles on ``root``; return the fonts the widgets use."""
+    style = ttk.Style(root)
+    _pick_theme(style)
+    base = tkfont.nametofont("TkDefaultFont", root=root)
+    if sys.platform.startswith("linux"):
+        base.configure(size=10)
+        tkfont.nametofont("TkTextFont", root=root).configure(size=10)
+    family, size = base.actual("family"), base.actual("size")
+    mono_family = tkfont.nametofont("TkFixedFont", root=root).actual("family")
+    fonts = {
+        "normal": tkfont.Font(root=root, family=family, size=size + 1),
+        "bold": tkfont.Font(root=root, family=family, size=size + 1, weight="bold"),
+        "italic": tkfont.Font(root=root, family=family, size=size + 1, slant="italic"),
+        "mono": tkfont.Font(root=root, family=mono_family, size=size - 1),
+        "title": tkfont.Font(root=root, family=family, size=size + 4, weight="bold"),
+        "small": tkfont.Font(root=root, family=family, size=size - 1),
+    }
+    if style.theme_use() == "clam":
+        root.configure(background=BG)
+        style.configure(".", background=BG)
+        style.configure("TEntry", padding=4)
+        style.configure("TButton", padding=(10, 4))
+        style.configure("Treeview", rowheight=int(fonts["normal"].metrics("linespace") * 1.5))
+    style.configure("Title.TLabel", font=fonts["title"])
+    style.configure("Muted.TLabel", foreground=MUTED, font=fonts["small"])
+    style.configure("Message.TLabel", foreground=ERROR_FG)
+    style.configure("Busy.TLabel", foreground=MUTED)
+    style.configure("Status.TLabel", padding=(4, 2))
+    style.configure("Ok.Status.TLabel", foreground=OK_FG)
+    style.configure(
+        "Warn.Status.TLabel", foreground=WARN_FG, background=WARN_BG, font=fonts["bold"]
+    )
+    style.configure("Fingerprint.Status.TLabel", foreground=MUTED, font=fonts["mono"])
+    style.configure("Heading.TLabel", font=fonts["bold"])
+    style.configure("Warning.TLabel", foreground=WARN_FG, font=fonts["title"])
+    style.configure("Fingerprint.TLabel", font=fonts["mono"])
+    return fonts
+
+
+def configure_log_tags(text: tk.Text, fonts: dict[str, tkfont.Font]) -> None:
+    """Give the chat log one distinct look per line kind."""
+    text.configure(
+        background=LOG_BG,
+        foreground=TEXT,
+        font=fonts["normal"],
+        selectbackground="#cfe0ff",
+        selectforeground=TEXT,
+        inactiveselectbackground="#dfe7f5",
+        highlightbackground=BORDER,
+        highlightcolor=BORDER,
+    )
+    # Wrapped lines of a message start under its text, not under its timestamp.
+    indent = fonts["mono"].measure("00:00:00 ") + 4
+    for tag, (fg, bg, variant) in _TAG_LOOK.items():
+        options: dict[str, Any] = {"foreground": fg, "font": fonts[variant], "lmargin2": indent}
+        if bg is not None:
+            options["background"] = bg
+        text.tag_configure(tag, **options)
+    text.tag_configure(NICK, font=fonts["bold"])
+    # Raised over the line tags: their font wins, while the line's colour and
+    # whisper band (set only by the line tag) still show.
+    text.tag_raise(TIME)
+    text.tag_raise(NICK)

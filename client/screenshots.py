@@ -1,0 +1,170 @@
+"""Regenerate the docs' screenshots of the Tk client: ``python -m client.screenshots``.
+
+Starts its own Xvfb display, a server and scripted clients, and writes
+``connect-dialog.png``, ``chat.png`` (two users chatting, a whisper each
+way, a third user joining) and ``identity-warning.png`` (the man-in-the-middle
+warning) into ``--out`` (default ``docs/images``).
+Needs Xvfb and ImageMagick's ``import`` (Linux; CI installs both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tkinter as tk
+from collections.abc import Callable
+from pathlib import Path
+
+from protocol import DEFAULT_PORT, PinStore
+from server.app import ChatServer, ListenError
+
+from .chat_client import ChatClient
+from .gui import ChatApp, Settings
+from .gui_xvfb import Xvfb, XvfbUnavailable
+
+
+def _pump(root: tk.Tk, until: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {timeout:g} s")
+        root.update()
+        time.sleep(0.01)
+
+
+def _settle(root: tk.Misc, seconds: float = 0.3) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        root.update()
+        time.sleep(0.01)
+
+
+def _grab(window: tk.Tk | tk.Toplevel, path: Path) -> None:
+    """Write the toplevel ``window`` (as drawn on the X display) to ``path``."""
+    _settle(window)
+    subprocess.run(["import", "-window", window.wm_frame(), str(path)], check=True)
+    print(f"wrote {path}")
+
+
+def _start_server() -> ChatServer:
+    # The usual port, so the pictures show what users will see; any port if it is busy.
+    for port in (DEFAULT_PORT, 0):
+        server = ChatServer("127.0.0.1", port)
+        try:
+            server.start()
+        except ListenError:
+            continue
+        return server
+    raise ListenError("listen_failed", "no port for the screenshot server")
+
+
+def _connect_dialog(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
+    host, port = server.address
+    app = ChatApp(root, Settings(host=host, port=port, pins=pins))
+    app.dialog.entries["name"].insert(0, "alice")
+    _grab(root, out / "connect-dialog.png")
+    app.close()
+
+
+def _chat(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
+    host, port = server.address
+    app = ChatApp(root, Settings(host=host, port=port, name="alice", pins=pins), connect_now=True)
+    _pump(root, lambda: app.client is not None, "login")
+    clients: list[ChatClient] = []
+
+    def join(name: str) -> ChatClient:
+        client = ChatClient(host, port, pins=pins)
+        client.connect()
+        client.login(name)
+        clients.append(client)
+        _pump(root, lambda: name in app.window.user_names(), f"{name} joining")
+        return client
+
+    def gui_says(line: str) -> None:
+        app.send_line(line)
+        _settle(root, 0.15)
+
+    def says(client: ChatClient, text: str, to: str | None = None) -> None:
+        if to is None:
+            client.say(text)
+        else:
+            client.whisper(to, text)
+        _settle(root, 0.15)
+
+    try:
+        bob = join("bob")
+        says(bob, "hi alice! is the server encrypting this?")
+        gui_says("yes: X25519 for the key, XSalsa20-Poly1305 for every frame")
+        says(bob, "nice. I'll sniff it with the inspector and see")
+        says(bob, "psst: do you have lab 07 done?", to="alice")
+        gui_says("/w bob almost, the replay check is tricky")
+        carol = join("carol")
+        says(carol, "hello both, what did I miss?")
+        app.window.whisper_to("carol")
+        app.window.entry.insert("end", "welcome! see the whisper tag?")
+        _grab(root, out / "chat.png")
+    finally:
+        for client in clients:
+            client.close()
+        app.close()
+
+
+def _identity_warning(root: tk.Tk, impostor: ChatServer, pins: PinStore, out: Path) -> None:
+    """A server with another key where ``pins`` remember the chat server: the MITM warning."""
+    host, port = impostor.address
+    app = ChatApp(root, Settings(host=host, port=port, name="alice", pins=pins), connect_now=True)
+    _pump(root, lambda: app.warning is not None, "the identity warning")
+    assert app.warning is not None
+    _grab(app.warning, out / "identity-warning.png")
+    app.close()
+
+
+def _shoot(
+    shot: Callable[[tk.Tk, ChatServer, PinStore, Path], None],
+    server: ChatServer,
+    pins: PinStore,
+    out: Path,
+) -> None:
+    root = tk.Tk(className="socketlab")
+    shot(root, server, pins, out)
+    del root
+    gc.collect()  # free the Tk interpreter here, on the main thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m client.screenshots", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("docs/images"), help="folder (default %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if shutil.which("import") is None:
+        sys.stderr.write("error: ImageMagick's `import` is needed (apt-get install imagemagick)\n")
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        with Xvfb("1280x800x24"), tempfile.TemporaryDirectory() as home:
+            pins = PinStore(Path(home) / "known_servers")
+            server = _start_server()
+            host, port = server.address
+            try:
+                _shoot(_connect_dialog, server, pins, args.out)
+                _shoot(_chat, server, pins, args.out)  # pins the server's key
+            finally:
+                server.stop()
+            with ChatServer(host, port) as impostor:  # same place, another key
+                _shoot(_identity_warning, impostor, pins, args.out)
+    except XvfbUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,9 +22,11 @@ from protocol import (
     SealedParts,
     SecureChannel,
     decode_message,
+    encode_message,
     parse_sealed,
 )
 
+from .proxy import Failure, Intercepted
 from .reassembly import Closed, Conflict, Connection, Data, Direction, Gap, Opened, StreamEvent
 
 FrameKind = Literal["plain", "sealed", "undecodable"]
@@ -113,6 +115,12 @@ class SessionDecoder:
             return notes
         if isinstance(event, Opened):
             self._session(event.conn)
+        elif isinstance(event, Intercepted):
+            arrow = "client → server" if event.direction == "c2s" else "server → client"
+            body = encode_message(event.message).decode("utf-8")
+            return [Note(event.conn, event.direction, event.ts, f"[MITM read] {arrow}: {body}")]
+        elif isinstance(event, Failure):
+            return [Note(event.conn, None, event.ts, f"proxy: {event.code}: {event.message}")]
         return []
 
     def _session(self, conn: Connection) -> _Session:

@@ -14,6 +14,7 @@ from .capture import CaptureError, LiveCapture
 from .decode import Decoded
 from .packets import Segment
 from .pipeline import decode_events, reassemble
+from .proxy import Proxy
 from .reassembly import StreamEvent
 from .synth import write_pcap
 
@@ -67,8 +68,6 @@ class ProxyTap(Tap):
     method = "proxy"
 
     def __init__(self, port: int, pcap: Path | None, reason: str) -> None:
-        from .proxy import Proxy  # only needed when sniffing is not possible
-
         self._proxy = Proxy("127.0.0.1", 0, ("127.0.0.1", port))
         self._proxy.start()
         self.client_port = self._proxy.address[1]

@@ -169,10 +169,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chart(args: argparse.Namespace) -> int:
-    from .charts import main as charts_main
+def _capture_frames(path: str, keylog: str | None) -> list:
+    from .chart_inputs import frames_of
+    from .pipeline import decode_events, read_pcap
 
-    return charts_main(args.rest)
+    keys = _keys(keylog)
+    if path.endswith(".jsonl"):
+        from .proxy import read_recording
+
+        return frames_of(decode_events(read_recording(path), keys))
+    return frames_of(read_pcap(path, keys))
+
+
+def cmd_chart(args: argparse.Namespace) -> int:
+    from . import chart_inputs, charts
+    from .trace_file import read_trace
+
+    if args.kind == "threads":
+        fig = charts.thread_timeline(read_trace(args.inputs))
+    else:
+        frames = _capture_frames(args.inputs[0], args.keylog)
+        if not frames:
+            raise SocketlabError("no_frames", f"{args.inputs[0]} holds no chat frames")
+        if args.kind == "entropy":
+            fig = charts.byte_histogram(*chart_inputs.plain_and_cipher(frames))
+        elif args.kind == "sizes":
+            rows = chart_inputs.message_sizes(frames)
+            if not rows:
+                raise SocketlabError("no_keys", "sizes need decrypted frames: give --keylog")
+            fig = charts.bytes_per_message(rows)
+        else:
+            conns = chart_inputs.connections(frames)
+            if not 1 <= args.conn <= len(conns):
+                raise SocketlabError("bad_conn", f"--conn must be 1..{len(conns)}")
+            fig = charts.ladder(chart_inputs.ladder_events(frames, conns[args.conn - 1]))
+    if args.out:
+        print(f"wrote {charts.save_png(fig, args.out)}")
+    if args.show:
+        charts.show(fig)
+    return 0
 
 
 def _on_terminate(stop: threading.Event) -> None:
@@ -212,9 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
     output(p)
     p.set_defaults(run=cmd_proxy)
 
-    p = sub.add_parser("chart", help="charts from trace files (see: chart --help)",
-                       add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("chart", help="draw a chart as PNG (-o) or in a window (--show)")
+    p.add_argument("kind", choices=("threads", "entropy", "sizes", "ladder"),
+                   help="threads: timeline of --trace files; entropy: byte histogram of "
+                        "plaintext vs ciphertext; sizes: bytes per message; ladder: one "
+                        "connection's message sequence")
+    p.add_argument("inputs", nargs="+", metavar="FILE",
+                   help="trace files (threads), or one pcap / proxy recording")
+    p.add_argument("--keylog", metavar="FILE", help="key log, to decrypt sessions")
+    p.add_argument("--conn", type=int, default=1, help="ladder: which connection (1 = first)")
+    p.add_argument("-o", "--out", metavar="PNG")
+    p.add_argument("--show", action="store_true", help="open an interactive window")
     p.set_defaults(run=cmd_chart)
 
     p = sub.add_parser("demo", help="the whole story in one command")
@@ -227,10 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "chart" and not (args.out or args.show):
+        parser.error("chart: give -o FILE.png, --show, or both")
     try:
         return args.run(args)
-    except (SocketlabError, CaptureError) as exc:
+    except SocketlabError as exc:
         print(f"inspector: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

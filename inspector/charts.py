@@ -10,7 +10,6 @@ command line) touches pyplot.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from inspector.chart_data import (
     byte_counts,
     entropy,
 )
-from inspector.trace_file import TraceRecord, read_trace
+from inspector.trace_file import TraceRecord
 
 # Okabe & Ito's colour-blind-safe palette; lock waits get the loudest colour
 # because contention is what the lesson wants students to spot.
@@ -252,30 +251,6 @@ def show(fig: Figure) -> None:
     plt.show()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Draw the thread timeline of one or more trace files."""
-    parser = argparse.ArgumentParser(prog="python -m inspector.charts", description=main.__doc__)
-    parser.add_argument("traces", nargs="+", type=Path, help="trace files written by --trace")
-    parser.add_argument("-o", "--out", type=Path, help="write the chart to this PNG file")
-    parser.add_argument("--show", action="store_true", help="open the chart in a window")
-    args = parser.parse_args(argv)
-    if not args.out and not args.show:
-        parser.error("give --out FILE.png, --show, or both")
-    try:
-        records = read_trace(args.traces)
-    except (OSError, ValueError) as exc:
-        parser.exit(2, f"error: {exc}\n")
-    fig = thread_timeline(records)
-    if args.out:
-        print(f"wrote {save_png(fig, args.out)}")
-    if args.show:
-        show(fig)
-    return 0
-
-
 def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

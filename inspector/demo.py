@@ -21,11 +21,11 @@ from typing import Callable, TextIO
 from nacl.signing import SigningKey
 
 from client.chat_client import ChatClient, ChatError
-from protocol import HEADER_SIZE, Message, PinStore, encode_message, read_keylog
+from protocol import Message, PinStore, read_keylog
 from server.app import ChatServer
 
 from . import charts
-from .chart_data import LadderEvent, MessageSize
+from .chart_inputs import connections, frames_of, ladder_events, message_sizes, plain_and_cipher
 from .decode import Decoded, Frame
 from .report import ImageSection, TextSection, write_report
 from .tap import Tap, open_tap
@@ -111,26 +111,18 @@ def _highlights(items: list[Decoded]) -> list[Decoded]:
 
 
 def _charts(items: list[Decoded], traces: list[Path], out: Path) -> dict[str, Path]:
-    frames = [i for i in items if isinstance(i, Frame)]
-    sealed = [f for f in frames if f.sealed is not None and f.message is not None]
-    files: dict[str, Path] = {}
-    records = read_trace(traces)
-    files["threads"] = charts.save_png(charts.thread_timeline(records), out / "threads.png")
-    plain = b"".join(encode_message(f.message) for f in sealed)  # type: ignore[arg-type]
-    cipher = b"".join(f.sealed.ciphertext for f in sealed)  # type: ignore[union-attr]
-    files["bytes"] = charts.save_png(charts.byte_histogram(plain, cipher), out / "entropy.png")
-    sizes: dict[str, tuple[int, int]] = {}
-    for frame in sealed:
-        kind = frame.message.TYPE  # type: ignore[union-attr]
-        plain_size = HEADER_SIZE + len(encode_message(frame.message))  # type: ignore[arg-type]
-        sizes.setdefault(kind, (plain_size, len(frame.wire)))
-    rows = [MessageSize(kind, p, b) for kind, (p, b) in sorted(sizes.items())]
-    files["sizes"] = charts.save_png(charts.bytes_per_message(rows), out / "sizes.png")
-    first = frames[0].conn
-    ladder = [LadderEvent(f.ts, f.direction, f.message.TYPE if f.message else None, len(f.wire))
-              for f in frames if f.conn == first]
-    files["ladder"] = charts.save_png(
-        charts.ladder(ladder, client="alice", server="server"), out / "ladder.png")
+    frames = frames_of(items)
+    files = {
+        "threads": charts.save_png(charts.thread_timeline(read_trace(traces)),
+                                   out / "threads.png"),
+        "bytes": charts.save_png(charts.byte_histogram(*plain_and_cipher(frames)),
+                                 out / "entropy.png"),
+        "sizes": charts.save_png(charts.bytes_per_message(message_sizes(frames)),
+                                 out / "sizes.png"),
+    }
+    alice = ladder_events(frames, connections(frames)[0])
+    files["ladder"] = charts.save_png(charts.ladder(alice, client="alice", server="server"),
+                                      out / "ladder.png")
     return files
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocol import SocketlabError
+
 # Order matters: it is the legend order of the timeline chart.
 STATES: tuple[str, ...] = ("recv", "handling", "sending", "queue_wait", "lock_wait", "exit")
 
@@ -29,11 +31,11 @@ class TraceRecord:
     detail: str | None = None
 
 
-class TraceFileError(ValueError):
+class TraceFileError(SocketlabError):
     """A trace line is not valid; names the file and the 1-based line number."""
 
     def __init__(self, path: Path, line_no: int, reason: str) -> None:
-        super().__init__(f"{path}:{line_no}: {reason}")
+        super().__init__("bad_trace", f"{path}:{line_no}: {reason}")
         self.path = path
         self.line_no = line_no
         self.reason = reason

@@ -10,6 +10,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import FancyArrowPatch
 
+from inspector import __main__ as inspector_cli
 from inspector import charts
 from inspector.chart_data import (
     LadderEvent,
@@ -214,7 +215,7 @@ def test_cli_draws_a_trace_file_to_png(tmp_path, capsys):
         )
     )
     out = tmp_path / "out" / "timeline.png"
-    assert charts.main([str(trace), "-o", str(out)]) == 0
+    assert inspector_cli.main(["chart", "threads", str(trace), "-o", str(out)]) == 0
     assert_png(out)
     assert str(out) in capsys.readouterr().out
 
@@ -222,9 +223,7 @@ def test_cli_draws_a_trace_file_to_png(tmp_path, capsys):
 def test_cli_reports_a_bad_trace_line_without_traceback(tmp_path, capsys):
     trace = tmp_path / "bad.trace"
     trace.write_text("nonsense\n")
-    with pytest.raises(SystemExit) as info:
-        charts.main([str(trace), "-o", str(tmp_path / "x.png")])
-    assert info.value.code == 2
+    assert inspector_cli.main(["chart", "threads", str(trace), "-o", str(tmp_path / "x.png")]) == 2
     assert f"{trace}:1:" in capsys.readouterr().err
 
 

@@ -65,3 +65,16 @@ def test_synthesized_pcap_reads_back_with_tshark(demo_pcap):
     assert done.returncode == 0, done.stderr
     lengths = [int(x) for x in done.stdout.split() if x and x != "0"]
     assert lengths == [len(v.frame) for v in known_answer_vectors()]
+
+
+@pytest.mark.parametrize("kind", ["entropy", "sizes", "ladder"])
+def test_chart_commands_draw_from_a_capture(tmp_path, demo_pcap, vector_keylog, kind):
+    out = tmp_path / f"{kind}.png"
+    done = run("chart", kind, str(demo_pcap), "--keylog", str(vector_keylog), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_sizes_without_keys_says_what_is_missing(tmp_path, demo_pcap):
+    done = run("chart", "sizes", str(demo_pcap), "-o", str(tmp_path / "x.png"))
+    assert done.returncode == 2 and "--keylog" in done.stderr and "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from inspector.trace_file import TraceFileError, TraceRecord, read_trace
+from protocol import SocketlabError
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -94,7 +95,7 @@ def test_bad_line_is_reported_with_file_and_line_number(tmp_path, bad_line, reas
         read_trace(path)
     assert info.value.line_no == 3
     assert info.value.path == path
-    assert str(info.value).startswith(f"{path}:3: ")
+    assert info.value.message.startswith(f"{path}:3: ")
     assert reason in str(info.value)
 
 
@@ -113,7 +114,8 @@ def test_error_names_the_second_file_when_it_is_the_bad_one(tmp_path):
     assert (info.value.path, info.value.line_no) == (bad, 1)
 
 
-def test_trace_file_error_is_a_value_error(tmp_path):
+def test_trace_file_error_has_the_kits_stable_code(tmp_path):
     path = write_lines(tmp_path / "s.trace", ["{}"])
-    with pytest.raises(ValueError):
+    with pytest.raises(SocketlabError) as info:
         read_trace(path)
+    assert info.value.code == "bad_trace"

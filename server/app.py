@@ -1,0 +1,393 @@
+"""``ChatServer``: the threads that carry out the hub's commands.
+
+Threads: ``accept`` (accepts, and once per tick enforces the handshake
+deadline and the keepalive), and per client ``reader-NAME`` and
+``writer-NAME`` (see ``peer.py`` and ``outbox.py``).
+
+One lock guards the registry and the hub. Under it, a reader runs the hub and
+*queues* the resulting frames, so every client sees events in the hub's
+order. Nothing is written to a socket under it: the writes happen after the
+lock is released (``_Batch.finish``).
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from types import TracebackType
+
+from nacl.signing import SigningKey
+
+from protocol import (
+    AnyMessage,
+    Error,
+    KeyLogWriter,
+    Ping,
+    ServerConnection,
+    SocketlabError,
+    encode_frame,
+    encode_message,
+    fingerprint,
+)
+
+from .commands import Broadcast, Close, Command, Log, Send
+from .hub import Hub
+from .outbox import Outbox
+from .peer import CLOSE_GRACE, RECV_SIZE, Peer
+from .trace import NullTracer, Tracer, open_tracer
+
+log = logging.getLogger(__name__)
+_SEAL_LOCK = threading.Lock()
+
+LISTEN_BACKLOG = 256  # a class connecting at once should not see refused connections
+ACCEPT_BATCH = 64  # connections taken per wakeup before the timers get a turn
+
+
+class ListenError(SocketlabError):
+    """The server cannot listen where it was asked (port in use, address not ours, ...)."""
+
+
+class _Batch:
+    """Frames decided under the lock: queued per client, written once the lock is released.
+
+    Bodies are gathered per recipient first, so a read that carried many
+    messages costs each recipient one queue operation and one write.
+    """
+
+    __slots__ = ("pending", "outboxes", "cut")
+
+    def __init__(self) -> None:
+        self.pending: dict[int, list[bytes]] = {}  # conn_id -> bodies not yet queued
+        self.outboxes: dict[int, Outbox] = {}  # queued to: write after the lock
+        self.cut: list[Outbox] = []  # dropped for sendq_exceeded
+
+    def add(self, conn_id: int, body: bytes) -> None:
+        bodies = self.pending.get(conn_id)
+        if bodies is None:
+            self.pending[conn_id] = [body]
+        else:
+            bodies.append(body)
+
+    def finish(self) -> None:
+        """Write (holding no lock): free writers stuck on dropped clients, flush the rest."""
+        for outbox in self.cut:
+            if outbox.writer_blocked:
+                outbox.abort()
+        for outbox in self.outboxes.values():
+            outbox.flush()
+
+
+class ChatServer:
+    """The chat server: ``start()``, ``address``, ``stop()``; also a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        allow_plaintext: bool = False,
+        identity: SigningKey | None = None,
+        keylog: KeyLogWriter | str | os.PathLike[str] | None = None,
+        trace: Tracer | NullTracer | str | os.PathLike[str] | None = None,
+        max_clients: int = 250,
+        sendq: int = 1_048_576,
+        handshake_timeout: float = 10.0,
+        keepalive: float = 30.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.allow_plaintext = allow_plaintext
+        self.identity = identity if identity is not None else SigningKey.generate()
+        self.keylog = KeyLogWriter(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog
+        self._trace_target = trace
+        self.trace: Tracer | NullTracer = NullTracer()  # the real one is opened by start()
+        self.max_clients = max_clients
+        self.sendq = sendq
+        self.handshake_timeout = handshake_timeout
+        self.keepalive = keepalive
+        self._hub = Hub()
+        self._lock = threading.Lock()  # guards _hub and _peers
+        self._peers: dict[int, Peer] = {}
+        self._ids = itertools.count(1)
+        self._listener: socket.socket | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind, listen and start the ``accept`` thread; raises ``ListenError``."""
+        if self._listener is not None:
+            raise RuntimeError("a ChatServer starts once")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            self._listener = socket.create_server(
+                (self.host, self.port), family=family, backlog=LISTEN_BACKLOG
+            )
+        except OSError as exc:
+            in_use = exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", None))
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ListenError(
+                "address_in_use" if in_use else "listen_failed",
+                f"cannot listen on {self.host}:{self.port}: {reason}",
+            ) from None
+        try:
+            self.trace = open_tracer(self._trace_target, "server")
+        except OSError:
+            self._listener.close()
+            raise
+        self._listener.setblocking(False)
+        self._wake = socket.socketpair()  # stop() writes a byte to wake the accept thread
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="accept", daemon=True)
+        self._accept_thread.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the server listens (the real port when started with port 0)."""
+        if self._listener is None:
+            raise RuntimeError("the server is not started")
+        host, port = self._listener.getsockname()[:2]
+        return host, port
+
+    @property
+    def fingerprint(self) -> str:
+        """The identity's fingerprint, for clients to compare."""
+        return fingerprint(bytes(self.identity.verify_key))
+
+    def stop(self) -> None:
+        """Tell every client (``shutting_down``), close the connections, join every thread."""
+        if self._accept_thread is None:
+            return
+        assert self._listener is not None and self._wake is not None
+        self._stopping.set()
+        try:
+            self._wake[1].send(b"!")
+        except OSError:
+            pass  # the accept thread is gone already; the join below returns at once
+        self._accept_thread.join()
+        self._accept_thread = None
+        for sock in (self._listener, *self._wake):
+            sock.close()
+        shutting_down = Error("shutting_down", "the server is shutting down")
+        with self._lock:
+            peers = list(self._peers.values())
+            for peer in peers:
+                peer.outbox.close(shutting_down, flush=True)
+            for peer in peers:  # (the left notices go to closed outboxes: only the log sees them)
+                self._run(self._hub.disconnect(peer.conn_id, "shutting_down"), _Batch())
+        deadline = time.monotonic() + CLOSE_GRACE
+        for peer in peers:
+            peer.writer.join(max(0.0, deadline - time.monotonic()))
+        for peer in peers:
+            peer.outbox.abort()  # the last frames are out (or the peer stalled): end the readers
+        for peer in peers:
+            peer.reader.join(2 * CLOSE_GRACE)
+            if peer.reader.is_alive():
+                log.warning("thread %s did not finish", peer.reader.name)
+        if self.trace is not self._trace_target:  # ours to close, not the caller's
+            self.trace.close()
+        log.info("server stopped")
+
+    def __enter__(self) -> ChatServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- called by reader threads ---------------------------------------------------
+
+    def dispatch(self, peer: Peer, messages: list[AnyMessage]) -> None:
+        """Run the hub on what one read brought, queue the results, then write them."""
+        now_ms = time.time_ns() // 1_000_000
+        batch = _Batch()
+        trace = self.trace
+        trace.record("lock_wait")
+        with self._lock:
+            trace.record("handling")
+            for msg in messages:
+                self._run(self._hub.handle(peer.conn_id, msg, now_ms), batch)
+            self._queue(batch)
+            name = self._hub.name_of(peer.conn_id) if peer.name is None else None
+        if name is not None:
+            peer.logged_in(name)
+        trace.record("sending")
+        with _SEAL_LOCK:
+            batch.finish()
+
+    def drop(self, peer: Peer, reason: str, error: Error | None, *, flush: bool = True) -> None:
+        """Remove ``peer`` from the chat (others get ``left``), send ``error``, close."""
+        batch = _Batch()
+        with self._lock:
+            self._drop(peer, reason, error, flush, batch)
+            self._queue(batch)
+        batch.finish()
+
+    def unregister(self, peer: Peer, reason: str) -> None:
+        """The reader is finishing: forget the peer (others get ``left`` if not yet)."""
+        batch = _Batch()
+        with self._lock:
+            self._run(self._hub.disconnect(peer.conn_id, reason), batch)
+            self._peers.pop(peer.conn_id, None)
+            self._queue(batch)
+        batch.finish()
+
+    # -- carrying out commands (the caller holds the lock) ---------------------------
+
+    def _run(self, commands: list[Command], batch: _Batch) -> None:
+        for cmd in commands:
+            if type(cmd) is Broadcast:
+                body = encode_message(cmd.msg)  # once, whatever the audience
+                for conn_id in self._hub.members():
+                    if conn_id != cmd.exclude:
+                        batch.add(conn_id, body)
+            elif type(cmd) is Send:
+                batch.add(cmd.conn_id, encode_message(cmd.msg))
+            elif type(cmd) is Close:
+                self._queue(batch)  # what came before the close goes out before it
+                peer = self._peers.get(cmd.conn_id)
+                if peer is not None:
+                    peer.outbox.close(cmd.error, flush=True)
+            elif type(cmd) is Log:
+                log.log(cmd.level, cmd.text)
+
+    def _queue(self, batch: _Batch) -> None:
+        """Move the batch's bodies into the outboxes; drop clients whose queue overflows."""
+        while batch.pending:
+            pending, batch.pending = batch.pending, {}
+            overflow = []
+            for conn_id, bodies in pending.items():
+                peer = self._peers.get(conn_id)
+                if peer is None:
+                    continue
+                if peer.outbox.put(bodies, sum(map(len, bodies))):
+                    batch.outboxes[conn_id] = peer.outbox
+                else:
+                    overflow.append(peer)
+            for peer in overflow:
+                log.warning("%s: SendQ exceeded (%d bytes), dropped", peer.name, self.sendq)
+                batch.cut.append(peer.outbox)
+                # Its left notices land in batch.pending: the next round queues them.
+                self._drop(peer, "sendq_exceeded", _SENDQ_EXCEEDED, False, batch)
+
+    def _drop(
+        self, peer: Peer, reason: str, error: Error | None, flush: bool, batch: _Batch
+    ) -> None:
+        peer.outbox.close(error, flush=flush)  # first, so the left below skips it
+        self._run(self._hub.disconnect(peer.conn_id, reason), batch)
+
+    # -- the accept thread -------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None and self._wake is not None
+        trace = self.trace
+        # The tick bounds how late a deadline is noticed.
+        tick = max(0.02, min(0.5, self.handshake_timeout / 4, self.keepalive / 4))
+        selector = selectors.DefaultSelector()
+        selector.register(self._listener, selectors.EVENT_READ)
+        selector.register(self._wake[0], selectors.EVENT_READ)
+        try:
+            while not self._stopping.is_set():
+                trace.record("recv", "accept")
+                ready = selector.select(tick)
+                trace.record("handling")
+                if any(key.fileobj is self._listener for key, _ in ready):
+                    self._accept_ready()
+                self._sweep(time.monotonic())
+        finally:
+            selector.close()
+            trace.record("exit")
+
+    def _accept_ready(self) -> None:
+        assert self._listener is not None
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. out of file descriptors: keep serving the others
+                log.warning("accept failed: %s", exc)
+                return
+            self._admit(sock, (addr[0], addr[1]))
+
+    def _admit(self, sock: socket.socket, addr: tuple[str, int]) -> None:
+        sock.setblocking(True)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chat lines are small
+        conn = ServerConnection(self.identity, allow_plaintext=self.allow_plaintext)
+        with self._lock:
+            full = len(self._peers) >= self.max_clients
+            if not full:
+                peer = Peer(
+                    self,
+                    next(self._ids),
+                    sock,
+                    addr,
+                    conn,
+                    sendq=self.sendq,
+                    keylog=self.keylog,
+                    tracer=self.trace,
+                )
+                self._peers[peer.conn_id] = peer
+                self._run(self._hub.connect(peer.conn_id), _Batch())
+        if full:
+            log.warning("refused %s:%d: the server is full (%d clients)", *addr, self.max_clients)
+            _refuse(sock, Error("server_full", f"the server is full ({self.max_clients} clients)"))
+            return
+        log.debug("connection %d from %s:%d", peer.conn_id, *addr)
+        peer.start()
+
+    def _sweep(self, now: float) -> None:
+        """Deadlines: handshake and login, keepalive pings, idle peers, closing peers."""
+        with self._lock:
+            peers = list(self._peers.values())
+        for peer in peers:
+            if peer.outbox.closing:
+                if now - peer.outbox.closed_at > CLOSE_GRACE:
+                    peer.outbox.abort()
+            elif peer.name is None:
+                if now - peer.accepted_at > self.handshake_timeout:
+                    text = f"no handshake and login within {self.handshake_timeout:g} s"
+                    self.drop(peer, "handshake_timeout", Error("handshake_timeout", text))
+            elif now - peer.last_recv > 2 * self.keepalive:
+                text = f"nothing heard for {2 * self.keepalive:g} s"
+                self.drop(peer, "idle_timeout", Error("idle_timeout", text), flush=False)
+            elif now - peer.last_recv > self.keepalive and peer.pinged_at < peer.last_recv:
+                peer.pinged_at = now
+                self._send(peer, Ping())
+
+    def _send(self, peer: Peer, msg: AnyMessage) -> None:
+        batch = _Batch()
+        with self._lock:
+            self._run([Send(peer.conn_id, msg)], batch)
+            self._queue(batch)
+        batch.finish()
+
+
+_SENDQ_EXCEEDED = Error("sendq_exceeded", "you were not reading fast enough (SendQ exceeded)")
+
+
+def _refuse(sock: socket.socket, error: Error) -> None:
+    """Tell a connection we will not serve it (in plaintext: no handshake yet), then close."""
+    try:
+        sock.setblocking(False)
+        sock.send(encode_frame(encode_message(error)))
+        sock.shutdown(socket.SHUT_WR)
+        # Read the client's hello if it is here: closing with unread data would
+        # reset the connection and could destroy the error frame in flight.
+        sock.recv(RECV_SIZE)
+    except OSError:
+        pass  # best effort: the client may already be gone
+    finally:
+        sock.close()

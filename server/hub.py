@@ -1,0 +1,178 @@
+"""The chat rules, as a pure hub: a message in, a list of commands out.
+
+No sockets, threads or clocks (the caller passes ``now_ms``), so every rule is
+tested as a transcript. The hub is not thread-safe: the server calls it under
+its registry lock.
+
+Every message a client may send has a defined answer:
+
+=============  ======================  ==========================================
+message        before login            after login
+=============  ======================  ==========================================
+login          welcome + joined,       already_logged_in
+               or name_taken (retry),
+               or bad_name (closed)
+say            not_logged_in           message to everyone, sender included
+whisper        not_logged_in           message to recipient and sender,
+                                       or no_such_user
+who            not_logged_in           users
+ping           pong                    pong
+pong           (nothing)               (nothing)
+bye            closed                  left{quit} to the others, closed
+error          logged                  logged
+server types   unexpected_message,     unexpected_message, closed
+               closed
+=============  ======================  ==========================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from protocol import (
+    AnyMessage,
+    Bye,
+    Error,
+    Joined,
+    Left,
+    Login,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    Say,
+    Users,
+    Welcome,
+    Whisper,
+    Who,
+    check_name,
+    name_key,
+)
+
+from .commands import Broadcast, Close, Command, Log, Send
+
+
+class Hub:
+    """Who is connected, who is logged in under which name, and what each message means."""
+
+    def __init__(self) -> None:
+        self._names: dict[int, str | None] = {}  # every open connection -> its name, once logged in
+        self._by_key: dict[str, int] = {}  # name_key(name) -> conn_id
+        self._members: dict[int, str] = {}  # logged in, in the order they joined
+
+    # -- queries the shell needs ---------------------------------------------
+
+    def members(self) -> Iterable[int]:
+        """Connection ids of the logged-in users (the audience of a broadcast)."""
+        return self._members.keys()
+
+    def name_of(self, conn_id: int) -> str | None:
+        """The user's name, or None before login (or for an unknown connection)."""
+        return self._members.get(conn_id)
+
+    # -- events ---------------------------------------------------------------
+
+    def connect(self, conn_id: int) -> list[Command]:
+        """A new connection: it may log in once its handshake is done."""
+        self._names[conn_id] = None
+        return []
+
+    def disconnect(self, conn_id: int, reason: str) -> list[Command]:
+        """The connection is gone (or being dropped) for ``reason``; tell the others."""
+        return self._leave(conn_id, reason)
+
+    def handle(self, conn_id: int, msg: AnyMessage, now_ms: int) -> list[Command]:
+        """Apply the rules to one message from ``conn_id``; ``now_ms`` stamps chat lines."""
+        if conn_id not in self._names:
+            return []  # already closed (e.g. a bye earlier in the same read): ignore the rest
+        handler = _HANDLERS.get(type(msg))
+        if handler is None:
+            # A type only the server sends (hello again, welcome, message, ...).
+            return self._refuse(conn_id, "unexpected_message", f"a client does not send {msg.TYPE}")
+        name = self._members.get(conn_id)
+        if name is None and type(msg) in _NEED_LOGIN:
+            return [Send(conn_id, Error("not_logged_in", f"log in before sending {msg.TYPE}"))]
+        return handler(self, conn_id, name, msg, now_ms)
+
+    # -- one method per message type --------------------------------------------
+
+    def _login(self, conn_id: int, name: str | None, msg: Login, now_ms: int) -> list[Command]:
+        if name is not None:
+            return [Send(conn_id, Error("already_logged_in", f"you are already logged in as {name}"))]
+        try:
+            check_name(msg.name)
+        except ProtocolError as exc:
+            return self._refuse(conn_id, exc.code, exc.message)
+        key = name_key(msg.name)
+        if key in self._by_key:
+            taken = self._members[self._by_key[key]]
+            return [Send(conn_id, Error("name_taken", f"{taken} is taken; pick another name"))]
+        self._names[conn_id] = msg.name
+        self._by_key[key] = conn_id
+        self._members[conn_id] = msg.name
+        return [
+            Send(conn_id, Welcome(msg.name, tuple(self._members.values()))),
+            Broadcast(Joined(msg.name), exclude=conn_id),
+            Log(logging.INFO, f"{msg.name} joined ({len(self._members)} online)"),
+        ]
+
+    def _say(self, conn_id: int, name: str, msg: Say, now_ms: int) -> list[Command]:
+        return [Broadcast(Message(name, msg.text, now_ms))]
+
+    def _whisper(self, conn_id: int, name: str, msg: Whisper, now_ms: int) -> list[Command]:
+        target = self._by_key.get(name_key(msg.to))
+        if target is None:
+            return [Send(conn_id, Error("no_such_user", f"no one called {msg.to} is here"))]
+        line = Message(name, msg.text, now_ms, to=self._members[target])
+        if target == conn_id:
+            return [Send(conn_id, line)]
+        return [Send(target, line), Send(conn_id, line)]
+
+    def _who(self, conn_id: int, name: str, msg: Who, now_ms: int) -> list[Command]:
+        return [Send(conn_id, Users(tuple(self._members.values())))]
+
+    def _ping(self, conn_id: int, name: str | None, msg: Ping, now_ms: int) -> list[Command]:
+        return [Send(conn_id, Pong())]
+
+    def _pong(self, conn_id: int, name: str | None, msg: Pong, now_ms: int) -> list[Command]:
+        return []  # the answer to our keepalive ping; the shell already saw the traffic
+
+    def _bye(self, conn_id: int, name: str | None, msg: Bye, now_ms: int) -> list[Command]:
+        return [*self._leave(conn_id, "quit"), Close(conn_id)]
+
+    def _error(self, conn_id: int, name: str | None, msg: Error, now_ms: int) -> list[Command]:
+        # A client may tell us what went wrong on its side; answering would invite a loop.
+        who = name or f"connection {conn_id}"
+        return [Log(logging.DEBUG, f"{who} reported {msg.code}: {msg.message}")]
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _leave(self, conn_id: int, reason: str) -> list[Command]:
+        if self._names.pop(conn_id, False) is False:
+            return []  # already gone: disconnect is idempotent
+        name = self._members.pop(conn_id, None)
+        if name is None:
+            return []
+        del self._by_key[name_key(name)]
+        return [
+            Broadcast(Left(name, reason), exclude=conn_id),
+            Log(logging.INFO, f"{name} left ({reason}; {len(self._members)} online)"),
+        ]
+
+    def _refuse(self, conn_id: int, code: str, text: str) -> list[Command]:
+        return [*self._leave(conn_id, code), Close(conn_id, Error(code, text))]
+
+
+_Handler = Callable[[Hub, int, "str | None", AnyMessage, int], list[Command]]
+_HANDLERS: dict[type, _Handler] = {
+    Login: Hub._login,
+    Say: Hub._say,
+    Whisper: Hub._whisper,
+    Who: Hub._who,
+    Ping: Hub._ping,
+    Pong: Hub._pong,
+    Bye: Hub._bye,
+    Error: Hub._error,
+}  # type: ignore[dict-item]
+_NEED_LOGIN: frozenset[type] = frozenset({Say, Whisper, Who})

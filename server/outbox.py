@@ -1,0 +1,198 @@
+"""One client's outgoing side: a bounded queue, and one writer at a time.
+
+Why not ``sendall`` straight from the thread that broadcasts? One client that
+stops reading would then stall everyone. Why not hand each message to the
+writer thread? Under the GIL a thread hand-off per message costs several times
+the send itself. So:
+
+* a broadcast only *queues* a body (a cheap append, bounded by ``limit``
+  bytes: overflow means the client is dropped, IRC's "SendQ exceeded");
+* then, holding no lock, the broadcasting thread tries ``flush()``: if nobody
+  is writing to this client it seals the whole queue and makes one
+  non-blocking ``send``; whatever the socket does not take is left for
+* the writer thread, which drains the whole queue into one blocking
+  ``sendall`` each time it wakes.
+
+Only the thread holding ``_busy`` seals and writes, so frames are sealed in
+counter order and reach the wire in that order.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from protocol import Error, ServerConnection, encode_message
+
+from .trace import NullTracer, Tracer
+
+# A non-blocking send on a socket other threads use in blocking mode. POSIX
+# has the flag; where it is missing (Windows) every write goes through the
+# writer thread, which is correct, only slower.
+_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class Outbox:
+    """What is waiting to be written to one client, and who may write it."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        conn: ServerConnection,
+        limit: int,
+        tracer: Tracer | NullTracer,
+    ) -> None:
+        self._sock = sock
+        self._conn = conn
+        self._limit = limit
+        self._trace = tracer
+        # Callers take the plain lock (cheaper than the Condition's Python-level
+        # __enter__); only the writer waits on the condition.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._bodies: list[bytes] = []  # encoded messages, not yet sealed
+        self._raw = b""  # wire bytes that go first: the handshake reply, or a partial send's rest
+        self._queued = 0  # bytes in _bodies and _raw, checked against the limit
+        self._busy = False  # a thread holds the right to seal and write
+        self._in_sendall = False  # the writer thread may be blocked on the peer
+        self._waiting = False  # the writer thread waits for work
+        self._final: Error | None = None
+        self._sock_closed = False
+        self.closing = False
+        self.closed_at = 0.0  # time.monotonic() when closing began
+
+    # -- called by any thread ----------------------------------------------------
+
+    def put_raw(self, data: bytes) -> None:
+        """Queue bytes to go out as they are, before any body (the handshake reply)."""
+        with self._lock:
+            self._raw += data
+            self._queued += len(data)
+
+    def put(self, bodies: list[bytes], size: int) -> bool:
+        """Queue encoded messages (``size`` bytes in all); False if over the limit."""
+        with self._lock:
+            if self.closing:
+                return True  # nobody listens any more; not an overflow
+            if self._queued + size > self._limit:
+                return False
+            self._bodies += bodies
+            self._queued += size
+            return True
+
+    def flush(self) -> None:
+        """Write what is queued now if that cannot block; else leave it to the writer."""
+        with self._lock:
+            if self._busy or self.closing or not (self._bodies or self._raw):
+                return
+            if not _DONTWAIT:
+                self._cond.notify()
+                return
+            self._busy = True
+            raw, bodies = self._take()
+        data = self._seal(raw, bodies)
+        try:
+            sent = self._sock.send(data, _DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.abort()  # the peer is gone; its reader sees that and cleans up
+            sent = len(data)
+        with self._lock:
+            self._busy = False
+            if sent < len(data):
+                self._raw = data[sent:]
+                self._queued += len(data) - sent
+            if self._raw or self._bodies or self.closing:
+                self._cond.notify()
+
+    def close(self, error: Error | None, *, flush: bool) -> None:
+        """Send what is queued (if ``flush``), then ``error``, then end the stream."""
+        with self._lock:
+            if self.closing:
+                return
+            self.closing = True
+            self.closed_at = time.monotonic()
+            self._final = error
+            if not flush:
+                self._bodies.clear()
+                self._queued = len(self._raw)  # a partial frame must still be completed
+            self._cond.notify()
+
+    def writer_renamed(self, name: str) -> None:
+        """Start the writer's trace row under its new name if it is idle (it records nothing then)."""
+        with self._lock:
+            if self._waiting:
+                self._trace.record("queue_wait", thread=name)
+
+    @property
+    def writer_blocked(self) -> bool:
+        """True while the writer waits in ``sendall`` for a peer that does not read."""
+        return self._in_sendall
+
+    def abort(self) -> None:
+        """Cut the connection now: wakes a reader in ``recv`` and a writer in ``sendall``."""
+        with self._lock:
+            if not self.closing:
+                self.closing, self.closed_at = True, time.monotonic()
+            self._cond.notify()  # a waiting writer finishes (its sendall will fail fast)
+            if self._sock_closed:
+                return
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already disconnected: the goal is reached
+
+    def close_socket(self) -> None:
+        """Release the socket (by its reader, once the writer has finished)."""
+        with self._lock:
+            self._sock_closed = True
+            self._sock.close()
+
+    # -- the writer thread ----------------------------------------------------------
+
+    def run_writer(self) -> None:
+        """Body of the ``writer-NAME`` thread: drain the queue, one ``sendall`` per wakeup."""
+        trace = self._trace
+        try:
+            while True:
+                trace.record("queue_wait")
+                with self._cond:
+                    while self._busy or not (self._bodies or self._raw or self.closing):
+                        self._waiting = True
+                        self._cond.wait()
+                    self._waiting = False
+                    last = self.closing
+                    self._busy = True
+                    raw, bodies = self._take()
+                    if last and self._final is not None:
+                        bodies.append(encode_message(self._final))
+                trace.record("handling")
+                data = self._seal(raw, bodies)
+                if data:
+                    trace.record("sending")
+                    self._in_sendall = True
+                    self._sock.sendall(data)
+                    self._in_sendall = False
+                with self._lock:
+                    self._busy = False
+                if last:
+                    self._sock.shutdown(socket.SHUT_WR)
+                    return
+        except OSError:
+            self.abort()  # the reader sees the end and cleans up
+        finally:
+            self._in_sendall = False
+            trace.record("exit")
+
+    # -- helpers (the caller holds _busy) -------------------------------------------
+
+    def _take(self) -> tuple[bytes, list[bytes]]:
+        raw, bodies = self._raw, self._bodies
+        self._raw, self._bodies, self._queued = b"", [], 0
+        return raw, bodies
+
+    def _seal(self, raw: bytes, bodies: list[bytes]) -> bytes:
+        send_body = self._conn.send_body
+        return raw + b"".join([send_body(body) for body in bodies])

@@ -1,0 +1,61 @@
+"""The server's threads: named as the lesson says, and all gone after stop()."""
+
+from __future__ import annotations
+
+import time
+
+from protocol import Error, Joined
+from server import ChatServer
+from tests.server.server_helpers import RawClient, eventually, running_threads, server_threads
+
+
+def test_threads_are_named_accept_reader_writer(connect) -> None:
+    before = running_threads()
+    with ChatServer() as server:
+        assert server_threads(before) == ["accept"]
+        guest = connect(server)
+        port = guest.sock.getsockname()[1]
+        assert eventually(lambda: f"reader-127.0.0.1:{port}" in server_threads(before))
+        assert f"writer-127.0.0.1:{port}" in server_threads(before)
+        guest.login("alice")
+        assert eventually(
+            lambda: sorted(server_threads(before)) == ["accept", "reader-alice", "writer-alice"]
+        )
+
+
+def test_stop_tells_every_client_and_ends_every_thread() -> None:
+    before = running_threads()
+    server = ChatServer()
+    server.start()
+    clients = []
+    try:
+        for name in ("alice", "bob", "carol"):
+            client = RawClient(server.address)
+            client.handshake()
+            client.login(name)
+            clients.append(client)
+        clients[0].wait_for(lambda m: m == Joined("carol"))
+        pre_login = RawClient(server.address)
+        clients.append(pre_login)
+        assert eventually(lambda: len(server_threads(before)) == 1 + 2 * 4)
+
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 2.0
+        assert server_threads(before) == []
+        for client in clients[:3]:
+            told = [m for m in client.expect_closed() if isinstance(m, Error)]
+            assert [m.code for m in told] == ["shutting_down"]
+        assert pre_login.expect_closed() == [Error("shutting_down", "the server is shutting down")]
+    finally:
+        server.stop()
+        for client in clients:
+            client.close()
+
+
+def test_stop_is_idempotent_and_a_context_manager_stops() -> None:
+    before = running_threads()
+    with ChatServer() as server:
+        assert server_threads(before) == ["accept"]
+    assert server_threads(before) == []
+    server.stop()

@@ -9,7 +9,13 @@ import sys
 import threading
 from pathlib import Path
 
-from protocol import DEFAULT_PORT, SocketlabError, keylog_from_env, load_or_create_identity, socketlab_home
+from protocol import (
+    DEFAULT_PORT,
+    SocketlabError,
+    keylog_from_env,
+    load_or_create_identity,
+    socketlab_home,
+)
 
 from .app import ChatServer
 
@@ -20,22 +26,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m server", description="Run the socketlab chat server."
     )
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (0.0.0.0 to serve a class; default %(default)s)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0 to serve a class; default %(default)s)",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
-    parser.add_argument("--allow-plaintext", action="store_true",
-                        help="also accept unencrypted (plain) sessions, for the labs")
-    parser.add_argument("--keylog", metavar="FILE",
-                        help="append session keys for the inspector (else $SOCKETLAB_KEYLOG)")
+    parser.add_argument(
+        "--allow-plaintext",
+        action="store_true",
+        help="also accept unencrypted (plain) sessions, for the labs",
+    )
+    parser.add_argument(
+        "--keylog",
+        metavar="FILE",
+        help="append session keys for the inspector (else $SOCKETLAB_KEYLOG)",
+    )
     parser.add_argument("--trace", metavar="FILE", help="write thread activity as JSON lines")
-    parser.add_argument("--max-clients", type=int, default=250, metavar="N",
-                        help="refuse connections beyond N (default %(default)s)")
-    parser.add_argument("--sendq", type=int, default=1_048_576, metavar="BYTES",
-                        help="drop a client with more than BYTES waiting for it (default %(default)s)")
-    parser.add_argument("--identity", type=Path, metavar="FILE",
-                        help="the server's long-term key (default: SOCKETLAB_HOME/server_identity.key)")
+    parser.add_argument(
+        "--max-clients",
+        type=int,
+        default=250,
+        metavar="N",
+        help="refuse connections beyond N (default %(default)s)",
+    )
+    parser.add_argument(
+        "--sendq",
+        type=int,
+        default=1_048_576,
+        metavar="BYTES",
+        help="drop a client with more than BYTES waiting for it (default %(default)s)",
+    )
+    parser.add_argument(
+        "--identity",
+        type=Path,
+        metavar="FILE",
+        help="the server's long-term key (default: SOCKETLAB_HOME/server_identity.key)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every connection")
-    return parser  # fmt: skip
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         server.start()
     except SocketlabError as exc:
-        hint = " (another server running? choose another --port)" if exc.code == "address_in_use" else ""
+        hint = (
+            " (another server running? choose another --port)"
+            if exc.code == "address_in_use"
+            else ""
+        )
         print(f"server: {exc.message}{hint}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. the trace or identity file cannot be written
@@ -70,10 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     host, port = server.address
-    log.info("listening on %s:%d (%s)", host, port, "box or plain" if args.allow_plaintext else "box only")
+    log.info(
+        "listening on %s:%d (%s)",
+        host,
+        port,
+        "box or plain" if args.allow_plaintext else "box only",
+    )
     log.info("identity %s  (%s)", server.fingerprint, identity_path)
     if server.keylog is not None:
-        log.warning("writing session keys to %s: anyone with this file can read the chat", server.keylog.path)
+        log.warning(
+            "writing session keys to %s: anyone with this file can read the chat",
+            server.keylog.path,
+        )
     try:
         # A timed wait: on Windows an untimed one would not see Ctrl-C.
         while not stop.wait(0.5):

@@ -7,7 +7,6 @@ carries them out. Tests read a hub's answers as a transcript of commands.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from protocol import AnyMessage, Error
 
@@ -44,4 +43,4 @@ class Log:
     text: str
 
 
-Command = Union[Send, Broadcast, Close, Log]
+Command = Send | Broadcast | Close | Log

@@ -99,7 +99,9 @@ class Hub:
 
     def _login(self, conn_id: int, name: str | None, msg: Login, now_ms: int) -> list[Command]:
         if name is not None:
-            return [Send(conn_id, Error("already_logged_in", f"you are already logged in as {name}"))]
+            return [
+                Send(conn_id, Error("already_logged_in", f"you are already logged in as {name}"))
+            ]
         try:
             check_name(msg.name)
         except ProtocolError as exc:
@@ -164,8 +166,8 @@ class Hub:
         return [*self._leave(conn_id, code), Close(conn_id, Error(code, text))]
 
 
-_Handler = Callable[[Hub, int, "str | None", AnyMessage, int], list[Command]]
-_HANDLERS: dict[type, _Handler] = {
+# Each handler takes (hub, conn_id, name or None, the message, now_ms).
+_HANDLERS: dict[type, Callable[..., list[Command]]] = {
     Login: Hub._login,
     Say: Hub._say,
     Whisper: Hub._whisper,
@@ -174,5 +176,5 @@ _HANDLERS: dict[type, _Handler] = {
     Pong: Hub._pong,
     Bye: Hub._bye,
     Error: Hub._error,
-}  # type: ignore[dict-item]
+}
 _NEED_LOGIN: frozenset[type] = frozenset({Say, Whisper, Who})

@@ -90,6 +90,11 @@ class Peer:
             target=self.outbox.run_writer, name=f"writer-{label}", daemon=True
         )
 
+    @property
+    def label(self) -> str:
+        """Who this is, for the log: the user's name, else the address."""
+        return self.name or f"{self.addr[0]}:{self.addr[1]}"
+
     def start(self) -> None:
         self.writer.start()
         self.reader.start()

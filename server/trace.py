@@ -27,7 +27,9 @@ class Tracer:
 
     enabled = True
 
-    def __init__(self, path: str | os.PathLike[str], proc: str = "server", *, batch: int = 4096) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], proc: str = "server", *, batch: int = 4096
+    ) -> None:
         self.path = Path(path)
         self.proc = proc
         self._batch = batch

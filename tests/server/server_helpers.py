@@ -83,7 +83,7 @@ class RawClient:
         self.sock.settimeout(remaining)
         try:
             data = self.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             raise TimeoutError("no message in time") from None
         except ConnectionError:
             data = b""
@@ -100,7 +100,9 @@ class RawClient:
             self._read(deadline)
         return self.inbox.popleft()
 
-    def wait_for(self, predicate: Callable[[AnyMessage], bool], timeout: float = TIMEOUT) -> AnyMessage:
+    def wait_for(
+        self, predicate: Callable[[AnyMessage], bool], timeout: float = TIMEOUT
+    ) -> AnyMessage:
         """The first message that satisfies ``predicate``; earlier ones are discarded."""
         deadline = time.monotonic() + timeout
         while True:
@@ -116,7 +118,9 @@ class RawClient:
                             timeout)  # fmt: skip
         assert isinstance(msg, cls), f"expected {cls.__name__}, got {msg!r}"
         for key, value in fields.items():
-            assert getattr(msg, key) == value, f"{key}: {getattr(msg, key)!r} != {value!r} in {msg!r}"
+            assert getattr(msg, key) == value, (
+                f"{key}: {getattr(msg, key)!r} != {value!r} in {msg!r}"
+            )
         return msg
 
     def expect_closed(self, timeout: float = TIMEOUT) -> list[AnyMessage]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 
 import pytest
 
@@ -13,7 +14,8 @@ from tests.server.server_helpers import eventually, server_threads
 
 def reset(sock: socket.socket) -> None:
     """Close with an RST instead of a FIN, as a crashed or killed client might."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    linger = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)  # on, 0 s
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
     sock.close()
 
 

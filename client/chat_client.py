@@ -322,6 +322,7 @@ class ChatClient:
                 thread.join(self.timeout)
         sock.close()
         if self._owns_tracer:
+            self.tracer.record("exit", "closed")  # the caller's thread is done with this client
             self.tracer.close()
 
     def _shutdown(self, how: int) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 import numpy as np
 
-from inspector.trace_file import STATES, TraceRecord
+from inspector.trace_file import RENAMED, STATES, TraceRecord
 
 # States that occupy time on a lane; "exit" only ends the previous one.
 DRAWN_STATES: tuple[str, ...] = tuple(s for s in STATES if s != "exit")
@@ -109,7 +109,7 @@ def build_timeline(
     """
     if not records:
         return Timeline(lanes=(), duration=0.0)
-    records = sorted(records, key=lambda r: r.t)  # near-linear when already sorted
+    records = _follow_renames(sorted(records, key=lambda r: r.t))  # sort: near-linear
     t0 = records[0].t
     duration = records[-1].t - t0
 
@@ -129,6 +129,29 @@ def build_timeline(
             bin_width = duration / budget
         lanes.append(Lane(key[0], key[1], tuple(segments)))
     return Timeline(tuple(lanes), duration, len(keys) - len(shown), bin_width)
+
+
+def _follow_renames(records: list[TraceRecord]) -> list[TraceRecord]:
+    """Put a renamed thread's records on one lane, under its last name.
+
+    The server names a client's threads after its address until the user logs
+    in, then after the user; it marks the moment with an ``exit`` record whose
+    detail is ``renamed to NEW``.
+    """
+    renames = {(r.proc, r.thread): r.detail[len(RENAMED):] for r in records
+               if r.state == "exit" and r.detail and r.detail.startswith(RENAMED)}
+    if not renames:
+        return records
+
+    def final(proc: str, thread: str) -> str:
+        for _ in range(len(renames)):  # bounded: a cycle of renames cannot loop forever
+            if (proc, thread) not in renames:
+                break
+            thread = renames[proc, thread]
+        return thread
+
+    return [replace(r, thread=final(r.proc, r.thread)) for r in records
+            if not (r.state == "exit" and r.detail and r.detail.startswith(RENAMED))]
 
 
 def _segments(records: list[TraceRecord], t0: float, duration: float) -> list[Segment]:

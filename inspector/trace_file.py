@@ -18,6 +18,9 @@ from protocol import SocketlabError
 
 # Order matters: it is the legend order of the timeline chart.
 STATES: tuple[str, ...] = ("recv", "handling", "sending", "queue_wait", "lock_wait", "exit")
+# An "exit" whose detail starts with this means the thread goes on under a new
+# name (the server renames a client's threads at login; see server/trace.py).
+RENAMED = "renamed to "
 
 
 @dataclass(frozen=True, slots=True)

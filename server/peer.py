@@ -24,7 +24,7 @@ from protocol import (
 )
 
 from .outbox import Outbox
-from .trace import NullTracer, Tracer
+from .trace import RENAMED, NullTracer, Tracer
 
 if TYPE_CHECKING:
     from .app import ChatServer
@@ -102,8 +102,11 @@ class Peer:
     def logged_in(self, name: str) -> None:
         """Name the threads after the user, so traces and debuggers say who they serve."""
         self.name = name
-        self.reader.name = f"reader-{name}"
-        self.writer.name = f"writer-{name}"
+        for thread in (self.reader, self.writer):
+            new_name = f"{thread.name.split('-', 1)[0]}-{name}"
+            # Tells the timeline that the row under the old name goes on under the new one.
+            self._trace.record("exit", f"{RENAMED}{new_name}", thread=thread.name)
+            thread.name = new_name
         self.outbox.writer_renamed(self.writer.name)
 
     def _read_loop(self) -> None:

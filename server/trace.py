@@ -20,6 +20,8 @@ from collections import deque
 from pathlib import Path
 
 STATES = frozenset({"recv", "handling", "sending", "queue_wait", "lock_wait", "exit"})
+# The detail of an "exit" record that means "this thread goes on under another name".
+RENAMED = "renamed to "
 
 
 class Tracer:

@@ -307,3 +307,18 @@ def test_ladder_caps_frames_and_says_how_many_are_left_out():
 def test_ladder_event_rejects_an_unknown_direction():
     with pytest.raises(ValueError, match="direction"):
         LadderEvent(0.0, "up", "say", 10)
+
+
+def test_a_renamed_thread_stays_on_one_lane():
+    records = [
+        TraceRecord(0.0, "server", "reader-127.0.0.1:5000", "recv"),
+        TraceRecord(1.0, "server", "reader-127.0.0.1:5000", "exit", "renamed to reader-ann"),
+        TraceRecord(1.0, "server", "reader-ann", "handling"),
+        TraceRecord(2.0, "server", "reader-ann", "recv"),
+        TraceRecord(3.0, "server", "accept", "recv"),
+    ]
+    timeline = build_timeline(records)
+    assert [lane.thread for lane in timeline.lanes] == ["accept", "reader-ann"]
+    ann = timeline.lanes[1]
+    assert [(seg.start, seg.state) for seg in ann.segments] == [
+        (0.0, "recv"), (1.0, "handling"), (2.0, "recv")]

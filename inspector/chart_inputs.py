@@ -16,7 +16,7 @@ def frames_of(items: Iterable[Decoded]) -> list[Frame]:
 
 
 def _decrypted(frames: list[Frame]) -> list[Frame]:
-    return [f for f in frames if f.sealed is not None and f.message is not None]
+    return [f for f in frames if f.sealed is not None and f.messages]
 
 
 def plain_and_cipher(frames: list[Frame]) -> tuple[bytes, bytes]:
@@ -27,7 +27,7 @@ def plain_and_cipher(frames: list[Frame]) -> tuple[bytes, bytes]:
     """
     sealed = _decrypted(frames)
     if sealed:
-        plain = b"".join(encode_message(f.message) for f in sealed)  # type: ignore[arg-type]
+        plain = b"".join(encode_message(m) for f in sealed for m in f.messages)
     else:
         plain = b"".join(f.body for f in frames if f.kind == "plain")
     cipher = b"".join(f.sealed.ciphertext for f in frames if f.sealed is not None)
@@ -35,11 +35,15 @@ def plain_and_cipher(frames: list[Frame]) -> tuple[bytes, bytes]:
 
 
 def message_sizes(frames: list[Frame]) -> list[MessageSize]:
-    """Per message type: the frame size in plaintext and as sealed on the wire."""
+    """Per message type: the frame size in plaintext and as sealed on the wire.
+
+    Only frames that carry one message are counted: a batch shares its overhead.
+    """
     sizes: dict[str, tuple[int, int]] = {}
     for frame in _decrypted(frames):
-        plain = HEADER_SIZE + len(encode_message(frame.message))  # type: ignore[arg-type]
-        sizes.setdefault(frame.message.TYPE, (plain, len(frame.wire)))  # type: ignore[union-attr]
+        if len(frame.messages) == 1:
+            (msg,) = frame.messages
+            sizes.setdefault(msg.TYPE, (HEADER_SIZE + len(encode_message(msg)), len(frame.wire)))
     return [MessageSize(kind, p, b) for kind, (p, b) in sorted(sizes.items())]
 
 
@@ -52,5 +56,5 @@ def connections(frames: list[Frame]) -> list[Connection]:
 
 def ladder_events(frames: list[Frame], conn: Connection) -> list[LadderEvent]:
     """One connection's frames, in order, labelled where they could be read."""
-    return [LadderEvent(f.ts, f.direction, f.message.TYPE if f.message else None, len(f.wire))
+    return [LadderEvent(f.ts, f.direction, f.label, len(f.wire))
             for f in frames if f.conn == conn]

@@ -25,6 +25,7 @@ from protocol import (
     encode_message,
     parse_sealed,
 )
+from protocol.secure import unbatch
 
 from .proxy import Failure, Intercepted
 from .reassembly import Closed, Conflict, Connection, Data, Direction, Gap, Opened, StreamEvent
@@ -42,13 +43,18 @@ class Frame:
     ts: float
     wire: bytes  # header and body, exactly as sent
     kind: FrameKind
-    message: AnyMessage | None = None  # decoded (decrypted if sealed) message
+    messages: tuple[AnyMessage, ...] = ()  # decoded (decrypted if sealed); a batch has several
     sealed: SealedParts | None = None
     note: str = ""  # why it is not decoded, or how it was
 
     @property
     def body(self) -> bytes:
         return self.wire[HEADER_SIZE:]
+
+    @property
+    def label(self) -> str | None:
+        """The message type(s) for people, e.g. ``say`` or ``message+left``; None if unread."""
+        return "+".join(m.TYPE for m in self.messages) if self.messages else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +171,7 @@ class SessionDecoder:
             return Frame(conn, direction, number, ts, wire, "undecodable", note=str(exc))
         if number == 1 and direction == "c2s" and isinstance(message, Hello):
             session.mode, session.client_key = message.mode, message.key
-        return Frame(conn, direction, number, ts, wire, "plain", message)
+        return Frame(conn, direction, number, ts, wire, "plain", (message,))
 
     def _sealed(self, session: _Session, conn: Connection, direction: Direction, number: int,
                 ts: float, wire: bytes, body: bytes) -> Frame:
@@ -186,9 +192,11 @@ class SessionDecoder:
             channel = SecureChannel(key, "server" if direction == "c2s" else "client")
             session.channels[direction] = channel
         try:
-            message = decode_message(channel.open(body))
+            messages = tuple(decode_message(inner) for inner in unbatch(channel.open(body)))
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")
-        return Frame(conn, direction, number, ts, wire, "sealed", message, parts,
-                     note="decrypted with the key log")
+        how = "decrypted with the key log"
+        if len(messages) > 1:
+            how += f"; a batch of {len(messages)} messages in one sealed frame"
+        return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, note=how)

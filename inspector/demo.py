@@ -101,11 +101,11 @@ def _highlights(items: list[Decoded]) -> list[Decoded]:
     """The frames worth a student's first look: the handshake, the whisper, plaintext."""
     picked: list[Decoded] = []
     for item in items:
-        if not isinstance(item, Frame) or item.message is None:
+        if not isinstance(item, Frame):
             continue
-        kind = item.message.TYPE
-        if (kind in ("hello", "server_hello") and item.conn == items[0].conn) or \
-           (kind == "whisper") or (kind == "say" and item.kind == "plain"):
+        kinds = {m.TYPE for m in item.messages}
+        if (kinds & {"hello", "server_hello"} and item.conn == items[0].conn) or \
+           "whisper" in kinds or ("say" in kinds and item.kind == "plain"):
             picked.append(item)
     return picked
 

@@ -57,10 +57,10 @@ def _wire_column(frame: Frame) -> list[str]:
 
 
 def _meaning_column(frame: Frame, width: int) -> list[str]:
-    if frame.message is None:
+    if not frame.messages:
         return _wrap(frame.note, width)
-    text = encode_message(frame.message).decode("utf-8")
-    lines = _wrap(text, width)
+    lines = [line for msg in frame.messages
+             for line in _wrap(encode_message(msg).decode("utf-8"), width)]
     if frame.note:
         lines.append(f"({frame.note})")
     return lines
@@ -78,13 +78,13 @@ def conn_label(conn: Connection) -> str:
 def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str:
     """One frame, side by side: wire bytes | meaning."""
     arrow = "client → server" if frame.direction == "c2s" else "server → client"
-    what = frame.message.TYPE if frame.message is not None else "?"
+    what = frame.label or "?"
     state = {"plain": "plaintext", "sealed": "encrypted", "undecodable": "undecodable"}[frame.kind]
     title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  {state}: {what}"
     head = _paint(title, frame.direction, colour)
     left = _wire_column(frame)
     right = _meaning_column(frame, max(20, width - LEFT_WIDTH - 3))
-    paint_right = "sealed" if frame.kind == "sealed" and frame.message is None else "plain"
+    paint_right = "sealed" if frame.kind == "sealed" and not frame.messages else "plain"
     rows = []
     for i in range(max(len(left), len(right))):
         l_text = left[i] if i < len(left) else ""
@@ -129,8 +129,8 @@ def to_json(item: Decoded) -> dict[str, Any]:
         size=len(item.wire),
         kind=item.kind,
         wire=item.wire.hex(),
-        type=item.message.TYPE if item.message is not None else None,
-        message=json.loads(encode_message(item.message)) if item.message is not None else None,
+        types=[m.TYPE for m in item.messages],
+        messages=[json.loads(encode_message(m)) for m in item.messages],
         note=item.note,
     )
     if item.sealed is not None:

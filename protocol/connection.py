@@ -19,6 +19,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from .errors import IdentityError, LocalProtocolError, ProtocolError
 from .framing import MAX_FRAME, FrameDecoder, encode_frame
+from .secure import SEAL_OVERHEAD, batch_bodies, unbatch
 from .messages import (
     PROTOCOL_VERSION,
     AnyMessage,
@@ -59,13 +60,24 @@ class _Connection:
 
     def send(self, msg: AnyMessage) -> bytes:
         """The bytes that carry ``msg`` to the peer (sealed once the channel is up)."""
-        return self.send_body(encode_message(msg))
+        return self.send_bodies([encode_message(msg)])
 
     def send_body(self, body: bytes) -> bytes:
-        """Frame (and seal) an already-encoded body; lets a broadcast encode once."""
-        if self._channel is not None:
-            body = self._channel.seal(body)
-        return encode_frame(body, self._max_frame)
+        """Frame (and seal) one already-encoded body; lets a broadcast encode once."""
+        return self.send_bodies([body])
+
+    def send_bodies(self, bodies: list[bytes]) -> bytes:
+        """Frame already-encoded bodies; in box mode seal as many per frame as fit.
+
+        Sealing a batch costs one nonce, one MAC and one call into libsodium
+        instead of one per message: what keeps an encrypted broadcast fast.
+        """
+        if self._channel is None:
+            return b"".join([encode_frame(body, self._max_frame) for body in bodies])
+        out = []
+        for batch in batch_bodies(bodies, self._max_frame - SEAL_OVERHEAD):
+            out.append(encode_frame(self._channel.seal(batch), self._max_frame))
+        return b"".join(out)
 
     def receive_data(self, data: bytes) -> list[AnyMessage]:
         """Feed bytes from the peer (``b""`` at end of stream); return whole messages.
@@ -79,9 +91,11 @@ class _Connection:
         messages = []
         for body in self._decoder.feed(data):
             if self._channel is not None:
-                body = self._channel.open(body)
-            msg = decode_message(body)
-            messages.append(self._handle(msg) if not self.established else msg)
+                messages += [decode_message(inner) for inner in unbatch(self._channel.open(body))]
+            elif self.established:
+                messages.append(decode_message(body))
+            else:
+                messages.append(self._handle(decode_message(body)))
         return messages
 
     def _handle(self, msg: AnyMessage) -> AnyMessage:
@@ -114,10 +128,10 @@ class ClientConnection(_Connection):
             self.client_key = bytes(self._ephemeral.public_key)
         return encode_frame(encode_message(Hello(self.mode, self.client_key)))
 
-    def send_body(self, body: bytes) -> bytes:
+    def send_bodies(self, bodies: list[bytes]) -> bytes:
         if not self.established:
             raise LocalProtocolError("not_established", "finish the handshake before sending")
-        return super().send_body(body)
+        return super().send_bodies(bodies)
 
     def _handle(self, msg: AnyMessage) -> AnyMessage:
         if isinstance(msg, Error):

@@ -9,6 +9,10 @@ Nonce (24 bytes): byte 0 is the sender's direction, ``C`` (0x43) for
 client → server or ``S`` (0x53) for server → client; bytes 1..15 are zero;
 bytes 16..23 are a big-endian 64-bit counter starting at 0.
 A sealed body is ``nonce || MAC (16) || ciphertext``.
+
+The plaintext inside is one or more *inner frames* (4-byte length, then a
+JSON body), so a sender may seal a batch of messages at once: one nonce, one
+MAC and one encryption for many messages.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from nacl.bindings import (
 from nacl.exceptions import CryptoError
 
 from .errors import LocalProtocolError, ProtocolError
+from .framing import HEADER_SIZE, MAX_FRAME, FrameDecoder
 
 Role = Literal["client", "server"]
 NONCE_SIZE = 24
@@ -33,6 +38,37 @@ DIRECTION_BYTES: dict[str, bytes] = {"client": b"C", "server": b"S"}
 _ROLE_OF = {b"C": "client", b"S": "server"}
 _PADDING = bytes(15)
 _COUNTER = struct.Struct(">Q")
+SEAL_OVERHEAD = NONCE_SIZE + MAC_SIZE
+_LENGTH = struct.Struct(">I")
+
+
+def batch_bodies(bodies: list[bytes], limit: int) -> list[bytes]:
+    """Pack bodies as inner frames into plaintexts of at most ``limit`` bytes each."""
+    batches: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    for body in bodies:
+        need = HEADER_SIZE + len(body)
+        if need > limit:
+            raise LocalProtocolError("frame_too_large", f"a {len(body)}-byte body cannot be sealed")
+        if size + need > limit:
+            batches.append(b"".join(current))
+            current, size = [], 0
+        current += (_LENGTH.pack(len(body)), body)
+        size += need
+    if current:
+        batches.append(b"".join(current))
+    return batches
+
+
+def unbatch(plaintext: bytes) -> list[bytes]:
+    """The inner frames' bodies of a decrypted plaintext (at least one, all whole)."""
+    decoder = FrameDecoder(MAX_FRAME)
+    bodies = decoder.feed(plaintext)
+    decoder.close()  # a cut inner frame: frame_truncated
+    if not bodies:
+        raise ProtocolError("frame_empty", "a sealed frame must carry at least one message")
+    return bodies
 
 
 def make_nonce(role: Role, counter: int) -> bytes:

@@ -41,7 +41,7 @@ TS = 1_764_000_000_000
 class Vector:
     name: str
     direction: str  # "c2s" or "s2c"
-    body: bytes  # the JSON body before sealing
+    bodies: tuple[bytes, ...]  # the JSON bodies before sealing (more than one: a batch)
     frame: bytes  # exactly what crosses the wire
 
 
@@ -56,8 +56,8 @@ def known_answer_vectors() -> list[Vector]:
     server_hello_frame = server.data_to_send()
     (server_hello,) = client.receive_data(server_hello_frame)
     vectors = [
-        Vector("hello", "c2s", encode_message(client_hello), hello),
-        Vector("server_hello", "s2c", encode_message(server_hello), server_hello_frame),
+        Vector("hello", "c2s", (encode_message(client_hello),), hello),
+        Vector("server_hello", "s2c", (encode_message(server_hello),), server_hello_frame),
     ]
     script: list[tuple[str, AnyMessage]] = [
         ("c2s", Login("alice")),
@@ -80,7 +80,14 @@ def known_answer_vectors() -> list[Vector]:
         frame = sender.send(msg)
         if receiver.receive_data(frame) != [msg]:
             raise AssertionError(f"vector {msg.TYPE} does not round-trip")
-        vectors.append(Vector(msg.TYPE, direction, encode_message(msg), frame))
+        vectors.append(Vector(msg.TYPE, direction, (encode_message(msg),), frame))
+    # A batch: two messages sealed in one frame, as a busy server sends them.
+    batch = (Message("bob", "see you", TS + 2), Left("bob", "quit"))
+    bodies = tuple(encode_message(m) for m in batch)
+    frame = server.send_bodies(list(bodies))
+    if client.receive_data(frame) != list(batch):
+        raise AssertionError("the batch vector does not round-trip")
+    vectors.append(Vector("batch", "s2c", bodies, frame))
     return vectors
 
 
@@ -93,7 +100,7 @@ def render_markdown(vectors: list[Vector]) -> str:
         blocks.append(
             f'```text title="vector: {vector.name}"\n'
             f"direction: {vector.direction}\n"
-            f"body: {vector.body.decode('utf-8')}\n"
+            + "".join(f"body: {body.decode('utf-8')}\n" for body in vector.bodies) +
             "frame:\n" + "\n".join(lines) + "\n```\n"
         )
     return "\n".join(blocks)

@@ -194,5 +194,5 @@ class Outbox:
         return raw, bodies
 
     def _seal(self, raw: bytes, bodies: list[bytes]) -> bytes:
-        send_body = self._conn.send_body
-        return raw + b"".join([send_body(body) for body in bodies])
+        # One sealed frame carries as many queued messages as fit (one encryption each).
+        return raw + self._conn.send_bodies(bodies) if bodies else raw

@@ -20,7 +20,7 @@ def test_demo_writes_everything_it_promises(tmp_path, capture, capsys):
     if capture == "sniff":
         assert result.files["pcap"].read_bytes()[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
     frames = [i for i in result.items if isinstance(i, Frame)]
-    texts = {f.message.text for f in frames if f.message is not None and hasattr(f.message, "text")}
+    texts = {m.text for f in frames for m in f.messages if hasattr(m, "text")}
     assert {"hello, class!", "meet me after the lecture", "this line travels in plaintext"} <= texts
     assert "name_taken" in said
     assert "'meet me after the lecture'" in said and "not found" in said and "FOUND" in said

@@ -61,7 +61,7 @@ def frames(segments, port, keys):
 
 
 def sent_texts(items):
-    return [f.message.text for f in items if isinstance(f.message, (Say, Whisper))]
+    return [m.text for f in items for m in f.messages if isinstance(m, (Say, Whisper))]
 
 
 def test_box_capture_hides_text_and_the_key_log_reveals_all(tmp_path):
@@ -73,9 +73,9 @@ def test_box_capture_hides_text_and_the_key_log_reveals_all(tmp_path):
     decoded = frames(segments, port, keys)
     assert sent_texts(decoded) == LINES + ["a secret for ann"]
     sealed = [f for f in decoded if f.kind == "sealed"]
-    assert sealed and all(f.message is not None for f in sealed)
+    assert sealed and all(f.messages for f in sealed)
     blind = frames(segments, port, None)
-    assert [f for f in blind if f.kind == "sealed" and f.message is not None] == []
+    assert [f for f in blind if f.kind == "sealed" and f.messages] == []
     assert sent_texts(blind) == []
     # The file on disk decodes to the same, streaming.
     from_file = [i for i in read_pcap(pcap, keys, port=port) if isinstance(i, Frame)]

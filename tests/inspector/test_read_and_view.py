@@ -23,13 +23,13 @@ def test_pcap_decodes_to_exactly_the_vector_session(demo_pcap, vector_keylog):
     frames = [i for i in read_pcap(demo_pcap, read_keylog(vector_keylog)) if isinstance(i, Frame)]
     vectors = known_answer_vectors()
     assert [f.wire for f in frames] == [v.frame for v in vectors]
-    assert [f.message.TYPE for f in frames] == [v.name for v in vectors]
+    assert [f.label for f in frames] == [v.name for v in vectors[:-1]] + ["message+left"]
     assert all(f.kind == "sealed" for f in frames[2:])
 
 
 def test_without_the_key_log_only_the_handshake_is_readable(demo_pcap):
     frames = [i for i in read_pcap(demo_pcap, None) if isinstance(i, Frame)]
-    assert [f.message.TYPE for f in frames if f.message] == ["hello", "server_hello"]
+    assert [f.label for f in frames if f.messages] == ["hello", "server_hello"]
     assert all("no key log" in f.note for f in frames[2:])
 
 
@@ -48,7 +48,8 @@ def test_cli_json_lines(demo_pcap, vector_keylog):
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     frames = [r for r in rows if "number" in r]
     assert frames[2]["sealed"]["direction"] == "client" and frames[2]["sealed"]["counter"] == 0
-    assert frames[2]["message"] == {"type": "login", "name": "alice"}
+    assert frames[2]["messages"] == [{"type": "login", "name": "alice"}]
+    assert frames[-1]["types"] == ["message", "left"]
     assert bytes.fromhex(frames[0]["wire"]) == known_answer_vectors()[0].frame
 
 

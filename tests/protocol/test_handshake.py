@@ -9,11 +9,13 @@ from nacl.signing import SigningKey
 from protocol import (
     ClientConnection,
     Error,
+    FrameDecoder,
     Hello,
     IdentityError,
     LocalProtocolError,
     ProtocolError,
     Say,
+    SecureChannel,
     ServerConnection,
     ServerHello,
     Welcome,
@@ -123,3 +125,22 @@ def test_random_bytes_at_the_server_raise_only_protocol_errors(data):
         server.receive_data(b"")
     except ProtocolError:
         pass
+
+
+def test_a_batch_is_sealed_in_as_few_frames_as_fit_and_read_back_in_order():
+    client, server = handshake()
+    bodies = [encode_message(Say(f"line {i} " + "x" * 1000)) for i in range(150)]
+    wire = server.send_bodies(bodies)
+    frames = FrameDecoder().feed(wire)
+    assert 2 <= len(frames) <= 4  # ~150 KB of messages in 64 KiB frames
+    assert client.receive_data(wire) == [Say(f"line {i} " + "x" * 1000) for i in range(150)]
+
+
+def test_sealed_frames_with_no_or_cut_inner_frames_are_refused():
+    for plaintext, code in ((b"", "frame_empty"), (b"\x00\x00\x00\x09{}", "frame_truncated")):
+        client, server = handshake()
+        # The server's first sealed frame, made by hand: counter 0, server direction.
+        forged = SecureChannel(server.session_key, "server").seal(plaintext)
+        with pytest.raises(ProtocolError) as err:
+            client.receive_data(encode_frame(forged))
+        assert err.value.code == code

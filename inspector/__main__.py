@@ -7,7 +7,6 @@ port in use, a target that refuses) is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import queue
@@ -22,7 +21,7 @@ from protocol import DEFAULT_PORT, SocketlabError, read_keylog
 from .capture import CaptureError, LiveCapture
 from .decode import Decoded, SessionDecoder
 from .reassembly import Reassembler
-from .view import render, to_json
+from .view import render, to_json_line
 
 EXIT_USAGE = 2
 
@@ -58,18 +57,21 @@ class Printer:
         self.width = max(80, min(160, _terminal_width()))
         self._seen: set = set()
 
-    def emit(self, items: Iterable[Decoded]) -> int:
-        count = 0
+    def emit(self, items: Iterable[Decoded]) -> None:
+        """Write ``items``, in chunks: one write per item would dominate a large file."""
+        chunk: list[str] = []
         for item in items:
-            count += 1
             if self.as_json:
-                print(json.dumps(to_json(item), ensure_ascii=False), flush=False)
+                chunk.append(to_json_line(item))
             else:
-                for block in render([item], colour=self.colour, width=self.width,
-                                    seen=self._seen):
-                    print(block)
+                chunk.extend(render([item], colour=self.colour, width=self.width,
+                                    seen=self._seen))
+            if len(chunk) >= 512:
+                sys.stdout.write("\n".join(chunk) + "\n")
+                chunk.clear()
+        if chunk:
+            sys.stdout.write("\n".join(chunk) + "\n")
         sys.stdout.flush()
-        return count
 
 
 def _terminal_width() -> int:

@@ -46,6 +46,7 @@ class Frame:
     messages: tuple[AnyMessage, ...] = ()  # decoded (decrypted if sealed); a batch has several
     sealed: SealedParts | None = None
     note: str = ""  # why it is not decoded, or how it was
+    bodies: tuple[bytes, ...] = ()  # the JSON bodies of ``messages``, exactly as sent
 
     @property
     def body(self) -> bytes:
@@ -171,7 +172,7 @@ class SessionDecoder:
             return Frame(conn, direction, number, ts, wire, "undecodable", note=str(exc))
         if number == 1 and direction == "c2s" and isinstance(message, Hello):
             session.mode, session.client_key = message.mode, message.key
-        return Frame(conn, direction, number, ts, wire, "plain", (message,))
+        return Frame(conn, direction, number, ts, wire, "plain", (message,), bodies=(body,))
 
     def _sealed(self, session: _Session, conn: Connection, direction: Direction, number: int,
                 ts: float, wire: bytes, body: bytes) -> Frame:
@@ -192,11 +193,12 @@ class SessionDecoder:
             channel = SecureChannel(key, "server" if direction == "c2s" else "client")
             session.channels[direction] = channel
         try:
-            messages = tuple(decode_message(inner) for inner in unbatch(channel.open(body)))
+            bodies = tuple(unbatch(channel.open(body)))
+            messages = tuple(decode_message(inner) for inner in bodies)
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")
         how = "decrypted with the key log"
         if len(messages) > 1:
             how += f"; a batch of {len(messages)} messages in one sealed frame"
-        return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, note=how)
+        return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, how, bodies)

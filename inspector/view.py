@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator
 
-from protocol import HEADER_SIZE, encode_message
+from protocol import HEADER_SIZE
 
 from .decode import Decoded, Frame, Note
 from .reassembly import Connection
@@ -59,8 +59,7 @@ def _wire_column(frame: Frame) -> list[str]:
 def _meaning_column(frame: Frame, width: int) -> list[str]:
     if not frame.messages:
         return _wrap(frame.note, width)
-    lines = [line for msg in frame.messages
-             for line in _wrap(encode_message(msg).decode("utf-8"), width)]
+    lines = [line for body in frame.bodies for line in _wrap(body.decode("utf-8"), width)]
     if frame.note:
         lines.append(f"({frame.note})")
     return lines
@@ -113,8 +112,7 @@ def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
             else render_note(item, colour=colour)
 
 
-def to_json(item: Decoded) -> dict[str, Any]:
-    """A JSON-ready dict for one frame or note (``--json`` output, notebooks)."""
+def _json_fields(item: Decoded) -> dict[str, Any]:
     base: dict[str, Any] = {
         "conn": conn_label(item.conn),
         "client": list(item.conn.client),
@@ -123,16 +121,10 @@ def to_json(item: Decoded) -> dict[str, Any]:
         "ts": item.ts,
     }
     if isinstance(item, Note):
-        return {**base, "note": item.text}
-    base.update(
-        number=item.number,
-        size=len(item.wire),
-        kind=item.kind,
-        wire=item.wire.hex(),
-        types=[m.TYPE for m in item.messages],
-        messages=[json.loads(encode_message(m)) for m in item.messages],
-        note=item.note,
-    )
+        base["note"] = item.text
+        return base
+    base.update(number=item.number, size=len(item.wire), kind=item.kind, wire=item.wire.hex(),
+                types=[m.TYPE for m in item.messages], note=item.note)
     if item.sealed is not None:
         base["sealed"] = {
             "direction": item.sealed.direction,
@@ -144,3 +136,22 @@ def to_json(item: Decoded) -> dict[str, Any]:
     return base
 
 
+def to_json(item: Decoded) -> dict[str, Any]:
+    """A JSON-ready dict for one frame or note (notebooks, tools)."""
+    fields = _json_fields(item)
+    if isinstance(item, Frame):
+        fields["messages"] = [json.loads(body) for body in item.bodies]
+    return fields
+
+
+def to_json_line(item: Decoded) -> str:
+    """``to_json`` as one line of JSON, fast: the bodies are spliced in as they are.
+
+    They are already compact JSON that ``protocol/`` has checked, so parsing
+    and re-serialising them (the slow part of ``--json``) is skipped.
+    """
+    line = json.dumps(_json_fields(item), ensure_ascii=False)
+    if not isinstance(item, Frame):
+        return line
+    messages = ",".join(body.decode("utf-8") for body in item.bodies)
+    return f'{line[:-1]},"messages":[{messages}]}}'

@@ -28,7 +28,7 @@ from nacl.bindings import (
 from nacl.exceptions import CryptoError
 
 from .errors import LocalProtocolError, ProtocolError
-from .framing import HEADER_SIZE, MAX_FRAME, FrameDecoder
+from .framing import HEADER_SIZE
 
 Role = Literal["client", "server"]
 NONCE_SIZE = 24
@@ -63,9 +63,19 @@ def batch_bodies(bodies: list[bytes], limit: int) -> list[bytes]:
 
 def unbatch(plaintext: bytes) -> list[bytes]:
     """The inner frames' bodies of a decrypted plaintext (at least one, all whole)."""
-    decoder = FrameDecoder(MAX_FRAME)
-    bodies = decoder.feed(plaintext)
-    decoder.close()  # a cut inner frame: frame_truncated
+    bodies = []
+    start, end = 0, len(plaintext)
+    while start < end:
+        if end - start < HEADER_SIZE:
+            raise ProtocolError("frame_truncated", "a sealed frame ends inside an inner frame")
+        (length,) = _LENGTH.unpack_from(plaintext, start)
+        if length == 0:
+            raise ProtocolError("frame_empty", "an inner frame of length 0 is not allowed")
+        start += HEADER_SIZE
+        if start + length > end:
+            raise ProtocolError("frame_truncated", "a sealed frame ends inside an inner frame")
+        bodies.append(plaintext[start : start + length])
+        start += length
     if not bodies:
         raise ProtocolError("frame_empty", "a sealed frame must carry at least one message")
     return bodies

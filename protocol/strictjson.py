@@ -75,6 +75,12 @@ def _check_strings(value: Any) -> None:
             _check_strings(item)
 
 
+# One decoder for every call: json.loads with hooks would build a new one each time.
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constants, parse_float=_finite_float, object_pairs_hook=_no_duplicates
+)
+
+
 def loads_object(body: bytes) -> dict[str, Any]:
     """Parse ``body`` as one UTF-8 JSON object, strictly."""
     try:
@@ -85,17 +91,14 @@ def loads_object(body: bytes) -> dict[str, Any]:
     if text.count("[") + text.count("{") > MAX_DEPTH and _nesting_depth(text) > MAX_DEPTH:
         raise ProtocolError("bad_json", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        value = json.loads(
-            text,
-            parse_constant=_no_constants,
-            parse_float=_finite_float,
-            object_pairs_hook=_no_duplicates,
-        )
+        value = _DECODER.decode(text)
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise ProtocolError("bad_json", f"not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ProtocolError("bad_json", "the body must be a JSON object")
-    _check_strings(value)
+    # Valid UTF-8 cannot hold a surrogate, so one can only come from a \u escape.
+    if "\\u" in text:
+        _check_strings(value)
     return value
 
 

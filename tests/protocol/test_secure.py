@@ -85,3 +85,24 @@ def test_random_bytes_raise_only_protocol_errors(data):
         SecureChannel(bytes(range(32)), "server").open(data)
     except ProtocolError:
         pass
+
+
+@given(st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=20), st.integers(50, 2000))
+def test_batches_unbatch_to_the_same_bodies(bodies, limit):
+    from protocol.secure import batch_bodies, unbatch
+
+    if max(len(b) for b in bodies) + 4 > limit:
+        return
+    batches = batch_bodies(bodies, limit)
+    assert all(len(batch) <= limit for batch in batches)
+    assert [body for batch in batches for body in unbatch(batch)] == bodies
+
+
+@given(st.binary(max_size=300))
+def test_unbatch_of_random_bytes_raises_only_protocol_errors(data):
+    from protocol.secure import unbatch
+
+    try:
+        unbatch(data)
+    except ProtocolError:
+        pass

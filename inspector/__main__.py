@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 from protocol import DEFAULT_PORT, SocketlabError, read_keylog
 
-from .capture import CaptureError, LiveCapture
+from .capture import CaptureError
 from .decode import Decoded, SessionDecoder
 from .reassembly import Reassembler
 from .view import render, to_json_line
@@ -103,29 +103,34 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def cmd_sniff(args: argparse.Namespace) -> int:
-    segments: queue.Queue = queue.Queue()
-    capture = LiveCapture(args.iface, args.port, segments.put, pcap_out=args.pcap)
+    from .sniffer import SniffProcess
+
+    capture = SniffProcess(args.iface, args.port, args.pcap)
     capture.start()  # raises CaptureError (no rights, no such interface) before any output
     print(f"sniffing {capture.iface}, tcp port {args.port} — Ctrl-C to stop", file=sys.stderr)
     reassembler = Reassembler()
     decoder = SessionDecoder(_keys(args.keylog))
     printer = Printer(args.json)
+
+    def show(segments: list) -> None:
+        printer.emit(decoded for seg in segments for event in reassembler.add(seg)
+                     for decoded in decoder.add(event))
+
     stop = threading.Event()
     _on_terminate(stop)
     try:
         while not stop.is_set():
-            try:
-                seg = segments.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            for event in reassembler.add(seg):
-                printer.emit(decoder.add(event))
+            show(capture.segments(timeout=0.2))
     except KeyboardInterrupt:
         pass
     finally:
-        stats = capture.stop()
-    for event in reassembler.finish():
-        printer.emit(decoder.add(event))
+        rest = capture.stop()
+    show(rest)
+    printer.emit(decoded for event in reassembler.finish() for decoded in decoder.add(event))
+    stats = capture.stats
+    if stats is None:
+        print("\nthe capture process ended without a count", file=sys.stderr)
+        return 0
     dropped = f", {stats.dropped} dropped by the kernel" if stats.dropped else ""
     print(f"\n{stats.delivered} packets captured{dropped}"
           + (f"; pcap written to {args.pcap}" if args.pcap else ""), file=sys.stderr)

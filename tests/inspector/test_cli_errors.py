@@ -8,6 +8,7 @@ import pytest
 
 from inspector import __main__ as cli
 from inspector.capture import NO_RIGHTS_HELP, CaptureError
+from inspector.sniffer import SniffProcess
 
 
 def run(*args, timeout=60):
@@ -72,7 +73,7 @@ def test_no_capture_rights_is_one_clear_line(monkeypatch, capsys):
     def refuse(self):
         raise CaptureError("no_capture_rights", NO_RIGHTS_HELP)
 
-    monkeypatch.setattr(cli.LiveCapture, "start", refuse)
+    monkeypatch.setattr(SniffProcess, "start", refuse)
     assert cli.main(["sniff", "--port", "9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") <= 2 and "proxy" in err and ("root" in err or "Administrator" in err)

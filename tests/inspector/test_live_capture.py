@@ -253,7 +253,13 @@ def test_no_rights_for_real_as_user_nobody():
         run = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", SYSTEM_PYTHON]
         result = subprocess.run(run + ["-c", AS_NOBODY], env=env, capture_output=True,
                                 text=True, timeout=60, cwd=tmp)
+        # The same through the command line, whose capture runs in a child process.
+        cli = subprocess.run(run + ["-m", "inspector", "sniff", "--port", "9"], env=env,
+                             capture_output=True, text=True, timeout=60, cwd=tmp)
     assert result.returncode == 0, result.stderr
     code, message = result.stdout.split("\n", 1)
     assert code == "no_capture_rights"
     assert_names_the_fix(CaptureError(code, message))
+    assert cli.returncode == 2, cli.stderr
+    assert "Traceback" not in cli.stderr and len(cli.stderr.strip().splitlines()) == 1
+    assert "no_capture_rights" in cli.stderr and "proxy" in cli.stderr

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from server import ChatServer
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -35,3 +40,34 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         for tool in marker.args:
             if shutil.which(tool) is None:
                 skip_or_fail(f"needs {tool!r} on PATH (apt-get install {tool})")
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Pins and keys go to a fresh folder, never the user's; no key log unless asked."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SOCKETLAB_HOME", str(home))
+    monkeypatch.delenv("SOCKETLAB_KEYLOG", raising=False)
+    return home
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., ChatServer]]:
+    """``make_server(**options)``: a real ChatServer on 127.0.0.1 (a free port unless
+    ``port=`` is given); every one is stopped at the end of the test."""
+    servers: list[ChatServer] = []
+
+    def make(port: int = 0, **options: Any) -> ChatServer:
+        server = ChatServer("127.0.0.1", port, **options)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., ChatServer]) -> ChatServer:
+    return make_server()

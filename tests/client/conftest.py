@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,38 +12,6 @@ from client import ChatClient
 from client.chat_client import Event
 
 TIMEOUT = 10.0
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Pins and key logs go to a fresh folder; no key log unless a test asks."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("SOCKETLAB_HOME", str(home))
-    monkeypatch.delenv("SOCKETLAB_KEYLOG", raising=False)
-    return home
-
-
-@pytest.fixture
-def make_server() -> Iterator[Callable[..., object]]:
-    """Start a real ChatServer on 127.0.0.1 (port 0 unless given); all stopped at the end."""
-    from server import ChatServer
-
-    servers: list[ChatServer] = []
-
-    def start(**kwargs: object) -> ChatServer:
-        server = ChatServer("127.0.0.1", **kwargs)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def server(make_server: Callable[..., object]) -> object:
-    return make_server()
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ import gc
 import os
 import tkinter as tk
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from client.gui_xvfb import Xvfb, XvfbUnavailable
-from server.app import ChatServer
 
 
 def _no_display(reason: str) -> None:
@@ -57,15 +55,3 @@ def root(display: str) -> Iterator[tk.Tk]:
     gc.collect()
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Pins and keys go to a fresh folder, never the user's own."""
-    monkeypatch.setenv("SOCKETLAB_HOME", str(tmp_path))
-    monkeypatch.delenv("SOCKETLAB_KEYLOG", raising=False)
-    return tmp_path
-
-
-@pytest.fixture
-def server() -> Iterator[ChatServer]:
-    with ChatServer("127.0.0.1", 0) as chat_server:
-        yield chat_server

@@ -1,6 +1,5 @@
 """A real capture of a real chat, decoded through protocol/ with and without the key log."""
 
-import threading
 import time
 
 import pytest

@@ -8,7 +8,6 @@ import queue
 import socket
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey
@@ -42,19 +41,9 @@ from server import ChatServer
 TIMEOUT = 10.0
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Pins go to a fresh folder, never the user's."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("SOCKETLAB_HOME", str(home))
-    monkeypatch.delenv("SOCKETLAB_KEYLOG", raising=False)
-    return home
-
-
 @pytest.fixture
-def server() -> Iterator[ChatServer]:
-    with ChatServer("127.0.0.1", 0, allow_plaintext=True) as server:
-        yield server
+def server(make_server: Callable[..., ChatServer]) -> ChatServer:
+    return make_server(allow_plaintext=True)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Identity pinning (TOFU) and the key log."""
 
-import os
 import sys
 
 import pytest

@@ -79,3 +79,13 @@ def test_chart_commands_draw_from_a_capture(tmp_path, demo_pcap, vector_keylog, 
 def test_chart_sizes_without_keys_says_what_is_missing(tmp_path, demo_pcap):
     done = run("chart", "sizes", str(demo_pcap), "-o", str(tmp_path / "x.png"))
     assert done.returncode == 2 and "--keylog" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_fast_json_lines_equal_the_plain_json_rendering(demo_pcap, vector_keylog):
+    from inspector.view import to_json, to_json_line
+    from protocol import read_keylog
+
+    items = list(read_pcap(demo_pcap, read_keylog(vector_keylog)))
+    assert items
+    for item in items:
+        assert json.loads(to_json_line(item)) == to_json(item)

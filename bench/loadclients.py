@@ -35,7 +35,6 @@ from protocol import (
     decode_message,
     encode_frame,
 )
-from protocol.secure import unbatch
 
 CHANNEL = b"#class"
 WHISPER_SIZE = 2000  # characters of filler per prefill whisper (the protocol's maximum)
@@ -141,7 +140,7 @@ class ChatLoadClient(LoadClient):
                 self._handshake(body, now_ns)
                 continue
             # A sealed frame may carry a batch of messages (inner frames).
-            inner = unbatch(self._opener.open(body)) if self._opener else [body]
+            inner = self._opener.open_bodies(body) if self._opener else [body]
             if self.count_only:
                 self.stats.got += len(inner)
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from protocol import HEADER_SIZE, encode_message
+from protocol import encode_frame, encode_message
 
 from .chart_data import LadderEvent, MessageSize
 from .decode import Decoded, Frame
@@ -43,7 +43,8 @@ def message_sizes(frames: list[Frame]) -> list[MessageSize]:
     for frame in _decrypted(frames):
         if len(frame.messages) == 1:
             (msg,) = frame.messages
-            sizes.setdefault(msg.TYPE, (HEADER_SIZE + len(encode_message(msg)), len(frame.wire)))
+            plain = len(encode_frame(encode_message(msg)))
+            sizes.setdefault(msg.TYPE, (plain, len(frame.wire)))
     return [MessageSize(kind, p, b) for kind, (p, b) in sorted(sizes.items())]
 
 

@@ -22,10 +22,10 @@ from protocol import (
     SealedParts,
     SecureChannel,
     decode_message,
+    encode_frame,
     encode_message,
     parse_sealed,
 )
-from protocol.secure import unbatch
 
 from .proxy import Failure, Intercepted
 from .reassembly import Closed, Conflict, Connection, Data, Direction, Gap, Opened, StreamEvent
@@ -155,7 +155,7 @@ class SessionDecoder:
         out: list[Decoded] = []
         for body in bodies:
             half.count += 1
-            wire = len(body).to_bytes(HEADER_SIZE, "big") + body
+            wire = encode_frame(body, self.max_frame)
             out.append(self._frame(session, event, half.count, wire, body))
         return out
 
@@ -193,7 +193,7 @@ class SessionDecoder:
             channel = SecureChannel(key, "server" if direction == "c2s" else "client")
             session.channels[direction] = channel
         try:
-            bodies = tuple(unbatch(channel.open(body)))
+            bodies = tuple(channel.open_bodies(body, parts))
             messages = tuple(decode_message(inner) for inner in bodies)
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,

@@ -112,53 +112,24 @@ def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
             else render_note(item, colour=colour)
 
 
-def _json_fields(item: Decoded) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "conn": conn_label(item.conn),
-        "client": list(item.conn.client),
-        "server": list(item.conn.server),
-        "direction": item.direction,
-        "ts": item.ts,
-    }
-    if isinstance(item, Note):
-        base["note"] = item.text
-        return base
-    base.update(number=item.number, size=len(item.wire), kind=item.kind, wire=item.wire.hex(),
-                types=[m.TYPE for m in item.messages], note=item.note)
-    if item.sealed is not None:
-        base["sealed"] = {
-            "direction": item.sealed.direction,
-            "counter": item.sealed.counter,
-            "nonce": item.sealed.nonce.hex(),
-            "mac": item.sealed.mac.hex(),
-            "ciphertext_size": len(item.sealed.ciphertext),
-        }
-    return base
-
-
-def to_json(item: Decoded) -> dict[str, Any]:
-    """A JSON-ready dict for one frame or note (notebooks, tools)."""
-    fields = _json_fields(item)
-    if isinstance(item, Frame):
-        fields["messages"] = [json.loads(body) for body in item.bodies]
-    return fields
-
-
 def to_json_line(item: Decoded) -> str:
-    """``to_json`` as one line of JSON, fast: this is the hot path of ``read --json``.
+    """One frame or note as one line of JSON (``--json``): the hot path of ``read``.
 
     The message bodies are spliced in as they are (compact JSON that
     ``protocol/`` has already checked), and the fixed fields are formatted
     directly; only free text goes through ``json.dumps``.
     """
-    if not isinstance(item, Frame):
-        return json.dumps(_json_fields(item), ensure_ascii=False)
     (ch, cp), (sh, sp) = item.conn.client, item.conn.server
     line = (
         f'{{"conn":{json.dumps(conn_label(item.conn), ensure_ascii=False)},'
         f'"client":[{json.dumps(ch)},{cp}],"server":[{json.dumps(sh)},{sp}],'
-        f'"direction":"{item.direction}","ts":{item.ts!r},"number":{item.number},'
-        f'"size":{len(item.wire)},"kind":"{item.kind}","wire":"{item.wire.hex()}",'
+        f'"direction":{json.dumps(item.direction)},"ts":{item.ts!r}'
+    )
+    if isinstance(item, Note):
+        return f'{line},"note":{json.dumps(item.text, ensure_ascii=False)}}}'
+    line += (
+        f',"number":{item.number},"size":{len(item.wire)},"kind":"{item.kind}",'
+        f'"wire":"{item.wire.hex()}",'
         f'"types":[{",".join(f"{chr(34)}{m.TYPE}{chr(34)}" for m in item.messages)}],'
         f'"note":{json.dumps(item.note, ensure_ascii=False)}'
     )
@@ -169,3 +140,8 @@ def to_json_line(item: Decoded) -> str:
                  f'"ciphertext_size":{len(sealed.ciphertext)}}}')
     messages = ",".join(body.decode("utf-8") for body in item.bodies)
     return f'{line},"messages":[{messages}]}}'
+
+
+def to_json(item: Decoded) -> dict[str, Any]:
+    """The same as a dict, for notebooks and tools."""
+    return json.loads(to_json_line(item))

@@ -19,7 +19,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from .errors import IdentityError, LocalProtocolError, ProtocolError
 from .framing import MAX_FRAME, FrameDecoder, encode_frame
-from .secure import SEAL_OVERHEAD, batch_bodies, unbatch
+from .secure import SEAL_OVERHEAD, batch_bodies
 from .messages import (
     PROTOCOL_VERSION,
     AnyMessage,
@@ -91,7 +91,7 @@ class _Connection:
         messages = []
         for body in self._decoder.feed(data):
             if self._channel is not None:
-                messages += [decode_message(inner) for inner in unbatch(self._channel.open(body))]
+                messages += [decode_message(inner) for inner in self._channel.open_bodies(body)]
             elif self.established:
                 messages.append(decode_message(body))
             else:

@@ -138,9 +138,12 @@ class SecureChannel:
         self.sent += 1
         return nonce + crypto_box_easy_afternm(body, nonce, self.shared_key)
 
-    def open(self, data: bytes) -> bytes:
-        """Decrypt the peer's next frame, or raise a ``ProtocolError`` saying why not."""
-        parts = parse_sealed(data)
+    def open(self, data: bytes, parts: SealedParts | None = None) -> bytes:
+        """Decrypt the peer's next frame, or raise a ``ProtocolError`` saying why not.
+
+        ``parts``: ``parse_sealed(data)``, if the caller has it already.
+        """
+        parts = parts or parse_sealed(data)
         try:
             # The nonce is bound into the MAC, so once this succeeds the
             # direction and counter below are authentic, not attacker-chosen.
@@ -163,3 +166,7 @@ class SecureChannel:
             )
         self.received += 1
         return body
+
+    def open_bodies(self, data: bytes, parts: SealedParts | None = None) -> list[bytes]:
+        """Open the peer's next frame and return the message bodies it carries (a batch)."""
+        return unbatch(self.open(data, parts))

@@ -17,16 +17,7 @@ from typing import Any
 import pytest
 
 from server import ChatServer
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip on a laptop; fail under CI, where every requirement must be met."""
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
+from tests.ci_rules import skip_or_fail
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_root: needs capture rights (root / CAP_NET_RAW)")

@@ -8,20 +8,13 @@ CI must run them.
 from __future__ import annotations
 
 import gc
-import os
 import tkinter as tk
 from collections.abc import Iterator
 
 import pytest
 
 from client.gui_xvfb import Xvfb, XvfbUnavailable
-
-
-def _no_display(reason: str) -> None:
-    # Same rule as tests/conftest.py's skip_or_fail: a laptop may skip, CI may not.
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"GUI tests must run under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.ci_rules import skip_or_fail
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +23,7 @@ def display() -> Iterator[str]:
     try:
         name = xvfb.start()
     except XvfbUnavailable as exc:
-        _no_display(str(exc))
+        skip_or_fail(str(exc))
     try:
         yield name
     finally:
@@ -42,7 +35,7 @@ def root(display: str) -> Iterator[tk.Tk]:
     try:
         window = tk.Tk()
     except tk.TclError as exc:
-        _no_display(f"no Tk window on {display}: {exc}")
+        skip_or_fail(f"no Tk window on {display}: {exc}")
     yield window
     try:
         window.destroy()

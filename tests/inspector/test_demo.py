@@ -1,7 +1,9 @@
 """The demo end to end: the README's first command, in a temporary folder."""
 
+import multiprocessing
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -12,7 +14,11 @@ from inspector.demo import run_demo
 @pytest.mark.parametrize(
     "capture", [pytest.param("sniff", marks=pytest.mark.needs_root), "proxy"])
 def test_demo_writes_everything_it_promises(tmp_path, capture, capsys):
+    threads_before = set(threading.enumerate())
     result = run_demo(tmp_path, sys.stdout, prefer=capture)
+    # Nothing left running: no server, client, proxy or capture thread, no child process.
+    assert set(threading.enumerate()) <= threads_before
+    assert multiprocessing.active_children() == []
     said = capsys.readouterr().out
     assert result.method == capture
     for name in ("view", "threads", "bytes", "sizes", "ladder", "report"):
@@ -29,7 +35,7 @@ def test_demo_writes_everything_it_promises(tmp_path, capture, capsys):
     assert str(tmp_path) in said
 
 
-def test_demo_command_leaves_no_process_behind(tmp_path):
+def test_demo_command_runs_cleanly_and_exits(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "inspector", "demo", "--out", str(out), "--capture", "proxy"],

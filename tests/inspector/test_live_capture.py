@@ -18,6 +18,7 @@ import inspector.capture as capture
 from inspector.capture import CaptureError, LiveCapture, iter_pcap, loopback_interface
 from inspector.packets import FIN, Segment, parse_packet
 from inspector.reassembly import Closed, Conflict, Gap, Reassembler
+from tests.ci_rules import skip_or_fail
 from tests.inspector.tcp_helpers import stream_of
 
 TIMEOUT = 5.0
@@ -200,12 +201,6 @@ def test_no_rights_gives_the_fix_not_a_traceback(monkeypatch: pytest.MonkeyPatch
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-
-def skip_or_fail(reason: str) -> None:
-    """Skip on a laptop; under CI every requirement must be met."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"required under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 AS_NOBODY = """
 from inspector.capture import CaptureError, LiveCapture
 try:

@@ -23,7 +23,7 @@ from typing import Self
 
 from nacl.signing import SigningKey
 
-from protocol import (
+from socketlab.protocol import (
     Bye,
     Error,
     Joined,

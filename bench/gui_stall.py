@@ -34,11 +34,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from client.chat_client import ChatClient
-from client.gui import ChatApp, Settings
-from client.gui_xvfb import Xvfb
-from protocol import PinStore
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient
+from socketlab.client.gui import ChatApp, Settings
+from socketlab.client.gui_xvfb import Xvfb
+from socketlab.protocol import PinStore
+from socketlab.server.app import ChatServer
 
 TICK_MS = 5
 TEXT = "message {i} of {n}: the quick brown fox jumps over the lazy dog"

@@ -1,13 +1,13 @@
 """Figure 6: the inspector's speed, offline (a large pcap) and live (a sniff).
 
 Offline: a real capture of a box class load (tcpdump on loopback, key log
-on) of at least 100k packets is read by ``python -m inspector read`` and by
+on) of at least 100k packets is read by ``socketlab read`` and by
 ``tshark -r``; the figure is the ratio of their packet rates, whole commands
 timed as a user runs them. Memory: peak RSS reading the first half of the
 file against the whole file (flat means streaming).
 
 Live: a paced stream of frames over 32 connections on a free port while
-``python -m inspector sniff`` captures it; a ``tcpdump`` with the same filter
+``socketlab sniff`` captures it; a ``tcpdump`` with the same filter
 gives the ground truth (the kernel's count of matching packets). The figure is
 the highest packet rate at which the inspector captured every packet and the
 kernel dropped none for it.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from protocol import Say, encode_frame, encode_message
+from socketlab.protocol import Say, encode_frame, encode_message
 
 from .figures import CLASS, CLASS_RATE, CLASS_SENDERS, Bench
 from .loadgen import LoadError, LoadSpec, run_load
@@ -295,7 +295,7 @@ def _live_trial(work: Path, sends_per_s: int, seconds: float) -> dict[str, float
         sniff_err = (work / f"sniff-{sends_per_s}.err").open("w+")
         dump_err = (work / f"tcpdump-{sends_per_s}.err").open("w+")
         sniff = subprocess.Popen(
-            [sys.executable, "-m", "inspector", "sniff", "--port", str(port), "--json"],
+            [sys.executable, "-m", "socketlab", "sniff", "--port", str(port), "--json"],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=sniff_err,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from array import array
 
-from protocol import (
+from socketlab.protocol import (
     ClientConnection,
     Error,
     FrameDecoder,

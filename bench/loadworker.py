@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
-from protocol import SocketlabError
+from socketlab.protocol import SocketlabError
 
 from .loadclients import WHISPER_SIZE, ChatLoadClient, IrcLoadClient, LoadClient, SetupError
 

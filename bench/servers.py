@@ -46,7 +46,7 @@ def _serve(kind: Kind, trace: str | None, keylog: str | None, control: Connectio
     logging.basicConfig(level=logging.ERROR)
     server: Any
     if kind == "socketlab":
-        from server import ChatServer
+        from socketlab.server import ChatServer
 
         server = ChatServer(
             "127.0.0.1",

@@ -1,5 +1,5 @@
 """The chat client: a headless library (``ChatClient``), the shared command
-parser, the terminal client (``python -m client --tui``) and the Tk GUI."""
+parser, the terminal client (``socketlab client --tui``) and the Tk GUI."""
 
 from .chat_client import ChatClient, ChatError
 from .events import Disconnected

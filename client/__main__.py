@@ -1,4 +1,4 @@
-"""``python -m client``: the Tk GUI, or with ``--tui`` the terminal client."""
+"""``socketlab client``: the Tk GUI, or with ``--tui`` the terminal client."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import importlib
 import logging
 import sys
 
-from protocol import DEFAULT_PORT, PinStore
+from socketlab.protocol import DEFAULT_PORT, PinStore
 
 from . import tui
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m client",
+        prog=prog,
         description="socketlab chat client: the Tk window, or --tui for the terminal.",
     )
     parser.add_argument("--tui", action="store_true", help="use the terminal client")
@@ -61,8 +61,8 @@ def forget_server(where: str) -> int:
     return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.forget_server:
         return forget_server(args.forget_server)
@@ -81,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     # Imported here so the terminal client works where Tk is missing.
     try:
-        gui = importlib.import_module("client.gui")
+        gui = importlib.import_module("socketlab.client.gui")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("client.gui", "tkinter", "_tkinter"):
+        if exc.name not in ("socketlab.client.gui", "tkinter", "_tkinter"):
             raise
         sys.stderr.write(
             f"error: the window client is not available here ({exc.name} is missing); "

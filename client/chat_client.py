@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from typing import Literal
 
-from protocol import (
+from socketlab.protocol import (
     AnyMessage,
     Bye,
     ClientConnection,
@@ -38,7 +38,7 @@ from protocol import (
     fingerprint,
     keylog_from_env,
 )
-from server.trace import NullTracer, Tracer, open_tracer
+from socketlab.server.trace import NullTracer, Tracer, open_tracer
 
 from .events import CLOSED_BY_SERVER, CLOSED_BY_YOU, CONNECTION_LOST, Disconnected
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from protocol import (
+from socketlab.protocol import (
     Bye,
     Error,
     Joined,

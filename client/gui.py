@@ -1,4 +1,4 @@
-"""The Tk chat client: ``python -m client`` (``main``), built on ``ChatClient``.
+"""The Tk chat client: ``socketlab client`` (``main``), built on ``ChatClient``.
 
 The lesson of the original project is in ``ChatApp``'s threads:
 
@@ -25,7 +25,7 @@ import time
 import tkinter as tk
 from dataclasses import dataclass
 
-from protocol import (
+from socketlab.protocol import (
     DEFAULT_PORT,
     Error,
     IdentityError,
@@ -41,7 +41,7 @@ from protocol import (
     Whisper,
     name_key,
 )
-from server.trace import NullTracer, Tracer, open_tracer
+from socketlab.server.trace import NullTracer, Tracer, open_tracer
 
 from .chat_client import ChatClient, ChatError
 from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command
@@ -302,7 +302,7 @@ class ChatApp:
             offered=error.offered or "(none: bad signature)",
             forget_hint=(
                 "If you know the server's key was changed on purpose, forget the old one: "
-                f"python -m client --forget-server {where}"
+                f"socketlab client --forget-server {where}"
             ),
         )
 
@@ -471,7 +471,7 @@ def _describe_failure(error: ChatError, where: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the window client with ``python -m client``'s parsed arguments."""
+    """Run the window client with ``socketlab client``'s parsed arguments."""
     settings = Settings(
         host=args.host,
         port=args.port,

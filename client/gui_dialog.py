@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from tkinter import ttk
 
-from protocol import ProtocolError, check_name
+from socketlab.protocol import ProtocolError, check_name
 
 HOST, PORT, NAME = "host", "port", "name"
 
@@ -81,7 +81,7 @@ class ConnectDialog(ttk.Frame):
         )
         ttk.Label(
             self,
-            text="Connect to a chat server (start one with: python -m server)",
+            text="Connect to a chat server (start one with: socketlab server)",
             style="Muted.TLabel",
         ).grid(row=1, column=0, columnspan=2, sticky="w", pady=(2, 14))
         self.entries: dict[str, ttk.Entry] = {}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tkinter import ttk
 from typing import Any
 
-from protocol import name_key
+from socketlab.protocol import name_key
 
 from .gui_styles import CIPHER, NICK, PLAINTEXT, SYSTEM, TIME, configure_log_tags
 

@@ -20,8 +20,8 @@ import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
 
-from protocol import DEFAULT_PORT, PinStore
-from server.app import ChatServer, ListenError
+from socketlab.protocol import DEFAULT_PORT, PinStore
+from socketlab.server.app import ChatServer, ListenError
 
 from .chat_client import ChatClient
 from .gui import ChatApp, Settings

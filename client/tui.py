@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import BinaryIO
 
-from protocol import IdentityError, KeyLogWriter, Say, Whisper, Who
+from socketlab.protocol import IdentityError, KeyLogWriter, Say, Whisper, Who
 
 from .chat_client import ChatClient, ChatError
 from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command
@@ -82,7 +82,7 @@ def _identity_warning(exc: IdentityError, where: str) -> str:
         f"  offered: {exc.offered}\n"
         "Someone may be intercepting the connection (a man in the middle), or the\n"
         "server's key was replaced. Refusing to connect. If you trust the new key,\n"
-        f"forget the old one:  python -m client --forget-server {where}"
+        f"forget the old one:  socketlab client --forget-server {where}"
     )
 
 

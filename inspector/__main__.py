@@ -1,4 +1,4 @@
-"""``python -m inspector``: sniff, read, proxy, chart and demo.
+"""The inspector's verbs: ``socketlab sniff|read|proxy|chart|demo``.
 
 Every expected failure (no capture rights, not a pcap, a bad key-log line, a
 port in use, a target that refuses) is one line on stderr and exit status 2.
@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from protocol import DEFAULT_PORT, SocketlabError, read_keylog
+from socketlab.protocol import DEFAULT_PORT, SocketlabError, read_keylog
 
 from .capture import CaptureError
 from .decode import Decoded, SessionDecoder
@@ -235,8 +235,8 @@ def _on_terminate(stop: threading.Event) -> None:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m inspector", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="The inspector: watch the chat on the wire.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def output(p: argparse.ArgumentParser) -> None:
@@ -287,9 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "socketlab") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.command == "chart" and not (args.out or args.show):
         parser.error("chart: give -o FILE.png, --show, or both")
@@ -298,11 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SocketlabError as exc:
         print(f"inspector: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into `head`; before OSError, its base class
+        return 0
     except OSError as exc:
         print(f"inspector: error: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # e.g. piped into `head`
-        return 0
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ from scapy.data import MTU
 from scapy.error import Scapy_Exception
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
-from inspector.packets import LINKTYPE_ETHERNET, RawPacket, Segment, parse_packet
-from inspector.pcapwrite import SNAPLEN, PcapWriter
-from protocol.errors import SocketlabError
+from socketlab.inspector.packets import LINKTYPE_ETHERNET, RawPacket, Segment, parse_packet
+from socketlab.inspector.pcapwrite import SNAPLEN, PcapWriter
+from socketlab.protocol.errors import SocketlabError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ NO_RIGHTS_HELP = (
     "or grant this Python the capture capability: "
     "sudo setcap cap_net_raw+eip $(readlink -f $(which python3)); "
     "on Windows install Npcap (https://npcap.com) with loopback support. "
-    "Or use `python -m inspector proxy`, which needs no rights."
+    "Or use `socketlab proxy`, which needs no rights."
 )
 
 _PCAP_MAGICS = {b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1",
@@ -67,7 +67,7 @@ def loopback_interface() -> str:
             raise CaptureError(
                 "no_loopback",
                 "no loopback capture adapter: install Npcap (https://npcap.com) with "
-                "'Support loopback traffic', or use `python -m inspector proxy`.") from None
+                "'Support loopback traffic', or use `socketlab proxy`.") from None
     names = {name for _, name in socket.if_nameindex()}
     for name in ("lo", "lo0"):  # Linux, then macOS and the BSDs
         if name in names:

@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from inspector.trace_file import RENAMED, STATES, TraceRecord
+from socketlab.inspector.trace_file import RENAMED, STATES, TraceRecord
 
 # States that occupy time on a lane; "exit" only ends the previous one.
 DRAWN_STATES: tuple[str, ...] = tuple(s for s in STATES if s != "exit")

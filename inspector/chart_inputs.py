@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from protocol import encode_frame, encode_message
+from socketlab.protocol import encode_frame, encode_message
 
 from .chart_data import LadderEvent, MessageSize
 from .decode import Decoded, Frame

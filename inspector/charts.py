@@ -5,7 +5,7 @@ Every chart function returns a ``matplotlib.figure.Figure`` built directly
 never needs a GUI backend. Only ``show`` (and the ``--show`` option of the
 command line) touches pyplot.
 
-    python -m inspector.charts server.trace client-*.trace -o timeline.png [--show]
+    socketlab chart threads server.trace client-*.trace -o timeline.png [--show]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Patch
 
-from inspector.chart_data import (
+from socketlab.inspector.chart_data import (
     DRAWN_STATES,
     LadderEvent,
     MessageSize,
@@ -25,7 +25,7 @@ from inspector.chart_data import (
     byte_counts,
     entropy,
 )
-from inspector.trace_file import TraceRecord
+from socketlab.inspector.trace_file import TraceRecord
 
 # Okabe & Ito's colour-blind-safe palette; lock waits get the loudest colour
 # because contention is what the lesson wants students to spot.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
-from protocol import (
+from socketlab.protocol import (
     HEADER_SIZE,
     MAX_FRAME,
     AnyMessage,

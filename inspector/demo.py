@@ -1,6 +1,6 @@
 """The main job in one command: a chat, watched on the wire, explained.
 
-``python -m inspector demo`` starts a server (with a key log and a trace),
+``socketlab demo`` starts a server (with a key log and a trace),
 runs a scripted class conversation (alice, bob, carol; a duplicate "Alice"
 refused; a whisper; a plaintext session for contrast), captures it — sniffing
 loopback where it may, else through the proxy, saying which — prints the
@@ -20,9 +20,9 @@ from typing import Callable, TextIO
 
 from nacl.signing import SigningKey
 
-from client.chat_client import ChatClient, ChatError
-from protocol import Message, PinStore, read_keylog
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient, ChatError
+from socketlab.protocol import Message, PinStore, read_keylog
+from socketlab.server.app import ChatServer
 
 from . import charts
 from .chart_inputs import connections, frames_of, ladder_events, message_sizes, plain_and_cipher

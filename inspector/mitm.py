@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 from nacl.signing import SigningKey
 
-from protocol import (
+from socketlab.protocol import (
     AnyMessage,
     ClientConnection,
     ProtocolError,

@@ -59,7 +59,7 @@ from typing import IO, Any, Union
 
 from nacl.signing import SigningKey
 
-from protocol import (
+from socketlab.protocol import (
     DEFAULT_PORT,
     AnyMessage,
     SocketlabError,

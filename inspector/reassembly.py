@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Literal, Union
 
-from inspector.packets import ACK, FIN, RST, SYN, Segment
+from socketlab.inspector.packets import ACK, FIN, RST, SYN, Segment
 
 Direction = Literal["c2s", "s2c"]
 CloseReason = Literal["fin", "rst", "capture_end", "evicted"]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol import SocketlabError
+from socketlab.protocol import SocketlabError
 
 # Order matters: it is the legend order of the timeline chart.
 STATES: tuple[str, ...] = ("recv", "handling", "sending", "queue_wait", "lock_wait", "exit")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator
 
-from protocol import HEADER_SIZE
+from socketlab.protocol import HEADER_SIZE
 
 from .decode import Decoded, Frame, Note
 from .reassembly import Connection

@@ -97,7 +97,7 @@ class PinStore:
             f"  pinned:  {known_fp}\n  offered: {offered_fp}\n"
             "Someone may be intercepting the connection (a man in the middle), or the "
             "server's key was replaced. If you trust the new key, forget the old one: "
-            f"python -m client --forget-server {where}",
+            f"socketlab client --forget-server {where}",
             known=known_fp,
             offered=offered_fp,
         )

@@ -1,4 +1,4 @@
-"""``python -m server``: run the chat server until Ctrl-C or SIGTERM."""
+"""``socketlab server``: run the chat server until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from protocol import (
+from socketlab.protocol import (
     DEFAULT_PORT,
     SocketlabError,
     keylog_from_env,
@@ -22,9 +22,9 @@ from .app import ChatServer
 log = logging.getLogger("server")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m server", description="Run the socketlab chat server."
+        prog=prog, description="Run the socketlab chat server."
     )
     parser.add_argument(
         "--host",
@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "socketlab server") -> int:
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",

@@ -25,7 +25,7 @@ from typing import Self
 
 from nacl.signing import SigningKey
 
-from protocol import (
+from socketlab.protocol import (
     AnyMessage,
     Error,
     KeyLogWriter,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol import AnyMessage, Error
+from socketlab.protocol import AnyMessage, Error
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from protocol import (
+from socketlab.protocol import (
     AnyMessage,
     Bye,
     Error,

@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 
-from protocol import Error, ServerConnection, encode_message
+from socketlab.protocol import Error, ServerConnection, encode_message
 
 from .trace import NullTracer, Tracer
 

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from protocol import (
+from socketlab.protocol import (
     MAX_TEXT,
     Error,
     KeyLogWriter,

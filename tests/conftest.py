@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from server import ChatServer
+from socketlab.server import ChatServer
 from tests.ci_rules import skip_or_fail
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from client import ChatClient
-from client.chat_client import Event
+from socketlab.client import ChatClient
+from socketlab.client.chat_client import Event
 
 TIMEOUT = 10.0
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from client import ChatClient, ChatError, Disconnected
-from client.events import CLOSED_BY_YOU
-from protocol import MAX_TEXT, Error, Joined, Left, Message, Users
+from socketlab.client import ChatClient, ChatError, Disconnected
+from socketlab.client.events import CLOSED_BY_YOU
+from socketlab.protocol import MAX_TEXT, Error, Joined, Left, Message, Users
 
 
 def is_message(text: str) -> Callable[[object], bool]:

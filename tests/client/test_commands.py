@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client.commands import HELP_TEXT, Help, Quit, Usage, parse_command
-from protocol import Say, Whisper, Who
+from socketlab.client.commands import HELP_TEXT, Help, Quit, Usage, parse_command
+from socketlab.protocol import Say, Whisper, Who
 
 WHISPER_USAGE = Usage("usage: /w NAME MESSAGE")
 

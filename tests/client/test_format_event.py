@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from client.commands import format_event
-from client.events import Disconnected
-from protocol import Bye, Error, Joined, Left, Message, Users, Welcome
+from socketlab.client.commands import format_event
+from socketlab.client.events import Disconnected
+from socketlab.protocol import Bye, Error, Joined, Left, Message, Users, Welcome
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from client import ChatClient
-from protocol import KEYLOG_LABEL, read_keylog
+from socketlab.client import ChatClient
+from socketlab.protocol import KEYLOG_LABEL, read_keylog
 
 
 def one_session(server, **kwargs: object) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from client import ChatClient, ChatError
-from protocol import IdentityError, PinStore, fingerprint
+from socketlab.client import ChatClient, ChatError
+from socketlab.protocol import IdentityError, PinStore, fingerprint
 
 
 def restart_with(make_server, old, identity: SigningKey):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from client import ChatClient
-from inspector.trace_file import read_trace
-from protocol import Message
+from socketlab.client import ChatClient
+from socketlab.inspector.trace_file import read_trace
+from socketlab.protocol import Message
 
 
 def test_trace_records_the_receive_thread_and_sends(server, tmp_path: Path, wait) -> None:

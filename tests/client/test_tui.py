@@ -14,21 +14,21 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from client import ChatClient
-from protocol import Left, Message, PinStore, fingerprint
+from socketlab.client import ChatClient
+from socketlab.protocol import Left, Message, PinStore, fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10.0
 
 
 class Tui:
-    """``python -m client ARGS`` with piped stdio; stdout lines are collected as they come."""
+    """``socketlab client ARGS`` with piped stdio; stdout lines are collected as they come."""
 
     def __init__(self, *args: str, home: Path) -> None:
         env = {**os.environ, "SOCKETLAB_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
         env.pop("SOCKETLAB_KEYLOG", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "client", *args],
+            [sys.executable, "-m", "socketlab", "client", *args],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -185,7 +185,7 @@ def test_changed_identity_is_refused_with_both_fingerprints_and_the_fix(
     assert "WARNING" in stderr
     assert f"pinned:  {fingerprint(bytes(old.verify_key))}" in stderr
     assert f"offered: {real}" in stderr
-    assert f"python -m client --forget-server {host}:{port}" in stderr
+    assert f"socketlab client --forget-server {host}:{port}" in stderr
     forget = Tui("--forget-server", f"{host}:{port}", home=home)
     assert forget.finish()[0] == 0
     accepted = tui(name="alice")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from client.gui_xvfb import Xvfb, XvfbUnavailable
+from socketlab.client.gui_xvfb import Xvfb, XvfbUnavailable
 from tests.ci_rules import skip_or_fail
 
 

@@ -7,10 +7,10 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 
-from client.chat_client import ChatClient
-from client.gui import ChatApp, Settings
-from protocol import PinStore
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient
+from socketlab.client.gui import ChatApp, Settings
+from socketlab.protocol import PinStore
+from socketlab.server.app import ChatServer
 
 
 def pump(root: tk.Misc, until: Callable[[], object], what: str, timeout: float = 5.0) -> None:

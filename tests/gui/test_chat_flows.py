@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import tkinter as tk
 
-from client.chat_client import ChatClient
-from client.gui import ChatApp, Settings
-from client.gui_styles import OTHER, OWN, SYSTEM, WHISPER_IN, WHISPER_OUT
-from protocol import Left, Message, name_key
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient
+from socketlab.client.gui import ChatApp, Settings
+from socketlab.client.gui_styles import OTHER, OWN, SYSTEM, WHISPER_IN, WHISPER_OUT
+from socketlab.protocol import Left, Message, name_key
+from socketlab.server.app import ChatServer
 from tests.gui.gui_helpers import headless, next_event, pump, settle, start_app
 
 

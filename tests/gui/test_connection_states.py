@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from nacl.signing import SigningKey
 
-from client.chat_client import ChatClient
-from client.gui import ChatApp, Settings
-from client.gui_dialog import HOST, NAME, PORT
-from client.gui_styles import CIPHER, PLAINTEXT
-from protocol import Message, PinStore
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient
+from socketlab.client.gui import ChatApp, Settings
+from socketlab.client.gui_dialog import HOST, NAME, PORT
+from socketlab.client.gui_styles import CIPHER, PLAINTEXT
+from socketlab.protocol import Message, PinStore
+from socketlab.server.app import ChatServer
 from tests.gui.gui_helpers import headless, next_event, pump, start_app
 
 

@@ -1,4 +1,4 @@
-"""``python -m client --name NAME`` end to end: a real process, a real keyboard (xdotool)."""
+"""``socketlab client --name NAME`` end to end: a real process, a real keyboard (xdotool)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import Joined, Left, Message
-from server.app import ChatServer
+from socketlab.protocol import Joined, Left, Message
+from socketlab.server.app import ChatServer
 from tests.gui.gui_helpers import headless, next_event
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def test_name_option_connects_at_once_and_the_keyboard_alone_chats_and_quits(
     host, port = server.address
     bob = headless(server, "bob")
     window = subprocess.Popen(
-        [sys.executable, "-m", "client", "--name", "alice", "--host", host, "--port", str(port)],
+        [sys.executable, "-m", "socketlab", "client", "--name", "alice", "--host", host, "--port", str(port)],
         cwd=REPO,
         env=dict(os.environ),
         stdout=subprocess.PIPE,

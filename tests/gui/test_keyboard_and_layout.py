@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import tkinter as tk
 
-from client.gui import ChatApp, Settings
-from client.gui_dialog import NAME
-from protocol import name_key
-from server.app import ChatServer
+from socketlab.client.gui import ChatApp, Settings
+from socketlab.client.gui_dialog import NAME
+from socketlab.protocol import name_key
+from socketlab.server.app import ChatServer
 from tests.gui.gui_helpers import headless, pump, start_app
 
 

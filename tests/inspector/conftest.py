@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from nacl.public import Box, PrivateKey
 
-from inspector.reassembly import Closed, Connection, Data, Opened
-from inspector.synth import write_pcap
-from protocol import keylog_line
-from protocol.vectors import CLIENT_EPHEMERAL, SERVER_EPHEMERAL, known_answer_vectors
+from socketlab.inspector.reassembly import Closed, Connection, Data, Opened
+from socketlab.inspector.synth import write_pcap
+from socketlab.protocol import keylog_line
+from socketlab.protocol.vectors import CLIENT_EPHEMERAL, SERVER_EPHEMERAL, known_answer_vectors
 
 VECTOR_CONN = Connection(("127.0.0.1", 50123), ("127.0.0.1", 7777), 0)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inspector.packets import ACK, FIN, PSH, RST, SYN, Segment
-from inspector.reassembly import Data, Gap, Reassembler, StreamEvent
+from socketlab.inspector.packets import ACK, FIN, PSH, RST, SYN, Segment
+from socketlab.inspector.reassembly import Data, Gap, Reassembler, StreamEvent
 
 CLIENT = ("127.0.0.1", 51000)
 SERVER = ("127.0.0.1", 7777)

@@ -10,9 +10,9 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import FancyArrowPatch
 
-from inspector import __main__ as inspector_cli
-from inspector import charts
-from inspector.chart_data import (
+from socketlab.inspector import __main__ as inspector_cli
+from socketlab.inspector import charts
+from socketlab.inspector.chart_data import (
     LadderEvent,
     MessageSize,
     Segment,
@@ -20,7 +20,7 @@ from inspector.chart_data import (
     byte_counts,
     entropy,
 )
-from inspector.trace_file import TraceRecord
+from socketlab.inspector.trace_file import TraceRecord
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 STATE_NAMES = ["waiting in recv", "handling", "sending", "waiting on queue", "waiting on lock"]

@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from inspector import __main__ as cli
-from inspector.capture import NO_RIGHTS_HELP, CaptureError
-from inspector.sniffer import SniffProcess
+from socketlab.inspector import __main__ as cli
+from socketlab.inspector.capture import NO_RIGHTS_HELP, CaptureError
+from socketlab.inspector.sniffer import SniffProcess
 
 
 def run(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "socketlab", *args], capture_output=True,
                           text=True, timeout=timeout)
 
 

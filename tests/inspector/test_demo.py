@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from inspector.decode import Frame
-from inspector.demo import run_demo
+from socketlab.inspector.decode import Frame
+from socketlab.inspector.demo import run_demo
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_demo_writes_everything_it_promises(tmp_path, capture, capsys):
 def test_demo_command_runs_cleanly_and_exits(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "inspector", "demo", "--out", str(out), "--capture", "proxy"],
+        [sys.executable, "-m", "socketlab", "demo", "--out", str(out), "--capture", "proxy"],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr

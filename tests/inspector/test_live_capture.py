@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from scapy.utils import rdpcap
 
-import inspector.capture as capture
-from inspector.capture import CaptureError, LiveCapture, iter_pcap, loopback_interface
-from inspector.packets import FIN, Segment, parse_packet
-from inspector.reassembly import Closed, Conflict, Gap, Reassembler
+import socketlab.inspector.capture as capture
+from socketlab.inspector.capture import CaptureError, LiveCapture, iter_pcap, loopback_interface
+from socketlab.inspector.packets import FIN, Segment, parse_packet
+from socketlab.inspector.reassembly import Closed, Conflict, Gap, Reassembler
 from tests.ci_rules import skip_or_fail
 from tests.inspector.tcp_helpers import stream_of
 
@@ -177,7 +177,7 @@ def test_loopback_interface_is_named_for_this_os():
 def assert_names_the_fix(error: CaptureError) -> None:
     assert error.code == "no_capture_rights"
     for fix in ("root", "Administrator", "setcap cap_net_raw+eip", "Npcap",
-                "python -m inspector proxy"):
+                "socketlab proxy"):
         assert fix in error.message
 
 
@@ -202,7 +202,7 @@ def test_no_rights_gives_the_fix_not_a_traceback(monkeypatch: pytest.MonkeyPatch
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 AS_NOBODY = """
-from inspector.capture import CaptureError, LiveCapture
+from socketlab.inspector.capture import CaptureError, LiveCapture
 try:
     LiveCapture("lo", 7777, print).start()
 except CaptureError as error:
@@ -221,8 +221,11 @@ def _readable_copy(root: Path) -> Path:
     import nacl
     import scapy
 
+    # Laid out as installed: the checkout's folders become socketlab.*.
+    shutil.copytree(REPO / "socketlab", root / "socketlab",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     for package in ("inspector", "protocol"):
-        shutil.copytree(REPO / package, root / package,
+        shutil.copytree(REPO / package, root / "socketlab" / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for module in (scapy, nacl):
         shutil.copytree(Path(module.__path__[0]), root / module.__name__,
@@ -249,7 +252,7 @@ def test_no_rights_for_real_as_user_nobody():
         result = subprocess.run(run + ["-c", AS_NOBODY], env=env, capture_output=True,
                                 text=True, timeout=60, cwd=tmp)
         # The same through the command line, whose capture runs in a child process.
-        cli = subprocess.run(run + ["-m", "inspector", "sniff", "--port", "9"], env=env,
+        cli = subprocess.run(run + ["-m", "socketlab", "sniff", "--port", "9"], env=env,
                              capture_output=True, text=True, timeout=60, cwd=tmp)
     assert result.returncode == 0, result.stderr
     code, message = result.stdout.split("\n", 1)

@@ -5,12 +5,12 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from client.chat_client import ChatClient
-from inspector.capture import LiveCapture
-from inspector.decode import Frame
-from inspector.pipeline import decode_events, read_pcap, reassemble
-from protocol import Message, PinStore, Say, Whisper, read_keylog
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient
+from socketlab.inspector.capture import LiveCapture
+from socketlab.inspector.decode import Frame
+from socketlab.inspector.pipeline import decode_events, read_pcap, reassemble
+from socketlab.protocol import Message, PinStore, Say, Whisper, read_keylog
+from socketlab.server.app import ChatServer
 
 pytestmark = pytest.mark.needs_root
 

@@ -11,10 +11,10 @@ from scapy.layers.l2 import Ether
 from scapy.utils import PcapWriter as ScapyPcapWriter
 from scapy.utils import rdpcap, wrpcapng
 
-from inspector.capture import CaptureError, iter_pcap
-from inspector.packets import LINKTYPE_ETHERNET, parse_packet
-from inspector.pcapwrite import PcapWriter
-from inspector.reassembly import Reassembler
+from socketlab.inspector.capture import CaptureError, iter_pcap
+from socketlab.inspector.packets import LINKTYPE_ETHERNET, parse_packet
+from socketlab.inspector.pcapwrite import PcapWriter
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import stream_of
 
 UP = [b"\x00\x00\x00\x03abc", b"client says hello", bytes(range(256))]

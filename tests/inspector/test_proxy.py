@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.proxy import (
+from socketlab.inspector.proxy import (
     Failure,
     Proxy,
     ProxyError,
@@ -20,7 +20,7 @@ from inspector.proxy import (
     RecordingError,
     read_recording,
 )
-from inspector.reassembly import Closed, Data, Opened
+from socketlab.inspector.reassembly import Closed, Data, Opened
 
 TIMEOUT = 10.0
 SIZE = 200 * 1024

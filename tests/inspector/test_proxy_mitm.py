@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from nacl.signing import SigningKey
 
-from client import ChatClient
-from client.chat_client import Event
-from inspector.mitm import Interceptor, Step
-from inspector.proxy import Failure, Intercepted, Proxy, ProxyEvent, read_recording
-from inspector.reassembly import Closed, Data
-from protocol import (
+from socketlab.client import ChatClient
+from socketlab.client.chat_client import Event
+from socketlab.inspector.mitm import Interceptor, Step
+from socketlab.inspector.proxy import Failure, Intercepted, Proxy, ProxyEvent, read_recording
+from socketlab.inspector.reassembly import Closed, Data
+from socketlab.protocol import (
     ClientConnection,
     Error,
     FrameDecoder,
@@ -36,7 +36,7 @@ from protocol import (
     fingerprint,
     parse_sealed,
 )
-from server import ChatServer
+from socketlab.server import ChatServer
 
 TIMEOUT = 10.0
 

@@ -7,18 +7,18 @@ import sys
 import pytest
 from scapy.all import rdpcap
 
-from inspector.pipeline import read_pcap
-from inspector.decode import Frame
-from protocol.vectors import known_answer_vectors
+from socketlab.inspector.pipeline import read_pcap
+from socketlab.inspector.decode import Frame
+from socketlab.protocol.vectors import known_answer_vectors
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "socketlab", *args], capture_output=True,
                           text=True, timeout=60)
 
 
 def test_pcap_decodes_to_exactly_the_vector_session(demo_pcap, vector_keylog):
-    from protocol import read_keylog
+    from socketlab.protocol import read_keylog
 
     frames = [i for i in read_pcap(demo_pcap, read_keylog(vector_keylog)) if isinstance(i, Frame)]
     vectors = known_answer_vectors()
@@ -82,9 +82,9 @@ def test_chart_sizes_without_keys_says_what_is_missing(tmp_path, demo_pcap):
 
 
 def test_json_of_notes_and_frames_is_valid_and_complete(demo_pcap, vector_keylog):
-    from inspector.decode import Note
-    from inspector.view import to_json
-    from protocol import read_keylog
+    from socketlab.inspector.decode import Note
+    from socketlab.inspector.view import to_json
+    from socketlab.protocol import read_keylog
 
     items = list(read_pcap(demo_pcap, read_keylog(vector_keylog)))
     rows = [to_json(item) for item in items]

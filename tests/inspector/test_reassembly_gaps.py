@@ -1,6 +1,6 @@
 """Bytes never captured are reported as a Gap with their range, never invented."""
 
-from inspector.reassembly import Data, Gap, Reassembler
+from socketlab.inspector.reassembly import Data, Gap, Reassembler
 from tests.inspector.tcp_helpers import (ACK, FIN, c2s, data_of, gaps_of, handshake, s2c,
                                          stream_of)
 

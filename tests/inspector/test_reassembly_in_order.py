@@ -1,6 +1,6 @@
 """In-order segments: delivered at once, with offsets from the byte after the SYN."""
 
-from inspector.reassembly import Closed, Connection, Data, Opened, Reassembler
+from socketlab.inspector.reassembly import Closed, Connection, Data, Opened, Reassembler
 from tests.inspector.tcp_helpers import (ACK, CLIENT, SERVER, SYN, c2s, data_of, fin_both,
                                          handshake, s2c, stream_of)
 

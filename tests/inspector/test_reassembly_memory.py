@@ -2,8 +2,8 @@
 
 import tracemalloc
 
-from inspector.packets import Segment
-from inspector.reassembly import Data, Reassembler
+from socketlab.inspector.packets import Segment
+from socketlab.inspector.reassembly import Data, Reassembler
 from tests.inspector.tcp_helpers import ACK, FIN, PSH, SERVER, SYN
 
 

@@ -1,6 +1,6 @@
 """Out-of-order segments are held until the hole before them is filled."""
 
-from inspector.reassembly import Reassembler
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import c2s, data_of, gaps_of, handshake, s2c, stream_of
 
 

@@ -1,6 +1,6 @@
 """Sequence numbers wrap at 2**32; offsets keep counting."""
 
-from inspector.reassembly import Reassembler
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import (MOD, c2s, data_of, fin_both, gaps_of, handshake, s2c,
                                          stream_of)
 

@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from inspector.report import ImageSection, TableSection, TextSection, write_report
+from socketlab.inspector.report import ImageSection, TableSection, TextSection, write_report
 
 
 def tiny_png(colour: tuple[int, int, int]) -> bytes:

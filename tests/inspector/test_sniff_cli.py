@@ -8,9 +8,9 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from client.chat_client import ChatClient
-from protocol import Message, PinStore
-from server.app import ChatServer
+from socketlab.client.chat_client import ChatClient
+from socketlab.protocol import Message, PinStore
+from socketlab.server.app import ChatServer
 
 pytestmark = pytest.mark.needs_root
 
@@ -20,7 +20,7 @@ def test_sniff_prints_decrypted_frames_live_and_stops_cleanly_on_ctrl_c(tmp_path
     with ChatServer(identity=SigningKey.generate(), keylog=keylog) as server:
         port = server.address[1]
         sniffer = subprocess.Popen(
-            [sys.executable, "-m", "inspector", "sniff", "--port", str(port),
+            [sys.executable, "-m", "socketlab", "sniff", "--port", str(port),
              "--keylog", str(keylog), "--pcap", str(pcap)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

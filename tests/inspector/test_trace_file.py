@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.trace_file import TraceFileError, TraceRecord, read_trace
-from protocol import SocketlabError
+from socketlab.inspector.trace_file import TraceFileError, TraceRecord, read_trace
+from socketlab.protocol import SocketlabError
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from protocol import (
+from socketlab.protocol import (
     ClientConnection,
     Error,
     FrameDecoder,

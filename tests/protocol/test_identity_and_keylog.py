@@ -5,7 +5,7 @@ import sys
 import pytest
 from nacl.signing import SigningKey
 
-from protocol import (
+from socketlab.protocol import (
     IdentityError,
     KeyLogError,
     KeyLogWriter,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import (
+from socketlab.protocol import (
     MAX_TEXT,
     Bye,
     Error,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from protocol import ProtocolError, check_name, name_key
+from socketlab.protocol import ProtocolError, check_name, name_key
 
 GOOD = ["alice", "Bob_2", "김철수", "émile", "a" * 20, "x-y.z"]
 BAD = {

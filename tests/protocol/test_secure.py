@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nacl.public import Box, PrivateKey
 
-from protocol import NONCE_SIZE, ProtocolError, SecureChannel, make_nonce, parse_sealed
+from socketlab.protocol import NONCE_SIZE, ProtocolError, SecureChannel, make_nonce, parse_sealed
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_random_bytes_raise_only_protocol_errors(data):
 
 @given(st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=20), st.integers(50, 2000))
 def test_batches_unbatch_to_the_same_bodies(bodies, limit):
-    from protocol.secure import batch_bodies, unbatch
+    from socketlab.protocol.secure import batch_bodies, unbatch
 
     if max(len(b) for b in bodies) + 4 > limit:
         return
@@ -100,7 +100,7 @@ def test_batches_unbatch_to_the_same_bodies(bodies, limit):
 
 @given(st.binary(max_size=300))
 def test_unbatch_of_random_bytes_raises_only_protocol_errors(data):
-    from protocol.secure import unbatch
+    from socketlab.protocol.secure import unbatch
 
     try:
         unbatch(data)

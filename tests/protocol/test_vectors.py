@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from protocol import decode_message
-from protocol.vectors import known_answer_vectors
+from socketlab.protocol import decode_message
+from socketlab.protocol.vectors import known_answer_vectors
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 BLOCK = re.compile(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from server import ChatServer
+from socketlab.server import ChatServer
 from tests.server.server_helpers import RawClient
 
 

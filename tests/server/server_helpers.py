@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from protocol import (
+from socketlab.protocol import (
     AnyMessage,
     ClientConnection,
     FrameDecoder,

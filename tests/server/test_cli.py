@@ -1,4 +1,4 @@
-"""``python -m server``: where it listens, its fingerprint, a clean stop, a clear refusal."""
+"""``socketlab server``: where it listens, its fingerprint, a clean stop, a clear refusal."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import Error, fingerprint, load_or_create_identity, read_keylog
+from socketlab.protocol import Error, fingerprint, load_or_create_identity, read_keylog
 from tests.server.server_helpers import RawClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def run_server(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     environ = {k: v for k, v in os.environ.items() if k != "SOCKETLAB_KEYLOG"}
     environ.update(SOCKETLAB_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1", **env)
     return subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", "0", *args],
+        [sys.executable, "-m", "socketlab", "server", "--port", "0", *args],
         cwd=REPO,
         env=environ,
         stdout=subprocess.PIPE,
@@ -86,7 +86,7 @@ def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "server", "--port", str(port)],
+            [sys.executable, "-m", "socketlab", "server", "--port", str(port)],
             cwd=REPO,
             env={**os.environ, "SOCKETLAB_HOME": str(tmp_path)},
             capture_output=True,

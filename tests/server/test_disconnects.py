@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from protocol import Left, Message, Say
+from socketlab.protocol import Left, Message, Say
 from tests.server.server_helpers import eventually, server_threads
 
 

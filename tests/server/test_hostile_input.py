@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from protocol import (
+from socketlab.protocol import (
     Error,
     Hello,
     Login,

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from protocol import (
+from socketlab.protocol import (
     Bye,
     Error,
     Hello,
@@ -23,7 +23,7 @@ from protocol import (
     Whisper,
     Who,
 )
-from server import Broadcast, Close, Hub, Log, Send
+from socketlab.server import Broadcast, Close, Hub, Log, Send
 
 NOW = 1_764_075_123_123
 

@@ -7,8 +7,8 @@ import math
 import os
 from pathlib import Path
 
-from protocol import Message, Say, read_keylog
-from server import ChatServer
+from socketlab.protocol import Message, Say, read_keylog
+from socketlab.server import ChatServer
 from tests.server.server_helpers import RawClient
 
 TRACE_STATES = {"recv", "handling", "sending", "queue_wait", "lock_wait", "exit"}

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from protocol import Joined, Message, ProtocolError, Say
-from server import outbox
+from socketlab.protocol import Joined, Message, ProtocolError, Say
+from socketlab.server import outbox
 from tests.server.server_helpers import RawClient
 
 CLIENTS = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from protocol import Joined, Left, Message, Say
+from socketlab.protocol import Joined, Left, Message, Say
 from tests.server.server_helpers import RawClient, eventually, server_threads
 
 TEXT = "x" * 2000  # the longest chat line: megabytes come quickly

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from protocol import Error, Joined
-from server import ChatServer
+from socketlab.protocol import Error, Joined
+from socketlab.server import ChatServer
 from tests.server.server_helpers import RawClient, eventually, running_threads, server_threads
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from protocol import Error, Left, Message, Ping, Pong, Say
+from socketlab.protocol import Error, Left, Message, Ping, Pong, Say
 from tests.server.server_helpers import RawClient, eventually, server_threads
 
 KEEPALIVE = 0.3

@@ -1,0 +1,13 @@
+"""socketlab: build an encrypted, multithreaded TCP chat and watch it on the wire.
+
+The repository's folders install as the subpackages ``socketlab.protocol``,
+``socketlab.server``, ``socketlab.client`` and ``socketlab.inspector``; the
+``socketlab`` command (``socketlab.cli``) is the one way in.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("socketlab")
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"

@@ -38,7 +38,7 @@ from socketlab.protocol import (
     fingerprint,
     keylog_from_env,
 )
-from socketlab.server.trace import NullTracer, Tracer, open_tracer
+from socketlab.trace import NullTracer, Tracer, open_tracer
 
 from .events import CLOSED_BY_SERVER, CLOSED_BY_YOU, CONNECTION_LOST, Disconnected
 

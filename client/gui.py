@@ -41,7 +41,7 @@ from socketlab.protocol import (
     Whisper,
     name_key,
 )
-from socketlab.server.trace import NullTracer, Tracer, open_tracer
+from socketlab.trace import NullTracer, Tracer, open_tracer
 
 from .chat_client import ChatClient, ChatError
 from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socketlab.protocol import SocketlabError
+from socketlab.trace import RENAMED, STATES
 
-# Order matters: it is the legend order of the timeline chart.
-STATES: tuple[str, ...] = ("recv", "handling", "sending", "queue_wait", "lock_wait", "exit")
-# An "exit" whose detail starts with this means the thread goes on under a new
-# name (the server renames a client's threads at login; see server/trace.py).
-RENAMED = "renamed to "
+__all__ = ["RENAMED", "STATES", "TraceFileError", "TraceRecord", "parse_trace_line", "read_trace"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """The chat server: a pure hub of chat rules, and the threads that carry them out."""
 
+from socketlab.trace import NullTracer, Tracer, open_tracer
+
 from .app import ChatServer, ListenError
 from .commands import Broadcast, Close, Command, Log, Send
 from .hub import Hub
-from .trace import NullTracer, Tracer, open_tracer
 
 __all__ = [
     "Broadcast", "ChatServer", "Close", "Command", "Hub", "ListenError", "Log",

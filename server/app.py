@@ -41,7 +41,7 @@ from .commands import Broadcast, Close, Command, Log, Send
 from .hub import Hub
 from .outbox import Outbox
 from .peer import CLOSE_GRACE, RECV_SIZE, Peer
-from .trace import NullTracer, Tracer, open_tracer
+from socketlab.trace import NullTracer, Tracer, open_tracer
 
 log = logging.getLogger(__name__)
 

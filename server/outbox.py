@@ -25,7 +25,7 @@ import time
 
 from socketlab.protocol import Error, ServerConnection, encode_message
 
-from .trace import NullTracer, Tracer
+from socketlab.trace import NullTracer, Tracer
 
 # A non-blocking send on a socket other threads use in blocking mode. POSIX
 # has the flag; where it is missing (Windows) every write goes through the

@@ -24,7 +24,7 @@ from socketlab.protocol import (
 )
 
 from .outbox import Outbox
-from .trace import RENAMED, NullTracer, Tracer
+from socketlab.trace import RENAMED, NullTracer, Tracer
 
 if TYPE_CHECKING:
     from .app import ChatServer

@@ -19,7 +19,9 @@ import time
 from collections import deque
 from pathlib import Path
 
-STATES = frozenset({"recv", "handling", "sending", "queue_wait", "lock_wait", "exit"})
+# The file contract shared with the inspector's reader (inspector/trace_file.py).
+# Order matters there: it is the legend order of the timeline chart.
+STATES: tuple[str, ...] = ("recv", "handling", "sending", "queue_wait", "lock_wait", "exit")
 # The detail of an "exit" record that means "this thread goes on under another name".
 RENAMED = "renamed to "
 

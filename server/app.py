@@ -8,6 +8,48 @@ One lock guards the registry and the hub. Under it, a reader runs the hub and
 *queues* the resulting frames, so every client sees events in the hub's
 order. Nothing is written to a socket under it: the writes happen after the
 lock is released (``_write``), and never block (see ``outbox.py``).
+
+Reading path: who takes which lock
+----------------------------------
+
+Three kinds of lock, always taken in this order (an arrow means "may take
+the right one while holding the left one"; nothing is ever taken the other
+way round, so no two threads can wait for each other)::
+
+    ChatServer._lock (registry + hub)  ->  Outbox._lock (one client's queue)
+    ChatServer._write_turn             ->  Outbox._lock
+
+``_lock`` and ``_write_turn`` are never held together: a thread queues under
+the first, lets go, then takes its turn to write under the second.
+``Outbox._busy`` is not a lock but a token (the right to seal and write one
+client's queue), taken and given back under ``Outbox._lock``; the thread
+holding it writes with no lock held.
+
+=============  ===============================  ====================  =============================
+thread         ChatServer._lock                 ChatServer._write_    Outbox._lock / _cond
+                                                turn
+=============  ===============================  ====================  =============================
+main           ``stop()``: close every outbox,  --                    via ``close``, ``abort``
+               ``hub.disconnect`` each
+accept         ``_admit`` (register, evict),    ``_write`` (after     via ``put``, ``close``,
+               ``_sweep`` (copy the registry),  the registry lock)    ``flush``, ``abort``
+               ``drop``, ``_send``
+reader-NAME    ``dispatch`` (hub, then queue),  ``_write`` (after     via ``put``, ``close``,
+               ``drop``, ``unregister``         the registry lock)    ``flush``; ``put_raw`` (hello)
+writer-NAME    never                            never                 waits on ``_cond`` for work,
+                                                                      takes ``_busy``, lets go,
+                                                                      then ``sendall``
+=============  ===============================  ====================  =============================
+
+Never done under ``_lock``: any socket call, sealing (``Outbox.flush``),
+waiting, joining a thread, writing the key log. Never done under
+``_write_turn``: a blocking socket call (``flush`` sends with
+``MSG_DONTWAIT``). Never done under ``Outbox._lock``: sealing or sending
+(``abort``'s ``shutdown`` is the one socket call, and it does not block).
+Where a thread may block: ``accept`` in ``select`` (one tick at most), a
+reader in ``recv`` or in its flood pause (``Outbox.closing_event``), a writer
+in ``sendall`` or on ``_cond``; ``abort`` (a ``shutdown``) frees the reader
+and the writer of a client at once.
 """
 
 from __future__ import annotations
@@ -36,12 +78,12 @@ from socketlab.protocol import (
     encode_message,
     fingerprint,
 )
+from socketlab.trace import NullTracer, Tracer, open_tracer
 
 from .commands import Broadcast, Close, Command, Log, Send
 from .hub import Hub
 from .outbox import Outbox
 from .peer import CLOSE_GRACE, RECV_SIZE, Peer
-from socketlab.trace import NullTracer, Tracer, open_tracer
 
 log = logging.getLogger(__name__)
 

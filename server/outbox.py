@@ -13,8 +13,16 @@ the send itself. So:
 * the writer thread, which drains the whole queue into one blocking
   ``sendall`` each time it wakes.
 
-Only the thread holding ``_busy`` seals and writes, so frames are sealed in
-counter order and reach the wire in that order.
+Only the thread holding ``_busy`` (the write right) seals and writes, so
+frames are sealed in counter order and reach the wire in that order.
+
+State, all under ``_lock``: ``_busy`` is a token that either a flushing
+thread or the writer holds; ``_phase`` is the outbox's life
+(OPEN -> CLOSING -> CLOSED, never back); ``_writer_at`` is where the writer
+thread is (waiting for work, sealing, or inside a ``sendall`` that a peer
+which does not read can block). They are three separate things because they
+change independently: the writer may hold the token while the outbox is
+OPEN or CLOSING, and a flushing thread may hold it while the writer waits.
 """
 
 from __future__ import annotations
@@ -22,15 +30,31 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from enum import Enum
 
 from socketlab.protocol import Error, ServerConnection, encode_message
-
 from socketlab.trace import NullTracer, Tracer
 
 # A non-blocking send on a socket other threads use in blocking mode. POSIX
 # has the flag; where it is missing (Windows) every write goes through the
 # writer thread, which is correct, only slower.
 _DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class Phase(Enum):
+    """An outbox's life; it only moves forward."""
+
+    OPEN = "open"  # messages are queued and written
+    CLOSING = "closing"  # no new messages; what is left (and a final error) goes, then EOF
+    CLOSED = "closed"  # the socket is released
+
+
+class WriterAt(Enum):
+    """Where the writer thread is, for the two callers that must know."""
+
+    WORKING = "working"  # sealing or between steps
+    WAITING = "waiting"  # idle on the condition, waiting for work
+    IN_SENDALL = "in_sendall"  # may be blocked on a peer that does not read
 
 
 class Outbox:
@@ -55,12 +79,17 @@ class Outbox:
         self._raw = b""  # wire bytes that go first: the handshake reply, or a partial send's rest
         self._queued = 0  # bytes in _bodies and _raw, checked against the limit
         self._busy = False  # a thread holds the right to seal and write
-        self._in_sendall = False  # the writer thread may be blocked on the peer
-        self._waiting = False  # the writer thread waits for work
+        self._phase = Phase.OPEN
+        self._writer_at = WriterAt.WORKING
         self._final: Error | None = None
-        self._sock_closed = False
-        self.closing = False
         self.closed_at = 0.0  # time.monotonic() when closing began
+        # Set when closing begins, so a reader pausing a flooder wakes at once.
+        self.closing_event = threading.Event()
+
+    @property
+    def closing(self) -> bool:
+        """True once the outbox stopped taking messages (closing or closed)."""
+        return self._phase is not Phase.OPEN
 
     # -- called by any thread ----------------------------------------------------
 
@@ -110,10 +139,9 @@ class Outbox:
     def close(self, error: Error | None, *, flush: bool) -> None:
         """Send what is queued (if ``flush``), then ``error``, then end the stream."""
         with self._lock:
-            if self.closing:
+            if self._phase is not Phase.OPEN:
                 return
-            self.closing = True
-            self.closed_at = time.monotonic()
+            self._begin_closing()
             self._final = error
             if not flush:
                 self._bodies.clear()
@@ -121,23 +149,23 @@ class Outbox:
             self._cond.notify()
 
     def writer_renamed(self, name: str) -> None:
-        """Start the writer's trace row under its new name if it is idle (it records nothing then)."""
+        """Start the writer's trace row under its new name if it is idle (idle writes no row)."""
         with self._lock:
-            if self._waiting:
+            if self._writer_at is WriterAt.WAITING:
                 self._trace.record("queue_wait", thread=name)
 
     @property
     def writer_blocked(self) -> bool:
         """True while the writer waits in ``sendall`` for a peer that does not read."""
-        return self._in_sendall
+        return self._writer_at is WriterAt.IN_SENDALL
 
     def abort(self) -> None:
         """Cut the connection now: wakes a reader in ``recv`` and a writer in ``sendall``."""
         with self._lock:
-            if not self.closing:
-                self.closing, self.closed_at = True, time.monotonic()
+            if self._phase is Phase.OPEN:
+                self._begin_closing()
             self._cond.notify()  # a waiting writer finishes (its sendall will fail fast)
-            if self._sock_closed:
+            if self._phase is Phase.CLOSED:
                 return
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
@@ -147,7 +175,7 @@ class Outbox:
     def close_socket(self) -> None:
         """Release the socket (by its reader, once the writer has finished)."""
         with self._lock:
-            self._sock_closed = True
+            self._phase = Phase.CLOSED
             self._sock.close()
 
     # -- the writer thread ----------------------------------------------------------
@@ -160,9 +188,9 @@ class Outbox:
                 trace.record("queue_wait")
                 with self._cond:
                     while self._busy or not (self._bodies or self._raw or self.closing):
-                        self._waiting = True
+                        self._writer_at = WriterAt.WAITING
                         self._cond.wait()
-                    self._waiting = False
+                    self._writer_at = WriterAt.WORKING
                     last = self.closing
                     self._busy = True
                     raw, bodies = self._take()
@@ -172,9 +200,9 @@ class Outbox:
                 data = self._seal(raw, bodies)
                 if data:
                     trace.record("sending")
-                    self._in_sendall = True
+                    self._writer_at = WriterAt.IN_SENDALL
                     self._sock.sendall(data)
-                    self._in_sendall = False
+                    self._writer_at = WriterAt.WORKING
                 with self._lock:
                     self._busy = False
                 if last:
@@ -183,10 +211,17 @@ class Outbox:
         except OSError:
             self.abort()  # the reader sees the end and cleans up
         finally:
-            self._in_sendall = False
+            self._writer_at = WriterAt.WORKING
             trace.record("exit")
 
-    # -- helpers (the caller holds _busy) -------------------------------------------
+    # -- helpers -----------------------------------------------------------------------
+
+    def _begin_closing(self) -> None:  # the caller holds _lock
+        self._phase = Phase.CLOSING
+        self.closed_at = time.monotonic()
+        self.closing_event.set()
+
+    # (the caller holds _busy)
 
     def _take(self) -> tuple[bytes, list[bytes]]:
         raw, bodies = self._raw, self._bodies

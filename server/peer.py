@@ -3,6 +3,9 @@
 The ``reader`` thread owns the connection's life: it reads, feeds the bytes
 to the protocol, hands messages to the server, and when the stream ends it
 waits for the writer, releases the socket and unregisters the client.
+
+A peer knows its server only as a ``PeerHost`` (the three calls its reader
+makes), so ``app.py`` imports this module and not the other way round.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import logging
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from socketlab.protocol import (
     MAX_TEXT,
+    AnyMessage,
     Error,
     KeyLogWriter,
     LocalProtocolError,
@@ -22,12 +26,9 @@ from socketlab.protocol import (
     ServerConnection,
     encode_message,
 )
-
-from .outbox import Outbox
 from socketlab.trace import RENAMED, NullTracer, Tracer
 
-if TYPE_CHECKING:
-    from .app import ChatServer
+from .outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,25 @@ def error_for(exc: ProtocolError) -> Error:
     return error
 
 
+class PeerHost(Protocol):
+    """What a peer's reader thread calls on the server that owns it (``ChatServer``)."""
+
+    def dispatch(self, peer: Peer, messages: list[AnyMessage]) -> None:
+        """Run the chat rules on what one read brought, and send the results."""
+
+    def drop(self, peer: Peer, reason: str, error: Error | None, *, flush: bool = True) -> None:
+        """Remove ``peer`` from the chat, send ``error`` (if any), close it."""
+
+    def unregister(self, peer: Peer, reason: str) -> None:
+        """The reader is finishing: forget ``peer`` (others get ``left`` if not yet)."""
+
+
 class Peer:
     """A client connection, from accept to close."""
 
     def __init__(
         self,
-        server: ChatServer,
+        server: PeerHost,
         conn_id: int,
         sock: socket.socket,
         addr: tuple[str, int],

@@ -36,9 +36,9 @@ from typing import Any
 
 from socketlab.client.chat_client import ChatClient
 from socketlab.client.gui import ChatApp, Settings
-from socketlab.client.gui_xvfb import Xvfb
 from socketlab.protocol import PinStore
 from socketlab.server.app import ChatServer
+from tools.xvfb import Xvfb
 
 TICK_MS = 5
 TEXT = "message {i} of {n}: the quick brown fox jumps over the lazy dog"

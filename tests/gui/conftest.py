@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from socketlab.client.gui_xvfb import Xvfb, XvfbUnavailable
 from tests.ci_rules import skip_or_fail
+from tools.xvfb import Xvfb, XvfbUnavailable
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""A private virtual X display (Xvfb) for the GUI tests, screenshots and benchmark.
+"""A private virtual X display (Xvfb) for the GUI tests, the labs' Tk checks in CI,
+the screenshots and the GUI benchmark.
 
 Xvfb exists only on X11 systems; ``XvfbUnavailable`` says so elsewhere, and
 callers decide whether that means "skip" (a laptop) or "fail" (CI).

@@ -1,4 +1,4 @@
-"""Regenerate the docs' screenshots of the Tk client: ``python -m client.screenshots``.
+"""Regenerate the docs' screenshots of the Tk client: ``python -m tools.screenshots``.
 
 Starts its own Xvfb display, a server and scripted clients, and writes
 ``connect-dialog.png``, ``chat.png`` (two users chatting, a whisper each
@@ -20,12 +20,11 @@ import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
 
+from socketlab.client.chat_client import ChatClient
+from socketlab.client.gui import ChatApp, Settings
 from socketlab.protocol import DEFAULT_PORT, PinStore
 from socketlab.server.app import ChatServer, ListenError
-
-from .chat_client import ChatClient
-from .gui import ChatApp, Settings
-from .gui_xvfb import Xvfb, XvfbUnavailable
+from tools.xvfb import Xvfb, XvfbUnavailable
 
 
 def _pump(root: tk.Tk, until: Callable[[], object], what: str, timeout: float = 10.0) -> None:
@@ -138,7 +137,7 @@ def _shoot(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m client.screenshots", description=__doc__.split("\n")[0]
+        prog="python -m tools.screenshots", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--out", type=Path, default=Path("docs/images"), help="folder (default %(default)s)"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
@@ -79,9 +78,8 @@ def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
             )
         except KeyboardInterrupt:  # Ctrl-C while asked for a name: leave quietly
             return 130
-    # Imported here so the terminal client works where Tk is missing.
     try:
-        gui = importlib.import_module("socketlab.client.gui")
+        from . import gui  # here, so the terminal client works where Tk is missing
     except ModuleNotFoundError as exc:
         if exc.name not in ("socketlab.client.gui", "tkinter", "_tkinter"):
             raise

@@ -68,9 +68,6 @@ class ChatWindow(ttk.Frame):
         for widget in (self.entry, self.send_button):
             widget.bind("<Return>", self._send)
             widget.bind("<KP_Enter>", self._send)
-        # The log takes no focus (it is read-only), so its keys live on the entry.
-        self.entry.bind("<Prior>", lambda _e: self.log.yview_scroll(-1, "pages"))
-        self.entry.bind("<Next>", lambda _e: self.log.yview_scroll(1, "pages"))
 
         panes = ttk.Panedwindow(self, orient="horizontal")
         log_frame = ttk.Frame(panes)
@@ -94,6 +91,9 @@ class ChatWindow(ttk.Frame):
         self.log.configure(yscrollcommand=log_scroll.set)
         self.log.pack(side="left", fill="both", expand=True)
         log_scroll.pack(side="left", fill="y")
+        # The log takes no focus (it is read-only), so its keys live on the entry.
+        self.entry.bind("<Prior>", lambda _e: self.log.yview_scroll(-1, "pages"))
+        self.entry.bind("<Next>", lambda _e: self.log.yview_scroll(1, "pages"))
 
         users_frame = ttk.Frame(panes, padding=(8, 0, 0, 0))
         self.users_label = ttk.Label(users_frame, text="Online", style="Heading.TLabel")
@@ -166,7 +166,8 @@ class ChatWindow(ttk.Frame):
             return self.log.get("1.0", "end-1c").splitlines()
         ranges = self.log.tag_ranges(tag)
         lines: list[str] = []
-        for start, end in zip(ranges[::2], ranges[1::2]):  # adjacent lines share one range
+        # Start and end indexes alternate; adjacent lines share one range.
+        for start, end in zip(ranges[::2], ranges[1::2], strict=True):
             lines += self.log.get(start, end).splitlines()
         return lines
 

@@ -19,7 +19,6 @@ from nacl.signing import SigningKey, VerifyKey
 
 from .errors import IdentityError, LocalProtocolError, ProtocolError
 from .framing import MAX_FRAME, FrameDecoder, encode_frame
-from .secure import SEAL_OVERHEAD, batch_bodies
 from .messages import (
     PROTOCOL_VERSION,
     AnyMessage,
@@ -29,7 +28,7 @@ from .messages import (
     decode_message,
     encode_message,
 )
-from .secure import Role, SecureChannel
+from .secure import SEAL_OVERHEAD, Role, SecureChannel, batch_bodies
 
 IDENTITY_CONTEXT = b"socketlab/1 server hello\x00"
 
@@ -74,10 +73,13 @@ class _Connection:
         """
         if self._channel is None:
             return b"".join([encode_frame(body, self._max_frame) for body in bodies])
-        out = []
-        for batch in batch_bodies(bodies, self._max_frame - SEAL_OVERHEAD):
-            out.append(encode_frame(self._channel.seal(batch), self._max_frame))
-        return b"".join(out)
+        channel = self._channel
+        return b"".join(
+            [
+                encode_frame(channel.seal(batch), self._max_frame)
+                for batch in batch_bodies(bodies, self._max_frame - SEAL_OVERHEAD)
+            ]
+        )
 
     def receive_data(self, data: bytes) -> list[AnyMessage]:
         """Feed bytes from the peer (``b""`` at end of stream); return whole messages.
@@ -144,7 +146,9 @@ class ClientConnection(_Connection):
             raise ProtocolError("unexpected_message", f"asked for {self.mode}, got {msg.mode}")
         if self.mode == "box":
             if msg.key is None or msg.identity is None or msg.signature is None:
-                raise ProtocolError("bad_message", "a box server_hello needs key, identity, signature")
+                raise ProtocolError(
+                    "bad_message", "a box server_hello needs key, identity, signature"
+                )
             assert self._ephemeral is not None and self.client_key is not None
             try:
                 VerifyKey(msg.identity).verify(
@@ -193,6 +197,7 @@ class ServerConnection(_Connection):
                 "bad_version", f"this server speaks version {PROTOCOL_VERSION}, not {msg.version}"
             )
         self.mode = msg.mode
+        session: tuple[PrivateKey, bytes] | None = None  # box: our key and the client's
         if msg.mode == "plain":
             if not self.allow_plaintext:
                 raise ProtocolError(
@@ -213,10 +218,11 @@ class ServerConnection(_Connection):
                 identity=bytes(self.identity.verify_key),
                 signature=signature,
             )
+            session = (own, msg.key)
         # The reply goes out in plaintext, before the channel starts.
         self._outbox += encode_frame(encode_message(reply))
-        if msg.mode == "box":
-            self.client_key = msg.key
-            self._start_channel(own, msg.key)
+        if session is not None:
+            own, self.client_key = session
+            self._start_channel(own, self.client_key)
         self.established = True
         return msg

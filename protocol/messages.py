@@ -9,8 +9,9 @@ strictly. Whatever the bytes, decoding raises only ``ProtocolError``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from .errors import LocalProtocolError, ProtocolError
 from .names import check_name
@@ -38,7 +39,7 @@ def _name(value: Any, what: str) -> str:
     return check_name(value)
 
 
-def _key(size: int):
+def _key(size: int) -> Callable[[Any, str], bytes]:
     def check(value: Any, what: str) -> bytes:
         if not isinstance(value, str) or len(value) != 2 * size:
             raise ProtocolError("bad_message", f"{what} must be {2 * size} hex digits")
@@ -58,7 +59,7 @@ def _int(value: Any, what: str) -> int:
 
 
 def _mode(value: Any, what: str) -> str:
-    if value not in MODES:
+    if not isinstance(value, str) or value not in MODES:
         raise ProtocolError("bad_message", f"{what} must be one of {', '.join(MODES)}")
     return value
 
@@ -88,6 +89,7 @@ def _text_or_empty(value: Any, what: str) -> str:
 _Field = tuple[str, str, Any, bool]
 
 
+@dataclass(frozen=True, slots=True)
 class _Message:
     TYPE: ClassVar[str]
     FIELDS: ClassVar[tuple[_Field, ...]] = ()
@@ -238,17 +240,17 @@ class Pong(_Message):
     TYPE: ClassVar[str] = "pong"
 
 
-AnyMessage = Union[
-    Hello, ServerHello, Login, Welcome, Say, Whisper, Message, Who, Users,
-    Joined, Left, Bye, Error, Ping, Pong,
-]  # fmt: skip
+AnyMessage = (
+    Hello | ServerHello | Login | Welcome | Say | Whisper | Message | Who | Users
+    | Joined | Left | Bye | Error | Ping | Pong
+)
 
 MESSAGE_TYPES: dict[str, type[_Message]] = {
     cls.TYPE: cls
     for cls in (
         Hello, ServerHello, Login, Welcome, Say, Whisper, Message, Who, Users,
         Joined, Left, Bye, Error, Ping, Pong,
-    )  # fmt: skip
+    )
 }
 _DEFAULTS = {cls: {f.name: f.default for f in fields(cls)} for cls in MESSAGE_TYPES.values()}
 

@@ -19,6 +19,7 @@ import pytest
 from socketlab.server import ChatServer
 from tests.ci_rules import skip_or_fail
 
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_root: needs capture rights (root / CAP_NET_RAW)")
     config.addinivalue_line("markers", "needs_tool(name): needs a program on PATH")

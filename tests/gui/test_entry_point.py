@@ -27,7 +27,10 @@ def test_name_option_connects_at_once_and_the_keyboard_alone_chats_and_quits(
     host, port = server.address
     bob = headless(server, "bob")
     window = subprocess.Popen(
-        [sys.executable, "-m", "socketlab", "client", "--name", "alice", "--host", host, "--port", str(port)],
+        [
+            sys.executable, "-m", "socketlab", "client",
+            "--name", "alice", "--host", host, "--port", str(port),
+        ],
         cwd=REPO,
         env=dict(os.environ),
         stdout=subprocess.PIPE,

@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from socketlab.protocol import MAX_FRAME, FrameDecoder, LocalProtocolError, ProtocolError, encode_frame
+from socketlab.protocol import (
+    MAX_FRAME,
+    FrameDecoder,
+    LocalProtocolError,
+    ProtocolError,
+    encode_frame,
+)
 
 BODIES = [b"a", b'{"type":"who"}', bytes(range(256)) * 3, b"x" * MAX_FRAME]
 STREAM = b"".join(encode_frame(b) for b in BODIES)

@@ -82,7 +82,7 @@ def test_key_log_only_when_asked(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text,line",
+    ("text", "line"),
     [
         ("SOCKETLAB_BOX 00 11\n", 1),
         ("# comment\n\nCLIENT_RANDOM " + "00" * 32 + " " + "11" * 32 + "\n", 3),

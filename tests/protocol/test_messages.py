@@ -96,7 +96,10 @@ BAD_MESSAGES = {
     "extra field": (b'{"type":"say","text":"x","admin":true}', "bad_message"),
     "text not a string": (b'{"type":"say","text":5}', "bad_message"),
     "empty text": (b'{"type":"say","text":""}', "bad_message"),
-    "text too long": (json.dumps({"type": "say", "text": "x" * (MAX_TEXT + 1)}).encode(), "bad_message"),
+    "text too long": (
+        json.dumps({"type": "say", "text": "x" * (MAX_TEXT + 1)}).encode(),
+        "bad_message",
+    ),
     "control character": (b'{"type":"say","text":"a\\u001bb"}', "bad_message"),
     "bool is no number": (b'{"type":"message","from":"a","text":"x","ts":true}', "bad_message"),
     "negative ts": (b'{"type":"message","from":"a","text":"x","ts":-1}', "bad_message"),
@@ -109,7 +112,7 @@ BAD_MESSAGES = {
 }
 
 
-@pytest.mark.parametrize("body,code", BAD_MESSAGES.values(), ids=BAD_MESSAGES.keys())
+@pytest.mark.parametrize(("body", "code"), BAD_MESSAGES.values(), ids=BAD_MESSAGES.keys())
 def test_bad_messages_get_their_code(body, code):
     with pytest.raises(ProtocolError) as err:
         decode_message(body)
@@ -157,7 +160,9 @@ def test_random_bytes_raise_only_protocol_errors(data):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 

@@ -87,7 +87,9 @@ def test_random_bytes_raise_only_protocol_errors(data):
         pass
 
 
-@given(st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=20), st.integers(50, 2000))
+@given(
+    st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=20), st.integers(50, 2000)
+)
 def test_batches_unbatch_to_the_same_bodies(bodies, limit):
     from socketlab.protocol.secure import batch_bodies, unbatch
 

@@ -8,89 +8,28 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import queue
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from socketlab.protocol import DEFAULT_PORT, SocketlabError, read_keylog
+from socketlab.protocol import DEFAULT_PORT, SocketlabError
 
-from .capture import CaptureError
-from .decode import Decoded, SessionDecoder
+from .decode import Frame, SessionDecoder
+from .errors import CaptureError
+from .events import Event
+from .keylog_file import KeyLogFile
+from .packets import Segment
+from .printer import Printer
 from .reassembly import Reassembler
-from .view import render, to_json_line
 
 EXIT_USAGE = 2
 
 
-class KeyLogFile(dict[bytes, bytes]):
-    """A key log that reads its file again when it has changed.
-
-    During a live capture the key-log line of a session is written while the
-    session starts, so the file must be read again as new sessions appear;
-    a missing key costs one ``stat`` until the file changes, not a re-read.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-        self._seen: tuple[int, int] | None = None
-        self._refresh()
-
-    def _refresh(self) -> None:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return
-        if (stat.st_mtime_ns, stat.st_size) != self._seen:
-            self._seen = (stat.st_mtime_ns, stat.st_size)
-            self.update(read_keylog(self.path))
-
-    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
-        if key not in self:
-            self._refresh()
-        return super().get(key, default)
-
-
 def _keys(path: str | None) -> KeyLogFile | None:
     return KeyLogFile(Path(path)) if path else None
-
-
-class Printer:
-    """Writes decoded items as the side-by-side view or as JSON lines."""
-
-    def __init__(self, as_json: bool, colour: bool | None = None) -> None:
-        self.as_json = as_json
-        self.colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ \
-            if colour is None else colour
-        self.width = max(80, min(160, _terminal_width()))
-        self._seen: set = set()
-
-    def emit(self, items: Iterable[Decoded]) -> None:
-        """Write ``items``, in chunks: one write per item would dominate a large file."""
-        chunk: list[str] = []
-        for item in items:
-            if self.as_json:
-                chunk.append(to_json_line(item))
-            else:
-                chunk.extend(render([item], colour=self.colour, width=self.width,
-                                    seen=self._seen))
-            if len(chunk) >= 512:
-                sys.stdout.write("\n".join(chunk) + "\n")
-                chunk.clear()
-        if chunk:
-            sys.stdout.write("\n".join(chunk) + "\n")
-        sys.stdout.flush()
-
-
-def _terminal_width() -> int:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 120
 
 
 def cmd_read(args: argparse.Namespace) -> int:
@@ -103,7 +42,7 @@ def cmd_read(args: argparse.Namespace) -> int:
         raise CaptureError("cannot_open", f"{path}: no such file")
     summary = PcapSummary()
     if path.suffix == ".jsonl":
-        from .proxy import read_recording
+        from .recording import read_recording
 
         items = decode_events(read_recording(path), keys)
     else:
@@ -124,7 +63,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     decoder = SessionDecoder(_keys(args.keylog))
     printer = Printer(args.json)
 
-    def show(segments: list) -> None:
+    def show(segments: list[Segment]) -> None:
         printer.emit(decoded for seg in segments for event in reassembler.add(seg)
                      for decoded in decoder.add(event))
 
@@ -157,7 +96,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         raise SocketlabError("bad_target", f"--target must be HOST:PORT, not {args.target!r}")
     decoder = SessionDecoder(_keys(args.keylog))
     printer = Printer(args.json)
-    events: queue.Queue = queue.Queue()
+    events: queue.Queue[Event] = queue.Queue()
     proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
                   record=args.record, mitm=args.mitm)
     proxy.check_target()
@@ -188,13 +127,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _capture_frames(path: str, keylog: str | None) -> list:
+def _capture_frames(path: str, keylog: str | None) -> list[Frame]:
     from .chart_inputs import frames_of
     from .pipeline import decode_events, read_pcap
 
     keys = _keys(keylog)
     if path.endswith(".jsonl"):
-        from .proxy import read_recording
+        from .recording import read_recording
 
         return frames_of(decode_events(read_recording(path), keys))
     return frames_of(read_pcap(path, keys))
@@ -236,7 +175,8 @@ def _on_terminate(stop: threading.Event) -> None:
 
 
 def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="The inspector: watch the chat on the wire.")
+    parser = argparse.ArgumentParser(prog=prog,
+                                     description="The inspector: watch the chat on the wire.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def output(p: argparse.ArgumentParser) -> None:
@@ -294,7 +234,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab") -> int:
     if args.command == "chart" and not (args.out or args.show):
         parser.error("chart: give -o FILE.png, --show, or both")
     try:
-        return args.run(args)
+        return int(args.run(args))
     except SocketlabError as exc:
         print(f"inspector: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

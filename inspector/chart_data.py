@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -224,7 +224,7 @@ _CLIENT_THREAD_ORDER = {"receive": 0, "MainThread": 1}
 
 def _lane_sort_key(
     by_thread: dict[tuple[str, str], list[TraceRecord]],
-) -> Callable[[tuple[str, str]], tuple]:
+) -> Callable[[tuple[str, str]], tuple[Any, ...]]:
     """Display order: server accept, reader/writer pair per client, other server
     threads, then each client's threads; clients in order of first appearance."""
     first_seen: dict[str, float] = {}
@@ -233,7 +233,7 @@ def _lane_sort_key(
         if name is not None:
             first_seen[name] = min(first_seen.get(name, math.inf), recs[0].t)
 
-    def key(lane: tuple[str, str]) -> tuple:
+    def key(lane: tuple[str, str]) -> tuple[Any, ...]:  # mixed kinds, compared per position
         proc, thread = lane
         first = by_thread[lane][0].t
         name = _client_name(proc, thread)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from socketlab.protocol import encode_frame, encode_message
 
 from .chart_data import LadderEvent, MessageSize
 from .decode import Decoded, Frame
-from .reassembly import Connection
+from .events import Connection
 
 
 def frames_of(items: Iterable[Decoded]) -> list[Frame]:

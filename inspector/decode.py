@@ -10,7 +10,7 @@ frame with a ``SecureChannel`` playing the receiver's role.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from socketlab.protocol import (
     HEADER_SIZE,
@@ -27,8 +27,18 @@ from socketlab.protocol import (
     parse_sealed,
 )
 
-from .proxy import Failure, Intercepted
-from .reassembly import Closed, Conflict, Connection, Data, Direction, Gap, Opened, StreamEvent
+from .events import (
+    Closed,
+    Conflict,
+    Connection,
+    Data,
+    Direction,
+    Event,
+    Failure,
+    Gap,
+    Intercepted,
+    Opened,
+)
 
 FrameKind = Literal["plain", "sealed", "undecodable"]
 
@@ -68,7 +78,7 @@ class Note:
     text: str
 
 
-Decoded = Union[Frame, Note]
+Decoded = Frame | Note
 
 
 @dataclass
@@ -86,6 +96,9 @@ class _Session:
     client_key: bytes | None = None
     channels: dict[str, SecureChannel] = field(default_factory=dict)
 
+    def half(self, direction: Direction) -> _Direction:
+        return self.c2s if direction == "c2s" else self.s2c
+
 
 class SessionDecoder:
     """Feed it stream events; it returns frames and notes, in order."""
@@ -95,7 +108,7 @@ class SessionDecoder:
         self.max_frame = max_frame
         self._sessions: dict[Connection, _Session] = {}
 
-    def add(self, event: StreamEvent) -> list[Decoded]:
+    def add(self, event: Event) -> list[Decoded]:
         if isinstance(event, Data):
             return self._data(event)
         if isinstance(event, Gap):
@@ -111,14 +124,17 @@ class SessionDecoder:
                          f"a retransmission at offset {event.offset} differed from the first "
                          "copy; the first copy is shown")]
         if isinstance(event, Closed):
-            notes = [Note(event.conn, None, event.ts, f"connection closed ({event.how})")]
+            notes: list[Decoded] = []
             session = self._sessions.pop(event.conn, None)
-            for name in ("c2s", "s2c"):
-                half = getattr(session, name) if session else None
-                if half and not half.stopped and half.frames.buffered:
-                    notes.insert(0, Note(event.conn, name, event.ts,  # type: ignore[arg-type]
-                                         f"stream ended inside a frame ({half.frames.buffered} "
-                                         "bytes held)"))
+            directions: tuple[Direction, ...] = ("c2s", "s2c") if session else ()
+            for direction in directions:
+                assert session is not None
+                half = session.half(direction)
+                if not half.stopped and half.frames.buffered:
+                    notes.append(Note(event.conn, direction, event.ts,
+                                      f"stream ended inside a frame ({half.frames.buffered} "
+                                      "bytes held)"))
+            notes.append(Note(event.conn, None, event.ts, f"connection closed ({event.how})"))
             return notes
         if isinstance(event, Opened):
             self._session(event.conn)
@@ -139,11 +155,11 @@ class SessionDecoder:
         return session
 
     def _half(self, conn: Connection, direction: Direction) -> _Direction:
-        return getattr(self._session(conn), direction)
+        return self._session(conn).half(direction)
 
     def _data(self, event: Data) -> list[Decoded]:
         session = self._session(event.conn)
-        half: _Direction = getattr(session, event.direction)
+        half = session.half(event.direction)
         if half.stopped:
             return []
         try:

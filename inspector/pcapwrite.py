@@ -22,7 +22,7 @@ class PcapWriter:
     def __init__(self, path: str | Path, linktype: int, snaplen: int = SNAPLEN) -> None:
         self.snaplen = snaplen
         self.count = 0
-        self._file: BinaryIO = open(path, "wb", buffering=1 << 20)
+        self._file: BinaryIO = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed by close())
         self._file.write(_GLOBAL_HEADER.pack(0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype))
 
     def write(self, ts: float, data: bytes) -> None:

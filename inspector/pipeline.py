@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from .capture import iter_pcap
 from .decode import Decoded, SessionDecoder
+from .events import Event, StreamEvent
 from .packets import Segment, parse_packet
-from .reassembly import Reassembler, StreamEvent
+from .pcapread import iter_pcap
+from .reassembly import Reassembler
 
 
 def reassemble(segments: Iterable[Segment], port: int | None = None) -> Iterator[StreamEvent]:
@@ -21,7 +22,7 @@ def reassemble(segments: Iterable[Segment], port: int | None = None) -> Iterator
     yield from reassembler.finish()
 
 
-def decode_events(events: Iterable[StreamEvent],
+def decode_events(events: Iterable[Event],
                   keys: dict[bytes, bytes] | None) -> Iterator[Decoded]:
     decoder = SessionDecoder(keys)
     for event in events:

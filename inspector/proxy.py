@@ -25,26 +25,13 @@ and two events of its own:
   (``target_refused``, ``target_unreachable``) or whose attack failed (the
   protocol's code, e.g. ``decrypt_failed``, ``bad_signature``).
 
-Recording (``record=PATH``, usually ``*.jsonl``): UTF-8 JSON lines, read back
-by ``read_recording``. The first line is ``{"format": "socketlab-proxy",
-"version": 1}``, then one event per line, in the order emitted::
-
-    {"event": "opened", "conn": C, "ts": T, "handshake": true}
-    {"event": "data", "conn": C, "ts": T, "direction": "c2s", "offset": 0, "data": HEX}
-    {"event": "intercepted", "conn": C, "ts": T, "direction": "s2c", "body": HEX}
-    {"event": "failure", "conn": C, "ts": T, "code": "target_refused", "message": "..."}
-    {"event": "closed", "conn": C, "ts": T, "how": "fin"}
-
-``C`` is ``{"client": [host, port], "server": [host, port], "index": N}``,
-``T`` is ``time.time()`` seconds, ``HEX`` lowercase hex; an intercepted
-``body`` is the message as ``protocol.encode_message`` encodes it. The proxy
-sees every byte, so there are no ``Gap`` or ``Conflict`` events.
+Recording (``record=PATH``, usually ``*.jsonl``): every event as a JSON line
+(``inspector/recording.py``), which ``socketlab read`` shows again.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import selectors
@@ -52,71 +39,25 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Union
 
 from nacl.signing import SigningKey
 
-from socketlab.protocol import (
-    DEFAULT_PORT,
-    AnyMessage,
-    SocketlabError,
-    decode_message,
-    encode_message,
-    fingerprint,
-)
+from socketlab.protocol import DEFAULT_PORT, SocketlabError, fingerprint
 
+from .errors import ProxyError
+from .events import Closed, CloseReason, Connection, Data, Direction, Failure, Intercepted, Opened
 from .mitm import Interceptor, Relay, Translator
-from .reassembly import Closed, CloseReason, Connection, Data, Direction, Opened
+from .recording import ProxyEvent, RecordingWriter
 
 log = logging.getLogger(__name__)
 
-RECORDING_FORMAT = "socketlab-proxy"
-RECORDING_VERSION = 1
 CONNECT_TIMEOUT = 5.0
 _CHUNK = 65536
 _JOIN_TIMEOUT = 5.0
 _IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
 _DENIED = {errno.EACCES, getattr(errno, "WSAEACCES", errno.EACCES)}
-
-
-class ProxyError(SocketlabError):
-    """The proxy cannot do its job. Codes: ``port_in_use``, ``port_denied``,
-    ``listen_failed``, ``record_failed``, ``target_refused``, ``target_unreachable``,
-    ``not_started``, ``already_started``."""
-
-
-class RecordingError(SocketlabError):
-    """A recording file has a line that cannot be read."""
-
-    def __init__(self, message: str, *, line_no: int) -> None:
-        super().__init__("bad_recording", f"line {line_no}: {message}")
-        self.line_no = line_no
-
-
-@dataclass(frozen=True, slots=True)
-class Intercepted:
-    """A message the ``mitm`` proxy decoded on its way through."""
-
-    conn: Connection
-    direction: Direction
-    message: AnyMessage
-    ts: float
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A connection could not be served, or its attack failed; the others go on."""
-
-    conn: Connection
-    code: str
-    message: str
-    ts: float
-
-
-ProxyEvent = Union[Opened, Data, Intercepted, Failure, Closed]
 
 
 def _why(exc: OSError) -> str:
@@ -179,7 +120,7 @@ class Proxy:
         self.identity = (mitm_identity or SigningKey.generate()) if mitm else None
         self._on_event = on_event
         self._record_path = Path(record) if record is not None else None
-        self._record: IO[str] | None = None
+        self._record: RecordingWriter | None = None
         self._events: list[ProxyEvent] = []
         # Reentrant: an on_event callback may call events().
         self._emit_lock = threading.RLock()
@@ -209,11 +150,10 @@ class Proxy:
             raise ProxyError("already_started", "this proxy was started already")
         if self._record_path is not None:
             try:
-                self._record = self._record_path.open("w", encoding="utf-8", newline="\n")
+                self._record = RecordingWriter(self._record_path)
             except OSError as exc:
                 raise ProxyError("record_failed",
                                  f"cannot write {self._record_path}: {_why(exc)}") from None
-            self._write_line({"format": RECORDING_FORMAT, "version": RECORDING_VERSION})
         try:
             self._listener = self._listen()
         except ProxyError:
@@ -439,142 +379,9 @@ class Proxy:
         with self._emit_lock:
             self._events.append(event)
             if self._record is not None:
-                self._write_line(event_to_json(event))
+                self._record.write(event)
             if self._on_event is not None:
                 try:
                     self._on_event(event)
                 except Exception:  # a broken viewer must not break the relay
                     log.exception("proxy: on_event failed for %s", type(event).__name__)
-
-    def _write_line(self, obj: dict[str, Any]) -> None:
-        assert self._record is not None
-        try:
-            self._record.write(json.dumps(obj, separators=(",", ":")) + "\n")
-            self._record.flush()  # so `inspector read` works on a live recording
-        except OSError as exc:
-            log.error("proxy: recording to %s stopped: %s", self._record_path, _why(exc))
-            self._record = None
-
-
-# -- recording format ------------------------------------------------------------------
-
-_EVENT_NAMES: dict[type, str] = {Opened: "opened", Data: "data", Intercepted: "intercepted",
-                                 Failure: "failure", Closed: "closed"}
-_CLOSE_REASONS = ("fin", "rst", "capture_end", "evicted")
-
-
-def event_to_json(event: ProxyEvent) -> dict[str, Any]:
-    """One recording line's object (see the module docstring)."""
-    conn = event.conn
-    obj: dict[str, Any] = {
-        "event": _EVENT_NAMES[type(event)],
-        "conn": {"client": list(conn.client), "server": list(conn.server), "index": conn.index},
-        "ts": event.ts,
-    }
-    if isinstance(event, Opened):
-        obj["handshake"] = event.handshake
-    elif isinstance(event, Data):
-        obj.update(direction=event.direction, offset=event.offset, data=event.data.hex())
-    elif isinstance(event, Intercepted):
-        obj.update(direction=event.direction, body=encode_message(event.message).hex())
-    elif isinstance(event, Failure):
-        obj.update(code=event.code, message=event.message)
-    else:
-        obj["how"] = event.how
-    return obj
-
-
-def read_recording(path: str | os.PathLike[str]) -> list[ProxyEvent]:
-    """The events of a recording; ``RecordingError`` (with the line number) on bad
-    input, ``OSError`` if the file cannot be opened."""
-    events: list[ProxyEvent] = []
-    header_seen = False
-    with Path(path).open("rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except ValueError:  # also UnicodeDecodeError
-                raise RecordingError("not a JSON line", line_no=line_no) from None
-            if not isinstance(obj, dict):
-                raise RecordingError("expected a JSON object", line_no=line_no)
-            if not header_seen:
-                if obj != {"format": RECORDING_FORMAT, "version": RECORDING_VERSION}:
-                    raise RecordingError(
-                        f"not a {RECORDING_FORMAT} recording (version {RECORDING_VERSION}): "
-                        "the first line should name the format", line_no=line_no)
-                header_seen = True
-                continue
-            try:
-                events.append(_event_from_json(obj))
-            except (KeyError, TypeError, ValueError, SocketlabError) as exc:
-                detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-                raise RecordingError(f"bad {obj.get('event', 'event')!r} event: {detail}",
-                                     line_no=line_no) from None
-    if not header_seen:
-        raise RecordingError("the file is empty, not a recording", line_no=1)
-    return events
-
-
-def _event_from_json(obj: dict[str, Any]) -> ProxyEvent:
-    conn = _conn(obj["conn"])
-    ts = _number(obj["ts"], "ts")
-    kind = obj["event"]
-    if kind == "opened":
-        return Opened(conn, ts, _bool(obj["handshake"]))
-    if kind == "data":
-        return Data(conn, _direction(obj["direction"]), _count(obj["offset"], "offset"),
-                    bytes.fromhex(obj["data"]), ts)
-    if kind == "intercepted":
-        return Intercepted(conn, _direction(obj["direction"]),
-                           decode_message(bytes.fromhex(obj["body"])), ts)
-    if kind == "failure":
-        return Failure(conn, _str(obj["code"]), _str(obj["message"]), ts)
-    if kind == "closed":
-        if obj["how"] not in _CLOSE_REASONS:
-            raise ValueError(f"how must be one of {', '.join(_CLOSE_REASONS)}")
-        return Closed(conn, obj["how"], ts)
-    raise ValueError(f"unknown event type {kind!r}")
-
-
-def _conn(value: Any) -> Connection:
-    def address(v: Any) -> tuple[str, int]:
-        if not (isinstance(v, list) and len(v) == 2):
-            raise ValueError("an address is [host, port]")
-        return _str(v[0]), _count(v[1], "port")
-
-    if not isinstance(value, dict):
-        raise ValueError("conn must be an object")
-    return Connection(address(value["client"]), address(value["server"]),
-                      _count(value["index"], "index"))
-
-
-def _direction(value: Any) -> Direction:
-    if value not in ("c2s", "s2c"):
-        raise ValueError("direction must be 'c2s' or 's2c'")
-    return value  # type: ignore[no-any-return]
-
-
-def _count(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{what} must be a whole number >= 0")
-    return value
-
-
-def _number(value: Any, what: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValueError(f"{what} must be a number")
-    return float(value)
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("handshake must be true or false")
-    return value
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    return value

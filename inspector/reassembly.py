@@ -19,13 +19,19 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections import OrderedDict, deque
-from dataclasses import dataclass
-from typing import Literal, Union
 
+from socketlab.inspector.events import (
+    Closed,
+    CloseReason,
+    Conflict,
+    Connection,
+    Data,
+    Direction,
+    Gap,
+    Opened,
+    StreamEvent,
+)
 from socketlab.inspector.packets import ACK, FIN, RST, SYN, Segment
-
-Direction = Literal["c2s", "s2c"]
-CloseReason = Literal["fin", "rst", "capture_end", "evicted"]
 
 _MOD = 1 << 32
 _HALF = 1 << 31
@@ -37,69 +43,21 @@ _MAX_PIECES = 4096
 _CLOSED_MEMORY = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """One TCP connection. ``index`` tells apart reuses of the same 4-tuple."""
-
-    client: tuple[str, int]
-    server: tuple[str, int]
-    index: int
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    conn: Connection
-    ts: float
-    handshake: bool  # the SYN was captured, so offsets start at the first byte sent
-
-
-@dataclass(frozen=True, slots=True)
-class Data:
-    conn: Connection
-    direction: Direction
-    offset: int
-    data: bytes
-    ts: float
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    conn: Connection
-    direction: Direction
-    offset: int
-    length: int
-    ts: float
-
-
-@dataclass(frozen=True, slots=True)
-class Conflict:
-    """Retransmitted bytes that differ from the first copy; the first copy was kept."""
-
-    conn: Connection
-    direction: Direction
-    offset: int
-    length: int
-    ts: float
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """No more events for ``conn``. ``capture_end``: still open when ``finish`` ran;
-    ``evicted``: dropped to bound memory or replaced by a new SYN on its 4-tuple."""
-
-    conn: Connection
-    how: CloseReason
-    ts: float
-
-
-StreamEvent = Union[Opened, Data, Gap, Conflict, Closed]
-
-
 class _Half:
     """Reassembly state of one direction."""
 
-    __slots__ = ("conn", "direction", "base", "next", "pending", "pending_bytes", "fin_at",
-                 "acked", "recent", "recent_bytes")
+    __slots__ = (
+        "acked",
+        "base",
+        "conn",
+        "direction",
+        "fin_at",
+        "next",
+        "pending",
+        "pending_bytes",
+        "recent",
+        "recent_bytes",
+    )
 
     def __init__(self, conn: Connection, direction: Direction) -> None:
         self.conn = conn
@@ -127,7 +85,7 @@ class _Half:
 
 
 class _Conn:
-    __slots__ = ("conn", "c2s", "s2c", "last_ts")
+    __slots__ = ("c2s", "conn", "last_ts", "s2c")
 
     def __init__(self, conn: Connection, ts: float) -> None:
         self.conn = conn
@@ -140,7 +98,10 @@ def _start(piece: tuple[int, bytes]) -> int:
     return piece[0]
 
 
-def _key(a: tuple[str, int], b: tuple[str, int]) -> tuple[tuple[str, int], tuple[str, int]]:
+_Key = tuple[tuple[str, int], tuple[str, int]]  # the 4-tuple, in a fixed order
+
+
+def _key(a: tuple[str, int], b: tuple[str, int]) -> _Key:
     return (a, b) if a <= b else (b, a)
 
 
@@ -152,8 +113,8 @@ class Reassembler:
         self.max_buffer = max_buffer  # out-of-order bytes held per direction
         self.history = history  # delivered bytes kept per direction to spot conflicts
         self.max_connections = max_connections
-        self._open: OrderedDict[tuple, _Conn] = OrderedDict()  # least recently active first
-        self._closed: OrderedDict[tuple, None] = OrderedDict()
+        self._open: OrderedDict[_Key, _Conn] = OrderedDict()  # least recently active first
+        self._closed: OrderedDict[_Key, None] = OrderedDict()
         self._count = 0
 
     def add(self, seg: Segment) -> list[StreamEvent]:
@@ -205,7 +166,7 @@ class Reassembler:
         self._closed.clear()
         return out
 
-    def _new_conn(self, key: tuple, seg: Segment, out: list[StreamEvent]) -> _Conn:
+    def _new_conn(self, key: _Key, seg: Segment, out: list[StreamEvent]) -> _Conn:
         if seg.syn:
             client, server = (seg.dst, seg.src) if seg.has_ack else (seg.src, seg.dst)
         elif seg.src[1] >= seg.dst[1]:  # no SYN seen: the ephemeral (higher) port is the client
@@ -221,7 +182,7 @@ class Reassembler:
         out.append(Opened(conn, seg.ts, seg.syn))
         return state
 
-    def _close(self, key: tuple, how: CloseReason, ts: float, out: list[StreamEvent]) -> None:
+    def _close(self, key: _Key, how: CloseReason, ts: float, out: list[StreamEvent]) -> None:
         state = self._open.pop(key)
         if how != "fin":
             self._flush(state.c2s, ts, out)

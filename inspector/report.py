@@ -11,7 +11,6 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from numbers import Number
 from pathlib import Path
 
 REPORT_NAME = "report.html"
@@ -142,6 +141,6 @@ def _table(section: TableSection) -> str:
 
 def _cell(value: object) -> str:
     # Numbers align right so columns of byte counts compare at a glance.
-    if isinstance(value, Number) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f'<td class="num">{escape(str(value))}</td>'
     return f"<td>{escape(str(value))}</td>"

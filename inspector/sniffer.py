@@ -15,7 +15,8 @@ import time
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
-from .capture import CaptureError, CaptureStats, LiveCapture
+from .errors import CaptureError
+from .livecapture import CaptureStats, LiveCapture
 from .packets import Segment
 
 BATCH_SECONDS = 0.05  # how often the child hands over what it caught

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
+from .events import Closed, Connection, Data, Event, Opened
 from .packets import ACK, FIN, LINKTYPE_ETHERNET, PSH, SYN
 from .pcapwrite import PcapWriter
-from .reassembly import Closed, Connection, Data, Opened, StreamEvent
 
 # A zeroed Ethernet header, as Linux's loopback has: every tool reads that link type.
 _ETHERNET_IPV4 = bytes(12) + b"\x08\x00"
@@ -29,7 +29,7 @@ def _checksum(data: bytes) -> int:
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return int(~total & 0xFFFF)
 
 
 def tcp_packet(src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, flags: int,
@@ -46,7 +46,7 @@ def tcp_packet(src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, f
     return ip + tcp + payload
 
 
-def write_pcap(path: str | Path, events: Iterable[StreamEvent]) -> int:
+def write_pcap(path: str | Path, events: Iterable[Event]) -> int:
     """Write ``events`` (IPv4 connections) as packets; returns how many were written."""
     seq: dict[tuple[Connection, str], int] = {}
 
@@ -54,7 +54,8 @@ def write_pcap(path: str | Path, events: Iterable[StreamEvent]) -> int:
              payload: bytes = b"") -> None:
         src, dst = (conn.client, conn.server) if direction == "c2s" else (conn.server, conn.client)
         other = "s2c" if direction == "c2s" else "c2s"
-        out.write(ts, _ETHERNET_IPV4 + tcp_packet(src, dst, seq[conn, direction], seq[conn, other], flags, payload))
+        packet = tcp_packet(src, dst, seq[conn, direction], seq[conn, other], flags, payload)
+        out.write(ts, _ETHERNET_IPV4 + packet)
         seq[conn, direction] += len(payload) + (1 if flags & (SYN | FIN) else 0)
 
     with PcapWriter(path, LINKTYPE_ETHERNET) as out:

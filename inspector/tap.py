@@ -10,12 +10,13 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from .capture import CaptureError, LiveCapture
 from .decode import Decoded
+from .errors import CaptureError
+from .events import Event
+from .livecapture import LiveCapture
 from .packets import Segment
 from .pipeline import decode_events, reassemble
 from .proxy import Proxy
-from .reassembly import StreamEvent
 from .synth import write_pcap
 
 
@@ -30,7 +31,7 @@ class Tap:
     def stop(self) -> None:
         raise NotImplementedError
 
-    def events(self) -> list[StreamEvent]:
+    def events(self) -> list[Event]:
         raise NotImplementedError
 
     def decode(self, keys: dict[bytes, bytes] | None) -> list[Decoded]:
@@ -51,14 +52,14 @@ class SniffTap(Tap):
         self.pcap = pcap
         self.explanation = (f"live capture on {self._capture.iface}, tcp port {port}"
                             + (f", written to {pcap}" if pcap else ""))
-        self._events: list[StreamEvent] | None = None
+        self._events: list[Event] | None = None
 
     def stop(self) -> None:
         stats = self._capture.stop()
         if stats.dropped:
             self.explanation += f" (the kernel dropped {stats.dropped} packets)"
 
-    def events(self) -> list[StreamEvent]:
+    def events(self) -> list[Event]:
         if self._events is None:
             self._events = list(reassemble(self._segments, self._port))
         return self._events
@@ -82,7 +83,7 @@ class ProxyTap(Tap):
         if self.pcap is not None:
             write_pcap(self.pcap, self.events())
 
-    def events(self) -> list[StreamEvent]:
+    def events(self) -> list[Event]:
         return list(self._proxy.events())
 
 

@@ -9,12 +9,13 @@ when piped, and JSON lines for notebooks and tools.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from socketlab.protocol import HEADER_SIZE
 
 from .decode import Decoded, Frame, Note
-from .reassembly import Connection
+from .events import Connection
 
 BYTES_PER_LINE = 8
 MAX_LINES = 4
@@ -88,7 +89,8 @@ def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str
     for i in range(max(len(left), len(right))):
         l_text = left[i] if i < len(left) else ""
         r_text = right[i] if i < len(right) else ""
-        rows.append(f"  {l_text:<{LEFT_WIDTH}} │ {_paint(r_text, paint_right, colour) if r_text else ''}")
+        painted = _paint(r_text, paint_right, colour) if r_text else ""
+        rows.append(f"  {l_text:<{LEFT_WIDTH}} │ {painted}")
     return "\n".join([head, *rows])
 
 
@@ -144,4 +146,5 @@ def to_json_line(item: Decoded) -> str:
 
 def to_json(item: Decoded) -> dict[str, Any]:
     """The same as a dict, for notebooks and tools."""
-    return json.loads(to_json_line(item))
+    parsed: dict[str, Any] = json.loads(to_json_line(item))
+    return parsed

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from nacl.public import Box, PrivateKey
 
-from socketlab.inspector.reassembly import Closed, Connection, Data, Opened
+from socketlab.inspector.events import Closed, Connection, Data, Opened
 from socketlab.inspector.synth import write_pcap
 from socketlab.protocol import keylog_line
 from socketlab.protocol.vectors import CLIENT_EPHEMERAL, SERVER_EPHEMERAL, known_answer_vectors

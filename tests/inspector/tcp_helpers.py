@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from socketlab.inspector.events import Data, Gap, StreamEvent
 from socketlab.inspector.packets import ACK, FIN, PSH, RST, SYN, Segment
-from socketlab.inspector.reassembly import Data, Gap, Reassembler, StreamEvent
+from socketlab.inspector.reassembly import Reassembler
 
 CLIENT = ("127.0.0.1", 51000)
 SERVER = ("127.0.0.1", 7777)
@@ -49,5 +50,20 @@ def stream_of(events: list[StreamEvent], direction: str = "c2s") -> bytes:
     return bytes(out)
 
 
-__all__ = ["ACK", "FIN", "PSH", "RST", "SYN", "CLIENT", "SERVER", "MOD", "c2s", "s2c",
-           "handshake", "fin_both", "data_of", "gaps_of", "stream_of"]
+__all__ = [
+    "ACK",
+    "CLIENT",
+    "FIN",
+    "MOD",
+    "PSH",
+    "RST",
+    "SERVER",
+    "SYN",
+    "c2s",
+    "data_of",
+    "fin_both",
+    "gaps_of",
+    "handshake",
+    "s2c",
+    "stream_of",
+]

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from socketlab.inspector import __main__ as cli
-from socketlab.inspector.capture import NO_RIGHTS_HELP, CaptureError
+from socketlab.inspector.errors import NO_RIGHTS_HELP, CaptureError
 from socketlab.inspector.sniffer import SniffProcess
 
 

@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from scapy.utils import rdpcap
 
-import socketlab.inspector.capture as capture
-from socketlab.inspector.capture import CaptureError, LiveCapture, iter_pcap, loopback_interface
+import socketlab.inspector.live_sources as live_sources
+from socketlab.inspector.errors import CaptureError
+from socketlab.inspector.events import Closed, Conflict, Gap
+from socketlab.inspector.livecapture import LiveCapture, loopback_interface
 from socketlab.inspector.packets import FIN, Segment, parse_packet
-from socketlab.inspector.reassembly import Closed, Conflict, Gap, Reassembler
+from socketlab.inspector.pcapread import iter_pcap
+from socketlab.inspector.reassembly import Reassembler
 from tests.ci_rules import skip_or_fail
 from tests.inspector.tcp_helpers import stream_of
 
@@ -190,7 +193,7 @@ def test_no_rights_gives_the_fix_not_a_traceback(monkeypatch: pytest.MonkeyPatch
     if backend == "af_packet":
         if not hasattr(socket, "AF_PACKET"):
             pytest.skip("AF_PACKET exists only on Linux")
-        monkeypatch.setattr(capture.socket, "socket", refuse)
+        monkeypatch.setattr(live_sources.socket, "socket", refuse)
     else:
         from scapy.all import conf
         monkeypatch.setattr(conf, "L2socket", refuse)
@@ -202,7 +205,8 @@ def test_no_rights_gives_the_fix_not_a_traceback(monkeypatch: pytest.MonkeyPatch
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 AS_NOBODY = """
-from socketlab.inspector.capture import CaptureError, LiveCapture
+from socketlab.inspector.errors import CaptureError
+from socketlab.inspector.livecapture import LiveCapture
 try:
     LiveCapture("lo", 7777, print).start()
 except CaptureError as error:

@@ -6,8 +6,8 @@ import pytest
 from nacl.signing import SigningKey
 
 from socketlab.client.chat_client import ChatClient
-from socketlab.inspector.capture import LiveCapture
 from socketlab.inspector.decode import Frame
+from socketlab.inspector.livecapture import LiveCapture
 from socketlab.inspector.pipeline import decode_events, read_pcap, reassemble
 from socketlab.protocol import Message, PinStore, Say, Whisper, read_keylog
 from socketlab.server.app import ChatServer

@@ -9,9 +9,22 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 
-from socketlab.inspector.packets import (ACK, FIN, PSH, RST, SYN, LINKTYPE_ETHERNET, LINKTYPE_IPV4,
-                               LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP,
-                               LINKTYPE_NULL, LINKTYPE_RAW, Segment, parse_packet)
+from socketlab.inspector.packets import (
+    ACK,
+    FIN,
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    PSH,
+    RST,
+    SYN,
+    Segment,
+    parse_packet,
+)
 
 PAYLOAD = b"\x00\x00\x00\x05hello"
 ZERO_MAC = "00:00:00:00:00:00"  # what Linux loopback frames carry

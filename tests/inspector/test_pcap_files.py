@@ -11,8 +11,9 @@ from scapy.layers.l2 import Ether
 from scapy.utils import PcapWriter as ScapyPcapWriter
 from scapy.utils import rdpcap, wrpcapng
 
-from socketlab.inspector.capture import CaptureError, iter_pcap
+from socketlab.inspector.errors import CaptureError
 from socketlab.inspector.packets import LINKTYPE_ETHERNET, parse_packet
+from socketlab.inspector.pcapread import iter_pcap
 from socketlab.inspector.pcapwrite import PcapWriter
 from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import stream_of

@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from socketlab.inspector.proxy import (
-    Failure,
-    Proxy,
-    ProxyError,
-    ProxyEvent,
-    RecordingError,
-    read_recording,
-)
-from socketlab.inspector.reassembly import Closed, Data, Opened
+from socketlab.inspector.errors import ProxyError, RecordingError
+from socketlab.inspector.events import Closed, Data, Failure, Opened
+from socketlab.inspector.proxy import Proxy
+from socketlab.inspector.recording import ProxyEvent, read_recording
 
 TIMEOUT = 10.0
 SIZE = 200 * 1024

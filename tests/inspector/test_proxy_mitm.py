@@ -14,9 +14,10 @@ from nacl.signing import SigningKey
 
 from socketlab.client import ChatClient
 from socketlab.client.chat_client import Event
+from socketlab.inspector.events import Closed, Data, Failure, Intercepted
 from socketlab.inspector.mitm import Interceptor, Step
-from socketlab.inspector.proxy import Failure, Intercepted, Proxy, ProxyEvent, read_recording
-from socketlab.inspector.reassembly import Closed, Data
+from socketlab.inspector.proxy import Proxy
+from socketlab.inspector.recording import ProxyEvent, read_recording
 from socketlab.protocol import (
     ClientConnection,
     Error,

@@ -7,8 +7,8 @@ import sys
 import pytest
 from scapy.all import rdpcap
 
-from socketlab.inspector.pipeline import read_pcap
 from socketlab.inspector.decode import Frame
+from socketlab.inspector.pipeline import read_pcap
 from socketlab.protocol.vectors import known_answer_vectors
 
 

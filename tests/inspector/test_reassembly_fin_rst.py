@@ -1,8 +1,20 @@
 """FIN and RST: a connection closes once, with how; stragglers open nothing new."""
 
-from socketlab.inspector.reassembly import Closed, Opened, Reassembler
-from tests.inspector.tcp_helpers import (ACK, FIN, RST, SYN, c2s, data_of, fin_both, gaps_of,
-                                         handshake, s2c, stream_of)
+from socketlab.inspector.events import Closed, Opened
+from socketlab.inspector.reassembly import Reassembler
+from tests.inspector.tcp_helpers import (
+    ACK,
+    FIN,
+    RST,
+    SYN,
+    c2s,
+    data_of,
+    fin_both,
+    gaps_of,
+    handshake,
+    s2c,
+    stream_of,
+)
 
 
 def closes(events):

@@ -1,8 +1,8 @@
 """Bytes never captured are reported as a Gap with their range, never invented."""
 
-from socketlab.inspector.reassembly import Data, Gap, Reassembler
-from tests.inspector.tcp_helpers import (ACK, FIN, c2s, data_of, gaps_of, handshake, s2c,
-                                         stream_of)
+from socketlab.inspector.events import Data, Gap
+from socketlab.inspector.reassembly import Reassembler
+from tests.inspector.tcp_helpers import ACK, FIN, c2s, data_of, gaps_of, handshake, s2c, stream_of
 
 
 def test_finish_reports_the_hole_then_delivers_what_follows():

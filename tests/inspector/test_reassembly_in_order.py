@@ -1,8 +1,19 @@
 """In-order segments: delivered at once, with offsets from the byte after the SYN."""
 
-from socketlab.inspector.reassembly import Closed, Connection, Data, Opened, Reassembler
-from tests.inspector.tcp_helpers import (ACK, CLIENT, SERVER, SYN, c2s, data_of, fin_both,
-                                         handshake, s2c, stream_of)
+from socketlab.inspector.events import Closed, Connection, Data, Opened
+from socketlab.inspector.reassembly import Reassembler
+from tests.inspector.tcp_helpers import (
+    ACK,
+    CLIENT,
+    SERVER,
+    SYN,
+    c2s,
+    data_of,
+    fin_both,
+    handshake,
+    s2c,
+    stream_of,
+)
 
 
 def test_handshake_opens_one_connection_with_the_syn_sender_as_client():

@@ -2,8 +2,9 @@
 
 import tracemalloc
 
+from socketlab.inspector.events import Data
 from socketlab.inspector.packets import Segment
-from socketlab.inspector.reassembly import Data, Reassembler
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import ACK, FIN, PSH, SERVER, SYN
 
 

@@ -1,6 +1,7 @@
 """Overlapping segments: every byte is delivered once, from the first copy received."""
 
-from socketlab.inspector.reassembly import Conflict, Reassembler
+from socketlab.inspector.events import Conflict
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import c2s, handshake, stream_of
 
 TEXT = b"The quick brown fox jumps over the lazy dog"

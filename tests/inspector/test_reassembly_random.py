@@ -5,7 +5,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketlab.inspector.reassembly import Closed, Conflict, Gap, Reassembler
+from socketlab.inspector.events import Closed, Conflict, Gap
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import ACK, FIN, MOD, SYN, c2s, s2c, stream_of
 
 

@@ -1,6 +1,7 @@
 """Retransmitted segments deliver nothing twice; a changed copy is reported, the first kept."""
 
-from socketlab.inspector.reassembly import Conflict, Reassembler
+from socketlab.inspector.events import Conflict
+from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import SYN, c2s, data_of, handshake, stream_of
 
 

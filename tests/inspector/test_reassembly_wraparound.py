@@ -1,8 +1,16 @@
 """Sequence numbers wrap at 2**32; offsets keep counting."""
 
 from socketlab.inspector.reassembly import Reassembler
-from tests.inspector.tcp_helpers import (MOD, c2s, data_of, fin_both, gaps_of, handshake, s2c,
-                                         stream_of)
+from tests.inspector.tcp_helpers import (
+    MOD,
+    c2s,
+    data_of,
+    fin_both,
+    gaps_of,
+    handshake,
+    s2c,
+    stream_of,
+)
 
 
 def test_stream_crossing_the_wrap_in_order():

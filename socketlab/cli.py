@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -26,6 +27,8 @@ class Verb(NamedTuple):
 VERBS: dict[str, Verb] = {
     "server": Verb("socketlab.server.__main__", False, "run the chat server"),
     "client": Verb("socketlab.client.__main__", False, "the chat window (--tui: the terminal client)"),
+    "lab": Verb("socketlab.labs.cli", False,
+                "the labs: list, start, check, sniff, handout"),
     "sniff": Verb("socketlab.inspector.__main__", True,
                   "live capture on loopback, decoded side by side (needs capture rights)"),
     "read": Verb("socketlab.inspector.__main__", True, "show a pcap or a proxy recording offline"),
@@ -57,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     verb = VERBS[args.command]
     module = importlib.import_module(verb.module)
-    if verb.passes_verb:
-        return int(module.main([args.command, *args.args], prog="socketlab"))
-    return int(module.main(args.args, prog=f"socketlab {args.command}"))
+    try:
+        if verb.passes_verb:
+            return int(module.main([args.command, *args.args], prog="socketlab"))
+        return int(module.main(args.args, prog=f"socketlab {args.command}"))
+    except BrokenPipeError:  # piped into `head`, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,50 @@
+"""Lab 01's fixtures: the student's server running on a listener of the checks' own."""
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from socketlab.labs import harness
+
+# Sockets the student's server accepts then have a timeout, which makes send()
+# return after a partial write when the buffer is nearly full — as it may on
+# any system — so that send() instead of sendall() is caught every time.
+socket.setdefaulttimeout(10)
+
+
+@pytest.fixture
+def echo_server() -> Iterator[tuple[str, int]]:
+    """The student's ``serve()`` on a fresh listener; yields the address to connect to.
+
+    The listener has a small send buffer (accepted sockets inherit it): with a
+    slow reader, the server's send() then often has room for only part of a chunk.
+    """
+    module = harness.load("echo_server.py")
+    with harness.student_server(module.serve, sndbuf=1024) as address:
+        yield address
+
+
+@pytest.fixture
+def client_module():
+    return harness.load("echo_client.py")
+
+
+@pytest.fixture
+def reference():
+    """``reference(handler)``: a one-connection server of the checks' own running ``handler(conn)``."""
+    return serve_reference
+
+
+def serve_reference(handler) -> tuple[str, int]:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                handler(conn)
+
+    threading.Thread(target=run, name="reference-server", daemon=True).start()
+    return listener.getsockname()

@@ -1,0 +1,151 @@
+"""``socketlab lab …``: list, start, check, sniff and hand out the labs.
+
+Every expected failure (an unknown lab, a missing folder, a file Python
+cannot read, a hung check) is one clear line and a non-zero exit status,
+never a traceback (``-v`` shows pytest's own output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import results
+from .catalog import Lab, LabError, all_labs, find_lab, lab_range, work_root
+from .checking import CheckRun, run_checks
+from .handout import write_handout
+from .report import marks, render
+from .starters import IGNORED, make_starter
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    remembered = results.load()
+    sign = marks()
+    for lab in all_labs():
+        state = "not checked yet"
+        last = remembered.get(lab.number)
+        if last:
+            mark = sign["passed"] if last.get("ok") else sign["failed"]
+            state = (f"{mark} {last['passed']} of {last['total']} checks passed"
+                     f" ({last['what']}, {last['when']})")
+        started = "started" if lab.work().is_dir() else ""
+        print(f"{lab.number}  {lab.title:<28} {started:<8} {state}")
+    print(f"\nyour work is in {work_root()}  ·  'socketlab lab start NN' begins a lab")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    lab = find_lab(args.lab)
+    work = lab.work()
+    if work.exists():
+        print(f"lab {lab.number} is already started: your work is in {work} (nothing copied).")
+        print("To start again from the starter, rename or delete that folder first.")
+        return 0
+    shutil.copytree(lab.starter, work, ignore=IGNORED)
+    print(f"lab {lab.number} · {lab.title}: your copy is {work}")
+    print(f"read {lab.path / 'README.md'}, edit the files in your copy, then:")
+    print(f"    socketlab lab check {lab.number}")
+    return 0
+
+
+def _target(lab: Lab, args: argparse.Namespace) -> tuple[Path, str]:
+    if args.solution:
+        if not lab.solution.is_dir():
+            raise LabError(f"lab {lab.number} has no solution/ here (a student's handout)")
+        return lab.solution, "solution"
+    if args.path:
+        return Path(args.path).resolve(), "path"
+    if lab.work().is_dir():
+        return lab.work(), "your work"
+    print(f"(no work/{lab.name} yet, so this checks the pristine starter; "
+          f"'socketlab lab start {lab.number}' makes your own copy)\n")
+    return lab.starter, "starter"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    lab = find_lab(args.lab)
+    target, kind = _target(lab, args)
+    if not target.is_dir():
+        raise LabError(f"there is no folder {target}")
+    command = f"socketlab lab check {lab.number}" + (" --solution" if args.solution else "")
+    repeat = max(1, args.repeat)
+    run: CheckRun | None = None
+    for attempt in range(1, repeat + 1):
+        run = run_checks(lab, target, stop_first=not args.all, keyword=args.k)
+        if not run.ok or attempt == repeat:
+            if repeat > 1:
+                verdict = "failed" if not run.ok else "passed every time"
+                print(f"run {attempt} of {repeat} {verdict}\n")
+            break
+    assert run is not None
+    render(run, command=command, verbose=args.verbose, stopped_early=not args.all)
+    if not args.k and kind != "solution":
+        results.remember(run, kind)
+    return 0 if run.ok else EXIT_FAILED
+
+
+def cmd_handout(args: argparse.Namespace) -> int:
+    labs = lab_range(args.labs) if args.labs else all_labs()
+    out = Path(args.out).resolve()
+    written = write_handout(out, labs)
+    print(f"wrote the student's edition to {out}: {len(written)} files, labs "
+          + ", ".join(lab.number for lab in labs) + " (no solutions, no mutants)")
+    return 0
+
+
+def cmd_make_starter(args: argparse.Namespace) -> int:
+    labs = all_labs() if args.lab == "all" else [find_lab(args.lab)]
+    for lab in labs:
+        make_starter(lab, lab.starter)
+        print(f"wrote {lab.starter} from {lab.solution}")
+    return 0
+
+
+def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="The labs: build the chat step by step.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="the labs, and which pass on this machine")
+    p.set_defaults(run=cmd_list)
+
+    p = sub.add_parser("start", help="copy a lab's starter into work/ (never overwrites)")
+    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p.set_defaults(run=cmd_start)
+
+    p = sub.add_parser("check", help="run a lab's checks on your work (or the starter)")
+    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p.add_argument("path", nargs="?", help="check this folder instead of work/NN-…")
+    p.add_argument("--solution", action="store_true", help="check the solution (instructors)")
+    p.add_argument("--all", action="store_true", help="run every check, not stop at the first ✗")
+    p.add_argument("-k", metavar="NAME", help="run only the checks whose name contains NAME")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run the checks N times, stopping at the first failing run (races)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and pytest's output")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
+    p.set_defaults(run=cmd_handout)
+
+    p = sub.add_parser("make-starter", help="(lab authors) regenerate starter/ from solution/")
+    p.add_argument("lab", help="a lab's number, or 'all'")
+    p.set_defaults(run=cmd_make_starter)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "socketlab lab") -> int:
+    args = build_parser(prog).parse_args(argv)
+    try:
+        return int(args.run(args))
+    except LabError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,267 @@
+"""Helpers for lab checks: load the student's code, run it, talk to it, explain failures.
+
+Checks may use the kit as their oracle; the student's code never imports it.
+The runner says which folder to check in ``$SOCKETLAB_LAB_TARGET`` (the
+student's ``work/NN-…``, the starter, or the solution).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any
+
+_thread_errors: list[str] = []
+_retired: set[int] = set()  # threads whose end the checks caused (a listener they closed)
+_errors_lock = threading.Lock()
+
+
+def target() -> Path:
+    """The folder whose code is being checked."""
+    return Path(os.environ.get("SOCKETLAB_LAB_TARGET", ".")).resolve()
+
+
+class StudentCodeError(AssertionError):
+    """The student's file cannot be used at all (missing, or it fails on import)."""
+
+
+def load(filename: str) -> ModuleType:
+    """Import ``filename`` (e.g. ``"echo_server.py"``) from the target, fresh each time.
+
+    Fresh, so that one check's module state cannot leak into the next; the
+    target folder goes first on ``sys.path`` so the student's own modules
+    import each other as they would when run by hand.
+    """
+    path = target() / filename
+    if not path.is_file():
+        raise StudentCodeError(f"there is no {filename} in {target()}")
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    for name in [n for n, m in sys.modules.items()
+                 if getattr(m, "__file__", None) and Path(m.__file__).parent == path.parent]:
+        del sys.modules[name]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        where = student_location(exc.__traceback__) or filename
+        raise StudentCodeError(
+            f"importing {filename} failed: {type(exc).__name__}: {exc} ({where})"
+        ) from exc
+    return module
+
+
+def student_location(tb: TracebackType | None) -> str | None:
+    """``"echo_server.py line 14"``: the innermost frame in the student's folder."""
+    root = target()
+    found = None
+    for frame in traceback.extract_tb(tb):
+        path = Path(frame.filename)
+        if path.is_relative_to(root):
+            found = f"{path.relative_to(root)} line {frame.lineno}"
+    return found
+
+
+def describe(error: BaseException) -> str:
+    """A student's exception in words: a TODO left is "not written yet", not a crash."""
+    if isinstance(error, NotImplementedError) and str(error).startswith("TODO"):
+        return f"not written yet: {error}"
+    return f"your code raised {type(error).__name__}: {error}"
+
+
+def record_thread_exception(args: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook`` during checks: keep what a student's thread raised."""
+    if args.exc_type is SystemExit or (args.thread and args.thread.ident in _retired):
+        return
+    where = student_location(args.exc_traceback)
+    text = describe(args.exc_value) if args.exc_value else args.exc_type.__name__
+    name = args.thread.name if args.thread else "a thread"
+    with _errors_lock:
+        _thread_errors.append(f"the thread {name!r} stopped: {text}" + (f" ({where})" if where else ""))
+
+
+def forget_thread_exceptions() -> None:
+    with _errors_lock:
+        _thread_errors.clear()
+
+
+def first_thread_exception() -> str | None:
+    with _errors_lock:
+        return _thread_errors[0] if _thread_errors else None
+
+
+def run_in_thread(function: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
+    """Start the student's ``function(*args)`` in a daemon thread (the child process ends it)."""
+    thread = threading.Thread(target=function, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def connect(address: tuple[str, int], timeout: float = 3.0,
+            rcvbuf: int | None = None) -> socket.socket:
+    """A connection to ``address``, retried until ``timeout``: readiness without a sleep.
+
+    ``rcvbuf`` shrinks the receive buffer (before connecting, so the window is
+    small): a client that reads slowly then really makes the server wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"nothing accepted a connection on {address[0]}:{address[1]} "
+                    f"within {timeout:.0f} s — is the server listening?"
+                ) from None
+            time.sleep(0.02)
+        else:
+            return sock
+
+
+def _slices(timeout: float) -> Iterator[None]:
+    """Yield until ``timeout`` passes, or at once stop when a student's thread has died:
+    a server that crashed will not answer, and waiting for it only slows the check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and first_thread_exception() is None:
+        yield
+
+
+def recv_exactly(sock: socket.socket, size: int, timeout: float = 3.0) -> bytes:
+    """Exactly ``size`` bytes, or whatever came before the peer closed or ``timeout`` passed."""
+    data = bytearray()
+    sock.settimeout(0.1)
+    for _ in _slices(timeout):
+        try:
+            chunk = sock.recv(min(65536, size - len(data)))
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+        if len(data) >= size:
+            break
+    return bytes(data)
+
+
+def closed_by_peer(sock: socket.socket, timeout: float = 3.0) -> bool:
+    """True when the peer closes the connection within ``timeout`` (data before it is dropped)."""
+    sock.settimeout(0.1)
+    for _ in _slices(timeout):
+        try:
+            if not sock.recv(65536):
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def why(message: str) -> str:
+    """``message``, after what a student's thread raised during this check (the likely cause)."""
+    error = first_thread_exception()
+    return f"{error}\nso: {message}" if error else message
+
+
+@contextmanager
+def listening_socket(sndbuf: int | None = None) -> Iterator[socket.socket]:
+    """A listener of the harness's own on 127.0.0.1, port 0.
+
+    ``sndbuf`` shrinks the send buffer of the sockets it accepts (they inherit it).
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    if sndbuf:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@contextmanager
+def student_server(serve: Callable[[socket.socket], Any], *, sndbuf: int | None = None,
+                   name: str = "student-serve") -> Iterator[tuple[str, int]]:
+    """The student's ``serve(listener)`` in a thread, on a listener of the checks' own.
+
+    Yields the address to connect to. At the end the listener is closed; what
+    that does to the student's thread (an error from ``accept``) is the
+    checks' doing, so it is not reported against the student.
+    """
+    with listening_socket(sndbuf) as listener:
+        thread = run_in_thread(serve, listener, name=name)
+        try:
+            yield listener.getsockname()
+        finally:
+            with _errors_lock:
+                _retired.add(thread.ident or 0)
+
+
+def call_with_timeout(function: Callable[..., Any], *args: Any, timeout: float) -> Any:
+    """``function(*args)`` run in a thread; its result, or its exception re-raised here.
+
+    A student's function that never returns (an endless loop, a recv() that
+    waits forever) fails the check with where it was stuck, instead of
+    hanging the whole run.
+    """
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as error:  # handed to the caller, who reports it
+            outcome["error"] = error
+
+    thread = threading.Thread(target=call, name=f"student-{function.__name__}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        frame = sys._current_frames().get(thread.ident or -1)
+        stuck = student_location_of_frame(frame)
+        raise AssertionError(
+            f"{function.__name__}() did not return within {timeout:.0f} s"
+            + (f" (it was at {stuck})" if stuck else ""))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def student_location_of_frame(frame: Any) -> str | None:
+    """``"echo_client.py line 30"``: the innermost student frame of a running thread."""
+    root = target()
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.is_relative_to(root):
+            return f"{path.relative_to(root)} line {frame.f_lineno}"
+        frame = frame.f_back
+    return None

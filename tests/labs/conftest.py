@@ -1,0 +1,20 @@
+"""The labs' meta-tests run students' Tk code (lab 05): give them a display."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def lab_display() -> Iterator[str | None]:
+    """An X display for the check runs (the session's Xvfb under Linux, else the desktop)."""
+    yield os.environ.get("DISPLAY")
+
+
+@pytest.fixture
+def needs_display(lab_display: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if lab_display:
+        monkeypatch.setenv("DISPLAY", lab_display)

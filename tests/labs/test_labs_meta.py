@@ -1,0 +1,62 @@
+"""Checks that cannot lie: every lab's checks pass on its solution, fail on its
+starter, and catch each of its mutants with the check that names the mistake;
+the committed starter is the one made from the solution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from socketlab.labs.catalog import Lab, all_labs
+from socketlab.labs.checking import run_checks
+from socketlab.labs.mutants import Mutant, load_mutants
+from socketlab.labs.starters import differences, make_starter
+
+LABS = all_labs()
+MUTANTS = [(lab, mutant) for lab in LABS for mutant in load_mutants(lab)]
+
+
+def _failures(run) -> str:
+    return "\n".join(f"{r.outcome}: {r.id}: {r.message}" for r in run.results
+                     if r.outcome != "passed") or (run.problem or run.output[-2000:])
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_solution_passes_every_check(lab: Lab, needs_display: None) -> None:
+    run = run_checks(lab, lab.solution, stop_first=False)
+    assert run.ok and run.passed == run.collected > 0, _failures(run)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_starter_fails_every_students_check(lab: Lab, needs_display: None) -> None:
+    run = run_checks(lab, lab.starter, stop_first=False)
+    assert run.collected == len(run.results) > 0, run.problem or run.output[-2000:]
+    passing = [r.id for r in run.results if r.outcome == "passed" and not r.given]
+    assert not passing, f"these checks pass on the pristine starter: {passing}"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_committed_starter_is_made_from_the_solution(lab: Lab, tmp_path: Path) -> None:
+    make_starter(lab, tmp_path / "starter")
+    changed = differences(tmp_path / "starter", lab.starter)
+    assert not changed, (f"starter/ differs from what the solution makes: {changed}; "
+                         f"run 'socketlab lab make-starter {lab.number}'")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_lab_has_at_least_two_mutants(lab: Lab) -> None:
+    assert len(load_mutants(lab)) >= 2
+
+
+@pytest.mark.parametrize(("lab", "mutant"), MUTANTS,
+                         ids=[f"{lab.number}-{mutant.name}" for lab, mutant in MUTANTS])
+def test_mutant_is_caught_by_its_check(lab: Lab, mutant: Mutant, tmp_path: Path,
+                                       needs_display: None) -> None:
+    wrong = mutant.apply(lab, tmp_path / "mutant")
+    check = mutant.caught_by.split("::")[1]
+    run = run_checks(lab, wrong, stop_first=False, keyword=check)
+    assert run.outcome_of(mutant.caught_by) in ("failed", "hung"), (
+        f"{mutant.mistake!r} slipped through {mutant.caught_by}: {_failures(run)}")
+    caught = next(r for r in run.results if mutant.caught_by in r.id)
+    assert caught.message, "a caught mistake must come with a hint for the student"

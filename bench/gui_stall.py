@@ -3,7 +3,7 @@
 A real server and a headless sender run in a second process (as in real
 use: the server is never inside the window's process, competing for its
 GIL). The sender says ``n_messages`` lines as fast as it can and the server
-relays them to a real GUI client (``client.gui.ChatApp``) as fast as it
+relays them to a real GUI client (``socketlab.client.gui.ChatApp``) as fast as it
 sends. Meanwhile an ``after()`` ticker in the window asks for a callback
 every ``TICK_MS`` and records when each one runs, from the start of the
 flood until the last line is shown in the log. The longest gap between two

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from socketlab.protocol import DEFAULT_PORT, SocketlabError
 
+from .classify import VIEWS
 from .decode import Frame, SessionDecoder
 from .errors import CaptureError
 from .events import Event
@@ -44,9 +45,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     if path.suffix == ".jsonl":
         from .recording import read_recording
 
-        items = decode_events(read_recording(path), keys)
+        items = decode_events(read_recording(path), keys, args.view)
     else:
-        items = read_pcap(path, keys, port=args.port, summary=summary)
+        items = read_pcap(path, keys, port=args.port, summary=summary, view=args.view)
     printer.emit(items)
     for note in summary.notes:
         print(f"inspector: {note}", file=sys.stderr)
@@ -60,7 +61,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     capture.start()  # raises CaptureError (no rights, no such interface) before any output
     print(f"sniffing {capture.iface}, tcp port {args.port} — Ctrl-C to stop", file=sys.stderr)
     reassembler = Reassembler()
-    decoder = SessionDecoder(_keys(args.keylog))
+    decoder = SessionDecoder(_keys(args.keylog), view=args.view)
     printer = Printer(args.json)
 
     def show(segments: list[Segment]) -> None:
@@ -94,7 +95,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     host, _, port = args.target.rpartition(":")
     if not host or not port.isdigit():
         raise SocketlabError("bad_target", f"--target must be HOST:PORT, not {args.target!r}")
-    decoder = SessionDecoder(_keys(args.keylog))
+    decoder = SessionDecoder(_keys(args.keylog), view=args.view)
     printer = Printer(args.json)
     events: queue.Queue[Event] = queue.Queue()
     proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
@@ -182,6 +183,10 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
     def output(p: argparse.ArgumentParser) -> None:
         p.add_argument("--keylog", metavar="FILE", help="decrypt sessions listed in this key log")
         p.add_argument("--json", action="store_true", help="one JSON object per frame")
+        p.add_argument("--as", dest="view", choices=("auto", *VIEWS), default="auto",
+                       help="show every connection as raw bytes, length-prefixed frames or "
+                            "socketlab messages (default auto: picked per connection from "
+                            "its first bytes)")
 
     p = sub.add_parser("sniff", help="live capture on loopback (needs capture rights)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)

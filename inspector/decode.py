@@ -1,10 +1,14 @@
-"""From reassembled TCP streams to chat frames, through ``protocol/`` only.
+"""From stream events to what people read: raw bytes, frames, or chat messages.
 
-The inspector decodes with the very code the server and client use, so what
-it shows is by construction what the programs exchange. Per connection it
-watches the plaintext handshake to learn the mode and the client's key, finds
-the session key in the key log (if one was given), and then opens each sealed
-frame with a ``SecureChannel`` playing the receiver's role.
+Each connection is shown the way it speaks (``classify.py``): as raw byte
+chunks per direction (``Chunk``, lab 01's echo), as length-prefixed frames
+with their text (``Frame`` of kind ``frame``, labs 02–03), or as socketlab
+messages. For socketlab the inspector decodes with the very code the server
+and client use, so what it shows is by construction what the programs
+exchange: it watches the plaintext handshake to learn the mode and the
+client's key, finds the session key in the key log (if one was given), and
+then opens each sealed frame with a ``SecureChannel`` playing the receiver's
+role. Framing always goes through ``protocol/``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from socketlab.protocol import (
     parse_sealed,
 )
 
+from .classify import View, classify
 from .events import (
     Closed,
     Conflict,
@@ -40,7 +45,8 @@ from .events import (
     Opened,
 )
 
-FrameKind = Literal["plain", "sealed", "undecodable"]
+FrameKind = Literal["plain", "sealed", "undecodable", "frame"]
+ViewChoice = Literal["auto", "raw", "frames", "socketlab"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,7 @@ class Frame:
     sealed: SealedParts | None = None
     note: str = ""  # why it is not decoded, or how it was
     bodies: tuple[bytes, ...] = ()  # the JSON bodies of ``messages``, exactly as sent
+    text: str | None = None  # a ``frame``'s body as text, when it is UTF-8
 
     @property
     def body(self) -> bytes:
@@ -78,7 +85,18 @@ class Note:
     text: str
 
 
-Decoded = Frame | Note
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes of a stream shown as they are (the ``raw`` view), in arrival order."""
+
+    conn: Connection
+    direction: Direction
+    offset: int  # of the first byte, in this direction's stream
+    ts: float
+    data: bytes
+
+
+Decoded = Frame | Note | Chunk
 
 
 @dataclass
@@ -86,12 +104,16 @@ class _Direction:
     frames: FrameDecoder
     count: int = 0
     stopped: str = ""  # once set, later bytes cannot be delimited into frames
+    raw: bool = False  # the frames view gave up on framing: the rest is shown raw
+    held: bytes = b""  # the ``frames`` view: bytes of the frame not yet complete
 
 
 @dataclass
 class _Session:
     c2s: _Direction
     s2c: _Direction
+    view: View | None = None  # None: not decided yet, ``waiting`` holds the events
+    waiting: list[Data] = field(default_factory=list)
     mode: str | None = None  # from the client's hello
     client_key: bytes | None = None
     channels: dict[str, SecureChannel] = field(default_factory=dict)
@@ -99,67 +121,168 @@ class _Session:
     def half(self, direction: Direction) -> _Direction:
         return self.c2s if direction == "c2s" else self.s2c
 
+    def first_bytes(self, direction: Direction) -> bytes:
+        return b"".join(e.data for e in self.waiting if e.direction == direction)
+
 
 class SessionDecoder:
-    """Feed it stream events; it returns frames and notes, in order."""
+    """Feed it events; it returns chunks, frames and notes, in order.
 
-    def __init__(self, keys: dict[bytes, bytes] | None = None, max_frame: int = MAX_FRAME) -> None:
+    ``view`` is ``auto`` (each connection as ``classify`` finds it, said in a
+    note unless it is socketlab) or one of ``raw``, ``frames``, ``socketlab``
+    for every connection (``--as``). Until a connection's view is known its
+    bytes are held (at most one frame's worth, ``max_frame``).
+    """
+
+    def __init__(self, keys: dict[bytes, bytes] | None = None, max_frame: int = MAX_FRAME,
+                 view: ViewChoice = "auto") -> None:
         self.keys = keys
         self.max_frame = max_frame
+        self.view = view
         self._sessions: dict[Connection, _Session] = {}
+
+    def view_of(self, conn: Connection) -> View | None:
+        """How ``conn`` is shown, once known (None: unknown connection, or still undecided)."""
+        session = self._sessions.get(conn)
+        return session.view if session else None
 
     def add(self, event: Event) -> list[Decoded]:
         if isinstance(event, Data):
             return self._data(event)
-        if isinstance(event, Gap):
-            half = self._half(event.conn, event.direction)
-            if half.stopped:
-                return []
-            half.stopped = "gap"
-            return [Note(event.conn, event.direction, event.ts,
-                         f"{event.length} bytes at offset {event.offset} were not captured; "
-                         "later frames in this direction cannot be delimited")]
-        if isinstance(event, Conflict):
-            return [Note(event.conn, event.direction, event.ts,
-                         f"a retransmission at offset {event.offset} differed from the first "
-                         "copy; the first copy is shown")]
-        if isinstance(event, Closed):
-            notes: list[Decoded] = []
-            session = self._sessions.pop(event.conn, None)
-            directions: tuple[Direction, ...] = ("c2s", "s2c") if session else ()
-            for direction in directions:
-                assert session is not None
-                half = session.half(direction)
-                if not half.stopped and half.frames.buffered:
-                    notes.append(Note(event.conn, direction, event.ts,
-                                      f"stream ended inside a frame ({half.frames.buffered} "
-                                      "bytes held)"))
-            notes.append(Note(event.conn, None, event.ts, f"connection closed ({event.how})"))
-            return notes
         if isinstance(event, Opened):
             self._session(event.conn)
-        elif isinstance(event, Intercepted):
+            return []
+        if isinstance(event, Intercepted):
             arrow = "client → server" if event.direction == "c2s" else "server → client"
             body = encode_message(event.message).decode("utf-8")
             return [Note(event.conn, event.direction, event.ts, f"[MITM read] {arrow}: {body}")]
-        elif isinstance(event, Failure):
+        if isinstance(event, Failure):
             return [Note(event.conn, None, event.ts, f"proxy: {event.code}: {event.message}")]
-        return []
+        # Gap, Conflict, Closed: whatever waits for a view is shown first.
+        out = self._settle(event.conn, event.ts)
+        if isinstance(event, Gap):
+            out += self._gap(event)
+        elif isinstance(event, Conflict):
+            out.append(Note(event.conn, event.direction, event.ts,
+                            f"a retransmission at offset {event.offset} differed from the "
+                            "first copy; the first copy is shown"))
+        else:
+            out += self._closed(event)
+        return out
+
+    def _gap(self, event: Gap) -> list[Decoded]:
+        session = self._session(event.conn)
+        half = session.half(event.direction)
+        text = f"{event.length} bytes at offset {event.offset} were not captured"
+        if session.view == "raw" or half.raw:
+            return [Note(event.conn, event.direction, event.ts, text)]
+        if half.stopped:
+            return []
+        half.stopped = "gap"
+        return [Note(event.conn, event.direction, event.ts,
+                     f"{text}; later frames in this direction cannot be delimited")]
+
+    def _closed(self, event: Closed) -> list[Decoded]:
+        notes: list[Decoded] = []
+        session = self._sessions.pop(event.conn, None)
+        directions: tuple[Direction, ...] = ("c2s", "s2c") if session else ()
+        for direction in directions:
+            assert session is not None
+            half = session.half(direction)
+            if not half.stopped and not half.raw and half.frames.buffered:
+                notes.append(Note(event.conn, direction, event.ts,
+                                  f"stream ended inside a frame ({half.frames.buffered} "
+                                  "bytes held)"))
+        notes.append(Note(event.conn, None, event.ts, f"connection closed ({event.how})"))
+        return notes
 
     def _session(self, conn: Connection) -> _Session:
         session = self._sessions.get(conn)
         if session is None:
             session = _Session(_Direction(FrameDecoder(self.max_frame)),
                                _Direction(FrameDecoder(self.max_frame)))
+            if self.view != "auto":
+                session.view = self.view
             self._sessions[conn] = session
         return session
 
     def _half(self, conn: Connection, direction: Direction) -> _Direction:
         return self._session(conn).half(direction)
 
+    # -- choosing the view ----------------------------------------------------------
+
     def _data(self, event: Data) -> list[Decoded]:
         session = self._session(event.conn)
+        if session.view is not None:
+            return self._show(session, event)
+        other: Direction = "s2c" if event.direction == "c2s" else "c2s"
+        if session.first_bytes(other) and not session.first_bytes(event.direction):
+            # One side answered before the other's first frame was complete: no framing.
+            session.waiting.append(event)
+            who = "server" if event.direction == "s2c" else "client"
+            return self._decide(session, event.ts, "raw",
+                                f"the {who} answered before a whole first frame came")
+        session.waiting.append(event)
+        verdict = classify(session.first_bytes(event.direction), self.max_frame)
+        if verdict is None:
+            return []
+        return self._decide(session, event.ts, verdict.view, verdict.reason)
+
+    def _settle(self, conn: Connection, ts: float) -> list[Decoded]:
+        """Decide a waiting connection with what there is (the stream has a hole or ended)."""
+        session = self._sessions.get(conn)
+        if session is None or session.view is not None or not session.waiting:
+            return []
+        return self._decide(session, ts, "raw", "too few bytes for a whole frame")
+
+    def _decide(self, session: _Session, ts: float, view: View, reason: str) -> list[Decoded]:
+        session.view = view
+        waiting, session.waiting = session.waiting, []
+        out: list[Decoded] = []
+        if view != "socketlab":
+            name = "raw bytes" if view == "raw" else "length-prefixed frames"
+            out.append(Note(waiting[0].conn, None, ts,
+                            f"shown as {name}: {reason} (--as raw|frames|socketlab overrides)"))
+        for event in waiting:
+            out += self._show(session, event)
+        return out
+
+    # -- showing the bytes ----------------------------------------------------------
+
+    def _show(self, session: _Session, event: Data) -> list[Decoded]:
         half = session.half(event.direction)
+        if session.view == "raw" or half.raw:
+            return [Chunk(event.conn, event.direction, event.offset, event.ts, event.data)]
+        if session.view == "frames":
+            return self._frames(half, event)
+        return self._socketlab(session, half, event)
+
+    def _frames(self, half: _Direction, event: Data) -> list[Decoded]:
+        """The ``frames`` view: each body with its text; no framing left: the rest raw."""
+        held = half.held + event.data
+        try:
+            bodies = half.frames.feed(event.data)
+        except ProtocolError as exc:
+            half.raw = True
+            offset = event.offset + len(event.data) - len(held)
+            return [Note(event.conn, event.direction, event.ts,
+                         f"not a valid frame ({exc}); the rest of this direction is shown raw"),
+                    Chunk(event.conn, event.direction, offset, event.ts, held)]
+        half.held = held[len(held) - half.frames.buffered:] if half.frames.buffered else b""
+        out: list[Decoded] = []
+        for body in bodies:
+            half.count += 1
+            try:
+                text: str | None = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            out.append(Frame(event.conn, event.direction, half.count, event.ts,
+                             encode_frame(body, self.max_frame), "frame",
+                             note="" if text is not None else "binary: not UTF-8 text",
+                             text=text))
+        return out
+
+    def _socketlab(self, session: _Session, half: _Direction, event: Data) -> list[Decoded]:
         if half.stopped:
             return []
         try:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .decode import Decoded, SessionDecoder
+from .decode import Decoded, SessionDecoder, ViewChoice
 from .events import Event, StreamEvent
 from .packets import Segment, parse_packet
 from .pcapread import iter_pcap
@@ -22,9 +22,10 @@ def reassemble(segments: Iterable[Segment], port: int | None = None) -> Iterator
     yield from reassembler.finish()
 
 
-def decode_events(events: Iterable[Event],
-                  keys: dict[bytes, bytes] | None) -> Iterator[Decoded]:
-    decoder = SessionDecoder(keys)
+def decode_events(events: Iterable[Event], keys: dict[bytes, bytes] | None,
+                  view: ViewChoice = "auto") -> Iterator[Decoded]:
+    """Decoded items for ``events``; ``view`` as ``SessionDecoder`` takes it."""
+    decoder = SessionDecoder(keys, view=view)
     for event in events:
         yield from decoder.add(event)
 
@@ -39,7 +40,8 @@ class PcapSummary:
 
 
 def read_pcap(path: str | Path, keys: dict[bytes, bytes] | None, *, port: int | None = None,
-              summary: PcapSummary | None = None) -> Iterator[Decoded]:
+              summary: PcapSummary | None = None,
+              view: ViewChoice = "auto") -> Iterator[Decoded]:
     """Decode a pcap file, streaming: memory stays flat however large the file."""
     summary = summary if summary is not None else PcapSummary()
     pcap = iter_pcap(path)  # a file that is not a pcap raises here, before any output
@@ -53,7 +55,7 @@ def read_pcap(path: str | Path, keys: dict[bytes, bytes] | None, *, port: int | 
         summary.packets = pcap.packets
         summary.truncated_at = pcap.truncated_at
 
-    yield from decode_events(reassemble(segments(), port), keys)
+    yield from decode_events(reassemble(segments(), port), keys, view)
     if summary.truncated_at is not None:
         summary.notes.append(
             f"the file is truncated: it ends inside a packet record at byte "

@@ -2,8 +2,10 @@
 
 Left, each frame as it crossed the wire (hex and ASCII, shortened; a sealed
 frame split into length, nonce, MAC and ciphertext). Right, the decoded
-message, or why it could not be decoded. Colour on a terminal, plain text
-when piped, and JSON lines for notebooks and tools.
+message, the frame's text (a connection shown as plain frames), or why it
+could not be decoded. A connection shown as raw bytes is a hex dump per
+chunk and direction, in order, as Wireshark's "Follow TCP Stream". Colour on
+a terminal, plain text when piped, and JSON lines for notebooks and tools.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from socketlab.protocol import HEADER_SIZE
 
-from .decode import Decoded, Frame, Note
+from .decode import Chunk, Decoded, Frame, Note
 from .events import Connection
 
 BYTES_PER_LINE = 8
@@ -58,6 +60,8 @@ def _wire_column(frame: Frame) -> list[str]:
 
 
 def _meaning_column(frame: Frame, width: int) -> list[str]:
+    if frame.kind == "frame" and frame.text is not None:
+        return _wrap(json.dumps(frame.text, ensure_ascii=False), width)
     if not frame.messages:
         return _wrap(frame.note, width)
     lines = [line for body in frame.bodies for line in _wrap(body.decode("utf-8"), width)]
@@ -78,9 +82,14 @@ def conn_label(conn: Connection) -> str:
 def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str:
     """One frame, side by side: wire bytes | meaning."""
     arrow = "client → server" if frame.direction == "c2s" else "server → client"
-    what = frame.label or "?"
-    state = {"plain": "plaintext", "sealed": "encrypted", "undecodable": "undecodable"}[frame.kind]
-    title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  {state}: {what}"
+    if frame.kind == "frame":
+        what = "text" if frame.text is not None else "binary"
+        title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  frame: {what}"
+    else:
+        what = frame.label or "?"
+        state = {"plain": "plaintext", "sealed": "encrypted",
+                 "undecodable": "undecodable"}[frame.kind]
+        title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  {state}: {what}"
     head = _paint(title, frame.direction, colour)
     left = _wire_column(frame)
     right = _meaning_column(frame, max(20, width - LEFT_WIDTH - 3))
@@ -92,6 +101,26 @@ def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str
         painted = _paint(r_text, paint_right, colour) if r_text else ""
         rows.append(f"  {l_text:<{LEFT_WIDTH}} │ {painted}")
     return "\n".join([head, *rows])
+
+
+RAW_BYTES_PER_LINE = 16
+RAW_MAX_LINES = 32
+
+
+def render_chunk(chunk: Chunk, *, colour: bool = False) -> str:
+    """Raw bytes as a hex dump with stream offsets: ``offset  hex…  |ascii|``."""
+    arrow = "client → server" if chunk.direction == "c2s" else "server → client"
+    lines = [_paint(f"{arrow}  {len(chunk.data)} B at offset {chunk.offset}  raw",
+                    chunk.direction, colour)]
+    data = chunk.data
+    shown = min(len(data), RAW_BYTES_PER_LINE * RAW_MAX_LINES)
+    for i in range(0, shown, RAW_BYTES_PER_LINE):
+        piece = data[i : i + RAW_BYTES_PER_LINE]
+        hexes = " ".join(f"{b:02x}" for b in piece)
+        lines.append(f"  {chunk.offset + i:08x}  {hexes:<47}  |{_ascii(piece)}|")
+    if len(data) > shown:
+        lines.append(f"  … {len(data) - shown} more bytes (--json has them all)")
+    return "\n".join(lines)
 
 
 def render_note(note: Note, *, colour: bool = False) -> str:
@@ -110,8 +139,12 @@ def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
         if item.conn not in seen:
             seen.add(item.conn)
             yield _paint(f"═══ connection {conn_label(item.conn)}", "dim", colour)
-        yield render_frame(item, colour=colour, width=width) if isinstance(item, Frame) \
-            else render_note(item, colour=colour)
+        if isinstance(item, Frame):
+            yield render_frame(item, colour=colour, width=width)
+        elif isinstance(item, Chunk):
+            yield render_chunk(item, colour=colour)
+        else:
+            yield render_note(item, colour=colour)
 
 
 def to_json_line(item: Decoded) -> str:
@@ -129,6 +162,14 @@ def to_json_line(item: Decoded) -> str:
     )
     if isinstance(item, Note):
         return f'{line},"note":{json.dumps(item.text, ensure_ascii=False)}}}'
+    if isinstance(item, Chunk):
+        return (f'{line},"kind":"raw","offset":{item.offset},"size":{len(item.data)},'
+                f'"data":"{item.data.hex()}"}}')
+    if item.kind == "frame":
+        return (f'{line},"number":{item.number},"size":{len(item.wire)},"kind":"frame",'
+                f'"wire":"{item.wire.hex()}",'
+                f'"text":{json.dumps(item.text, ensure_ascii=False)},'
+                f'"note":{json.dumps(item.note, ensure_ascii=False)}}}')
     line += (
         f',"number":{item.number},"size":{len(item.wire)},"kind":"{item.kind}",'
         f'"wire":"{item.wire.hex()}",'

@@ -4,6 +4,10 @@ Mark a test ``@pytest.mark.needs_root`` (a live capture) or
 ``@pytest.mark.needs_tool("tshark")``. On a student's laptop a missing
 requirement skips the test with the reason; under CI (``CI=true``) the same
 test fails instead, so nothing that matters is silently skipped there.
+
+``display`` is one private Xvfb for the whole session (the Tk tests, and the
+labs' meta-tests that run a student's Tk code): it sets ``$DISPLAY``, so child
+processes find it too.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pytest
 
 from socketlab.server import ChatServer
 from tests.ci_rules import skip_or_fail
+from tools.xvfb import Xvfb, XvfbUnavailable
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +37,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         for tool in marker.args:
             if shutil.which(tool) is None:
                 skip_or_fail(f"needs {tool!r} on PATH (apt-get install {tool})")
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """The X display name (e.g. ":3") of the session's Xvfb, also in ``$DISPLAY``."""
+    xvfb = Xvfb("1280x800x24")
+    try:
+        name = xvfb.start()
+    except XvfbUnavailable as exc:
+        skip_or_fail(str(exc))
+    try:
+        yield name
+    finally:
+        xvfb.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
-"""A real Tk window on a private Xvfb display, a real server, and helpers to drive them.
+"""A real Tk window on the session's private Xvfb display (``display``, in
+tests/conftest.py), a real server, and helpers to drive them.
 
-The display is started here, once per session. Without Xvfb (or if no
-display can be had) the GUI tests skip on a laptop, but fail under CI=true:
-CI must run them.
+Without Xvfb (or if no display can be had) the GUI tests skip on a laptop,
+but fail under CI=true: CI must run them.
 """
 
 from __future__ import annotations
@@ -14,20 +14,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ci_rules import skip_or_fail
-from tools.xvfb import Xvfb, XvfbUnavailable
-
-
-@pytest.fixture(scope="session")
-def display() -> Iterator[str]:
-    xvfb = Xvfb("1280x800x24")
-    try:
-        name = xvfb.start()
-    except XvfbUnavailable as exc:
-        skip_or_fail(str(exc))
-    try:
-        yield name
-    finally:
-        xvfb.stop()
 
 
 @pytest.fixture

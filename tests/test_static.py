@@ -6,6 +6,7 @@ suite with the checker's own report.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -24,7 +25,7 @@ def test_ruff_finds_nothing_in_the_checkout() -> None:
     ).stdout
     for folder in ("protocol", "server", "client", "inspector", "socketlab", "bench", "tests",
                    "tools"):
-        assert f"{ROOT / folder}/" in listed, f"ruff does not look at {folder}/"
+        assert f"{ROOT / folder}{os.sep}" in listed, f"ruff does not look at {folder}/"
     done = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,

@@ -49,9 +49,10 @@ def to_checkout(line: str, packages: dict[str, str]) -> str:
     """Rewrite a path at the start of one line of mypy's output as the checkout's path."""
     # Deepest package first: socketlab/protocol/ before socketlab/.
     for name in sorted(packages, key=lambda n: -n.count(".")):
-        prefix = name.replace(".", "/") + "/"
-        if line.startswith(prefix):
-            return packages[name] + "/" + line[len(prefix) :]
+        for sep in {"/", os.sep}:
+            prefix = name.replace(".", sep) + sep
+            if line.startswith(prefix):
+                return packages[name] + sep + line[len(prefix) :]
     return line
 
 

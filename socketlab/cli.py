@@ -26,7 +26,8 @@ class Verb(NamedTuple):
 
 VERBS: dict[str, Verb] = {
     "server": Verb("socketlab.server.__main__", False, "run the chat server"),
-    "client": Verb("socketlab.client.__main__", False, "the chat window (--tui: the terminal client)"),
+    "client": Verb("socketlab.client.__main__", False,
+                   "the chat window (--tui: the terminal client)"),
     "lab": Verb("socketlab.labs.cli", False,
                 "the labs: list, start, check, sniff, handout"),
     "sniff": Verb("socketlab.inspector.__main__", True,

@@ -21,7 +21,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 _thread_errors: list[str] = []
-_retired: set[int] = set()  # threads whose end the checks caused (a listener they closed)
+_retired: set[threading.Thread] = set()  # threads the checks ended (closing their listener)
 _errors_lock = threading.Lock()
 
 
@@ -84,7 +84,7 @@ def describe(error: BaseException) -> str:
 
 def record_thread_exception(args: threading.ExceptHookArgs) -> None:
     """``threading.excepthook`` during checks: keep what a student's thread raised."""
-    if args.exc_type is SystemExit or (args.thread and args.thread.ident in _retired):
+    if args.exc_type is SystemExit or args.thread in _retired:
         return
     where = student_location(args.exc_traceback)
     text = describe(args.exc_value) if args.exc_value else args.exc_type.__name__
@@ -224,7 +224,7 @@ def student_server(serve: Callable[[socket.socket], Any], *, sndbuf: int | None 
             yield listener.getsockname()
         finally:
             with _errors_lock:
-                _retired.add(thread.ident or 0)
+                _retired.add(thread)
 
 
 def call_with_timeout(function: Callable[..., Any], *args: Any, timeout: float) -> Any:

@@ -11,7 +11,10 @@ import pytest
 @pytest.fixture(scope="session")
 def lab_display() -> Iterator[str | None]:
     """An X display for the check runs (the session's Xvfb under Linux, else the desktop)."""
-    yield os.environ.get("DISPLAY")
+    display = os.environ.get("DISPLAY")
+    if display:
+        os.environ.setdefault("DISPLAY", display)
+    yield display
 
 
 @pytest.fixture

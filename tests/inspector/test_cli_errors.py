@@ -13,7 +13,7 @@ from socketlab.inspector.sniffer import SniffProcess
 
 def run(*args, timeout=60):
     return subprocess.run([sys.executable, "-m", "socketlab", *args], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def assert_clean_failure(done, *needles):

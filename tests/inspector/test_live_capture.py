@@ -120,8 +120,8 @@ def test_streams_equal_what_was_sent_and_each_packet_is_seen_once(tmp_path: Path
     frames = list(iter_pcap(pcap))
     assert [parse_packet(*f) for f in frames] == [
         Segment(f.ts, s.src, s.dst, s.seq, s.ack, s.flags, s.payload)
-        for f, s in zip(frames, segments)]
-    assert all(abs(f.ts - s.ts) < 1e-5 for f, s in zip(frames, segments))
+        for f, s in zip(frames, segments, strict=True)]
+    assert all(abs(f.ts - s.ts) < 1e-5 for f, s in zip(frames, segments, strict=True))
     assert len(rdpcap(str(pcap))) == len(segments)
     if shutil.which("tshark"):
         out = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "tcp.len"],
@@ -253,11 +253,11 @@ def test_no_rights_for_real_as_user_nobody():
         _readable_copy(root)
         env = {"PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
         run = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", SYSTEM_PYTHON]
-        result = subprocess.run(run + ["-c", AS_NOBODY], env=env, capture_output=True,
-                                text=True, timeout=60, cwd=tmp)
+        result = subprocess.run([*run, "-c", AS_NOBODY], env=env, capture_output=True,
+                                text=True, timeout=60, cwd=tmp, check=False)
         # The same through the command line, whose capture runs in a child process.
-        cli = subprocess.run(run + ["-m", "socketlab", "sniff", "--port", "9"], env=env,
-                             capture_output=True, text=True, timeout=60, cwd=tmp)
+        cli = subprocess.run([*run, "-m", "socketlab", "sniff", "--port", "9"], env=env,
+                             capture_output=True, text=True, timeout=60, cwd=tmp, check=False)
     assert result.returncode == 0, result.stderr
     code, message = result.stdout.split("\n", 1)
     assert code == "no_capture_rights"

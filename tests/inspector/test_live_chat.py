@@ -66,11 +66,11 @@ def sent_texts(items):
 def test_box_capture_hides_text_and_the_key_log_reveals_all(tmp_path):
     segments, pcap, keylog, port = chat("box", tmp_path)
     raw = pcap.read_bytes()
-    for line in LINES + ["a secret for ann"]:
+    for line in [*LINES, "a secret for ann"]:
         assert line.encode() not in raw
     keys = read_keylog(keylog)
     decoded = frames(segments, port, keys)
-    assert sent_texts(decoded) == LINES + ["a secret for ann"]
+    assert sent_texts(decoded) == [*LINES, "a secret for ann"]
     sealed = [f for f in decoded if f.kind == "sealed"]
     assert sealed and all(f.messages for f in sealed)
     blind = frames(segments, port, None)
@@ -78,7 +78,7 @@ def test_box_capture_hides_text_and_the_key_log_reveals_all(tmp_path):
     assert sent_texts(blind) == []
     # The file on disk decodes to the same, streaming.
     from_file = [i for i in read_pcap(pcap, keys, port=port) if isinstance(i, Frame)]
-    assert sent_texts(from_file) == LINES + ["a secret for ann"]
+    assert sent_texts(from_file) == [*LINES, "a secret for ann"]
 
 
 def test_plain_capture_shows_text_in_the_bytes(tmp_path):
@@ -86,4 +86,4 @@ def test_plain_capture_shows_text_in_the_bytes(tmp_path):
     raw = pcap.read_bytes()
     for line in LINES:
         assert line.encode() in raw
-    assert sent_texts(frames(segments, port, None)) == LINES + ["a secret for ann"]
+    assert sent_texts(frames(segments, port, None)) == [*LINES, "a secret for ann"]

@@ -68,7 +68,7 @@ def test_vlan_tagged_frame():
     assert parse_packet(1.5, LINKTYPE_ETHERNET, frame) == EXPECTED_V4
 
 
-@pytest.mark.parametrize("linktype, header", [
+@pytest.mark.parametrize(("linktype", "header"), [
     (LINKTYPE_LINUX_SLL, struct.pack("!HHH8sH", 0, 772, 6, b"", 0x0800)),
     (LINKTYPE_LINUX_SLL2, struct.pack("!HHIHBB8s", 0x0800, 0, 1, 772, 0, 6, b"")),
     (LINKTYPE_NULL, struct.pack("<I", 2)),  # AF_INET, little-endian host
@@ -100,7 +100,7 @@ def test_flag_properties():
     assert seg.flags == FIN | RST and SYN & seg.flags == 0
 
 
-@pytest.mark.parametrize("frame, linktype", [
+@pytest.mark.parametrize(("frame", "linktype"), [
     (bytes(Ether(src=ZERO_MAC, dst=ZERO_MAC) / IP() / UDP() / b"x"), LINKTYPE_ETHERNET),
     (bytes(Ether(src=ZERO_MAC, dst=ZERO_MAC) / IP() / ICMP()), LINKTYPE_ETHERNET),
     (bytes(Ether(src=ZERO_MAC, dst=ZERO_MAC) / ARP()), LINKTYPE_ETHERNET),

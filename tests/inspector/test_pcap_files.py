@@ -1,4 +1,5 @@
-"""Capture files: what we write, scapy and tshark read; what we read, we read whole or say where it ends."""
+"""Capture files: what we write, scapy and tshark read; what we read, we read whole or say
+where it ends."""
 
 import gzip
 import subprocess
@@ -35,7 +36,7 @@ def conversation() -> list[tuple[float, bytes]]:
     frames = [frame(c, s, c_seq, 0, "S"), frame(s, c, s_seq, c_seq + 1, "SA"),
               frame(c, s, c_seq + 1, s_seq + 1, "A")]
     c_seq, s_seq = c_seq + 1, s_seq + 1
-    for up, down in zip(UP, DOWN + [b""]):
+    for up, down in zip(UP, [*DOWN, b""], strict=True):
         frames.append(frame(c, s, c_seq, s_seq, "PA", up))
         c_seq += len(up)
         if down:
@@ -71,7 +72,7 @@ def test_our_reader_gives_back_every_frame_and_timestamp(pcap: Path):
     expected = conversation()
     assert [p.data for p in got] == [data for _, data in expected]
     assert all(p.linktype == LINKTYPE_ETHERNET for p in got)
-    assert all(abs(p.ts - ts) < 1e-6 for p, (ts, _) in zip(got, expected))
+    assert all(abs(p.ts - ts) < 1e-6 for p, (ts, _) in zip(got, expected, strict=True))
     assert reader.packets == len(expected) and reader.truncated_at is None
 
 
@@ -90,7 +91,9 @@ def test_scapy_rdpcap_reads_our_file(pcap: Path):
     packets = rdpcap(str(pcap))
     expected = conversation()
     assert [bytes(p) for p in packets] == [data for _, data in expected]
-    assert all(abs(float(p.time) - ts) < 1e-6 for p, (ts, _) in zip(packets, expected))
+    assert all(
+        abs(float(p.time) - ts) < 1e-6 for p, (ts, _) in zip(packets, expected, strict=True)
+    )
 
 
 @pytest.mark.needs_tool("tshark")
@@ -177,7 +180,7 @@ def test_loopback_sized_frame_is_read_whole(tmp_path: Path):
     assert parse_packet(*got).payload == b"z" * 65495
 
 
-@pytest.mark.parametrize("content, code", [
+@pytest.mark.parametrize(("content", "code"), [
     (b"hello, this is a text file\n", "not_pcap"),
     (b"", "not_pcap"),
     (b"\xd4\xc3\xb2\xa1\x02\x00", "not_pcap"),  # pcap magic, header cut short

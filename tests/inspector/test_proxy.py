@@ -187,7 +187,7 @@ def test_a_refusing_target_is_reported_clearly(make_proxy) -> None:
     proxy = make_proxy(target)
     with connect(proxy) as client:
         assert recv_all(client) == b""  # the client's connection is closed
-    wait_until(lambda: proxy.events(), "the failure event")
+    wait_until(proxy.events, "the failure event")
     [failure] = proxy.events()  # no Opened: no stream ever existed
     assert isinstance(failure, Failure) and failure.code == "target_refused"
     assert failure.conn.server == target

@@ -13,7 +13,7 @@ man in the middle that substituted its own ephemeral key.
 
 from __future__ import annotations
 
-from nacl.exceptions import BadSignatureError
+from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import Box, PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
@@ -38,6 +38,18 @@ def signed_transcript(client_key: bytes, server_key: bytes) -> bytes:
     return IDENTITY_CONTEXT + client_key + server_key
 
 
+def session_key(own: PrivateKey, peer_key: bytes) -> bytes:
+    """X25519 then HSalsa20 (libsodium's ``crypto_box_beforenm``); ``bad_key`` for a
+    key libsodium refuses: a low-order point (all zero, ...) gives a known, all-zero
+    shared secret, so anyone could read the session."""
+    try:
+        return Box(own, PublicKey(peer_key)).shared_key()
+    except CryptoError:
+        raise ProtocolError(
+            "bad_key", "the X25519 key is a low-order point (it would give a known session key)"
+        ) from None
+
+
 class _Connection:
     role: Role
 
@@ -54,7 +66,7 @@ class _Connection:
         self._channel: SecureChannel | None = None
 
     def _start_channel(self, own: PrivateKey, peer_key: bytes) -> None:
-        self.session_key = Box(own, PublicKey(peer_key)).shared_key()
+        self.session_key = session_key(own, peer_key)
         self._channel = SecureChannel(self.session_key, self.role)
 
     def send(self, msg: AnyMessage) -> bytes:
@@ -210,6 +222,7 @@ class ServerConnection(_Connection):
             if msg.key is None:
                 raise ProtocolError("bad_message", "a box hello needs a key")
             own = self._ephemeral or PrivateKey.generate()
+            session_key(own, msg.key)  # first: a key libsodium refuses gets no signature
             server_key = bytes(own.public_key)
             signature = self.identity.sign(signed_transcript(msg.key, server_key)).signature
             reply = ServerHello(

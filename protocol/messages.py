@@ -21,8 +21,12 @@ PROTOCOL_VERSION = 1
 MAX_TEXT = 2000
 MODES = ("box", "plain")
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-# Tab and newline are text; other control characters only garble a terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Tab and newline are text. Other C0 controls, DEL and the C1 controls
+# (U+0080-U+009F: U+009B is a terminal's CSI) only garble or steer a terminal;
+# the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069)
+# reorder what follows them on screen ("Trojan Source"). Right-to-left text
+# needs none of them (the marks U+200E/U+200F stay allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _text(value: Any, what: str) -> str:
@@ -30,13 +34,25 @@ def _text(value: Any, what: str) -> str:
         raise ProtocolError("bad_message", f"{what} must be a string")
     if not 1 <= len(value) <= MAX_TEXT:
         raise ProtocolError("bad_message", f"{what} must be 1 to {MAX_TEXT} characters")
-    if _CONTROL.search(value):
-        raise ProtocolError("bad_message", f"{what} holds a control character")
+    found = _CONTROL.search(value)
+    if found:
+        raise ProtocolError(
+            "bad_message", f"{what} holds the control character U+{ord(found.group()):04X}"
+        )
     return value
 
 
 def _name(value: Any, what: str) -> str:
     return check_name(value)
+
+
+def _asked_name(value: Any, what: str) -> str:
+    # A name a user typed (login, whisper's "to"): only its type is the codec's
+    # business. The hub checks the rules and answers bad_name without closing,
+    # so a typo costs a retry, not the connection.
+    if not isinstance(value, str):
+        raise ProtocolError("bad_message", f"{what} must be a string")
+    return value
 
 
 def _key(size: int) -> Callable[[Any, str], bytes]:
@@ -133,7 +149,7 @@ class ServerHello(_Message):
 class Login(_Message):
     name: str
     TYPE: ClassVar[str] = "login"
-    FIELDS: ClassVar[tuple[_Field, ...]] = (("name", "name", _name, True),)
+    FIELDS: ClassVar[tuple[_Field, ...]] = (("name", "name", _asked_name, True),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +176,7 @@ class Whisper(_Message):
     text: str
     TYPE: ClassVar[str] = "whisper"
     FIELDS: ClassVar[tuple[_Field, ...]] = (
-        ("to", "to", _name, True),
+        ("to", "to", _asked_name, True),
         ("text", "text", _text, True),
     )
 

@@ -24,14 +24,14 @@ def check_name(name: object) -> str:
     """Return ``name`` unchanged if it is a valid chat name, else raise ``bad_name``."""
     if not isinstance(name, str):
         raise ProtocolError("bad_name", "a name must be a string")
+    if not 1 <= len(name) <= MAX_NAME:  # before the cache: long junk must not fill it
+        raise ProtocolError("bad_name", f"a name must be 1 to {MAX_NAME} characters")
     return _check_str_name(name)
 
 
 # The same few names arrive in every message: remember the ones that passed.
 @functools.lru_cache(maxsize=4096)
 def _check_str_name(name: str) -> str:
-    if not 1 <= len(name) <= MAX_NAME:
-        raise ProtocolError("bad_name", f"a name must be 1 to {MAX_NAME} characters")
     for char in name:
         category = unicodedata.category(char)
         if category in _FORBIDDEN_CATEGORIES or char.isspace():

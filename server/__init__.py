@@ -3,10 +3,11 @@
 from socketlab.trace import NullTracer, Tracer, open_tracer
 
 from .app import ChatServer, ListenError
-from .commands import Broadcast, Close, Command, Log, Send
+from .commands import Broadcast, Close, Command, Log, Send, Throttle
+from .flood import FloodLimits
 from .hub import Hub
 
 __all__ = [
-    "Broadcast", "ChatServer", "Close", "Command", "Hub", "ListenError", "Log",
-    "NullTracer", "Send", "Tracer", "open_tracer",
+    "Broadcast", "ChatServer", "Close", "Command", "FloodLimits", "Hub", "ListenError", "Log",
+    "NullTracer", "Send", "Throttle", "Tracer", "open_tracer",
 ]  # fmt: skip

@@ -18,6 +18,7 @@ from socketlab.protocol import (
 )
 
 from .app import ChatServer
+from .flood import FloodLimits
 
 log = logging.getLogger("server")
 
@@ -48,7 +49,39 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
         type=int,
         default=250,
         metavar="N",
-        help="refuse connections beyond N (default %(default)s)",
+        help="at most N logged-in users; more are refused with server_full (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-pending",
+        type=int,
+        default=64,
+        metavar="N",
+        help="at most N connections not logged in yet; past that the oldest is evicted, "
+        "so idle connections cannot lock users out (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-pending-per-address",
+        type=int,
+        default=16,
+        metavar="N",
+        help="the same, per client IP address (default %(default)s)",
+    )
+    parser.add_argument(
+        "--flood-rate",
+        type=float,
+        default=FloodLimits().rate,
+        metavar="PER_S",
+        help="messages a second a client may send, sustained; past it the server stops "
+        "reading that client, then warns (rate_limited), then drops it (excess_flood); "
+        "0 turns flood control off (default %(default)g)",
+    )
+    parser.add_argument(
+        "--flood-burst",
+        type=int,
+        default=FloodLimits().burst,
+        metavar="N",
+        help="messages a client may send at once before --flood-rate applies "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--sendq",
@@ -84,6 +117,9 @@ def main(argv: list[str] | None = None, prog: str = "socketlab server") -> int:
             keylog=keylog_from_env(args.keylog),
             trace=args.trace,
             max_clients=args.max_clients,
+            max_pending=args.max_pending,
+            max_pending_per_address=args.max_pending_per_address,
+            flood=FloodLimits(rate=args.flood_rate, burst=args.flood_burst),
             sendq=args.sendq,
         )
         server.start()

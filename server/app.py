@@ -80,7 +80,8 @@ from socketlab.protocol import (
 )
 from socketlab.trace import NullTracer, Tracer, open_tracer
 
-from .commands import Broadcast, Close, Command, Log, Send
+from .commands import Broadcast, Close, Command, Log, Send, Throttle
+from .flood import FloodLimits
 from .hub import Hub
 from .outbox import Outbox
 from .peer import CLOSE_GRACE, RECV_SIZE, Peer
@@ -130,6 +131,9 @@ class ChatServer:
         keylog: KeyLogWriter | str | os.PathLike[str] | None = None,
         trace: Tracer | NullTracer | str | os.PathLike[str] | None = None,
         max_clients: int = 250,
+        max_pending: int = 64,
+        max_pending_per_address: int = 16,
+        flood: FloodLimits | None = None,
         sendq: int = 1_048_576,
         handshake_timeout: float = 10.0,
         keepalive: float = 30.0,
@@ -141,11 +145,16 @@ class ChatServer:
         self.keylog = KeyLogWriter(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog
         self._trace_target = trace
         self.trace: Tracer | NullTracer = NullTracer()  # the real one is opened by start()
-        self.max_clients = max_clients
+        self.max_clients = max_clients  # logged-in users
+        # Connections that have not logged in yet, bounded apart from the users, so
+        # a loop holding idle connections open crowds out nobody (see _admit).
+        self.max_pending = max_pending
+        self.max_pending_per_address = max_pending_per_address
+        self.flood = flood if flood is not None else FloodLimits()
         self.sendq = sendq
         self.handshake_timeout = handshake_timeout
         self.keepalive = keepalive
-        self._hub = Hub()
+        self._hub = Hub(max_members=max_clients, flood=self.flood)
         self._lock = threading.Lock()  # guards _hub and _peers
         # One thread at a time takes its turn to seal and send what it queued
         # (non-blocking sends, so a turn is short). Under the GIL, threads that
@@ -248,21 +257,34 @@ class ChatServer:
 
     # -- called by reader threads ---------------------------------------------------
 
-    def dispatch(self, peer: Peer, messages: list[AnyMessage]) -> None:
-        """Run the hub on what one read brought, queue the results, then write them."""
+    def dispatch(
+        self, peer: Peer, messages: list[AnyMessage]
+    ) -> tuple[list[AnyMessage], float]:
+        """Run the hub on what one read brought, queue the results, then write them.
+
+        Returns what the hub held back (the sender is over its rate) and how many
+        seconds the reader waits before it gives those again: ``([], 0.0)`` when
+        everything was handled.
+        """
         now_ms = time.time_ns() // 1_000_000
         batch = _Batch()
+        held: list[AnyMessage] = []
+        delay_ms = 0
         trace = self.trace
         trace.record("lock_wait")
         with self._lock:
             trace.record("handling")
-            for msg in messages:
-                self._run(self._hub.handle(peer.conn_id, msg, now_ms), batch)
+            for i, msg in enumerate(messages):
+                delay_ms = self._run(self._hub.handle(peer.conn_id, msg, now_ms), batch)
+                if delay_ms:
+                    held = messages[i:]
+                    break
             self._queue(batch)
             name = self._hub.name_of(peer.conn_id) if peer.name is None else None
         if name is not None:
             peer.logged_in(name)
         self._write(batch)
+        return held, delay_ms / 1000
 
     def drop(self, peer: Peer, reason: str, error: Error | None, *, flush: bool = True) -> None:
         """Remove ``peer`` from the chat (others get ``left``), send ``error``, close."""
@@ -296,7 +318,9 @@ class ChatServer:
 
     # -- carrying out commands (the caller holds the lock) ---------------------------
 
-    def _run(self, commands: list[Command], batch: _Batch) -> None:
+    def _run(self, commands: list[Command], batch: _Batch) -> int:
+        """Carry out ``commands``; returns a ``Throttle``'s delay in ms, else 0."""
+        delay_ms = 0
         for cmd in commands:
             if type(cmd) is Broadcast:
                 body = encode_message(cmd.msg)  # once, whatever the audience
@@ -312,6 +336,9 @@ class ChatServer:
                     peer.outbox.close(cmd.error, flush=True)
             elif type(cmd) is Log:
                 log.log(cmd.level, cmd.text)
+            elif type(cmd) is Throttle:
+                delay_ms = cmd.delay_ms
+        return delay_ms
 
     def _queue(self, batch: _Batch) -> None:
         """Move the batch's bodies into the outboxes; drop clients whose queue overflows."""
@@ -376,9 +403,11 @@ class ChatServer:
         sock.setblocking(True)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chat lines are small
         conn = ServerConnection(self.identity, allow_plaintext=self.allow_plaintext)
+        batch = _Batch()
         with self._lock:
-            full = len(self._peers) >= self.max_clients
+            full = self._hub.member_count() >= self.max_clients
             if not full:
+                self._make_room(addr[0], batch)
                 peer = Peer(
                     self,
                     next(self._ids),
@@ -390,13 +419,43 @@ class ChatServer:
                     tracer=self.trace,
                 )
                 self._peers[peer.conn_id] = peer
-                self._run(self._hub.connect(peer.conn_id), _Batch())
+                self._run(self._hub.connect(peer.conn_id, time.time_ns() // 1_000_000), batch)
+            self._queue(batch)
+        self._write(batch)
         if full:
-            log.warning("refused %s:%d: the server is full (%d clients)", *addr, self.max_clients)
-            _refuse(sock, Error("server_full", f"the server is full ({self.max_clients} clients)"))
+            log.warning("refused %s:%d: the server is full (%d users)", *addr, self.max_clients)
+            _refuse(sock, Error("server_full", f"the server is full ({self.max_clients} users)"))
             return
         log.debug("connection %d from %s:%d", peer.conn_id, *addr)
         peer.start()
+
+    def _make_room(self, host: str, batch: _Batch) -> None:
+        """Before a new connection from ``host`` joins the pending ones (not logged in):
+        if ``host`` has its share, or all pending places are taken, evict one pending
+        connection, never a user. The victim is the least advanced (no hello yet
+        before handshaken), oldest first, from ``host`` (or else from the address with
+        the most pending): a loop of idle connections evicts its own, and a user who
+        has said hello is not pushed out by connections that said nothing. The
+        caller holds the lock."""
+        pending = [
+            peer
+            for peer in self._peers.values()
+            if not peer.outbox.closing and not self._hub.is_member(peer.conn_id)
+        ]
+        by_host: dict[str, list[Peer]] = {}
+        for peer in pending:
+            by_host.setdefault(peer.addr[0], []).append(peer)
+        if len(by_host.get(host, ())) >= self.max_pending_per_address:
+            victims = by_host[host]
+        elif len(pending) >= self.max_pending:
+            victims = max(by_host.values(), key=len)
+        else:
+            return
+        victim = min(victims, key=lambda p: (p.handshaken, p.accepted_at))
+        log.warning("%s: evicted, too many connections that have not logged in", victim.label)
+        text = "too many connections from your address have not logged in; this one was the oldest"
+        victim.outbox.close(Error("too_many_pending", text), flush=True, hang_up=True)
+        self._run(self._hub.disconnect(victim.conn_id, "too_many_pending"), batch)
 
     def _sweep(self, now: float) -> None:
         """Deadlines: handshake and login, keepalive pings, idle peers, closing peers."""

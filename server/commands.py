@@ -43,4 +43,13 @@ class Log:
     text: str
 
 
-Command = Send | Broadcast | Close | Log
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """``conn_id`` is over its rate: its message was *not* handled; give it again
+    after ``delay_ms``, and read nothing more from that client until then."""
+
+    conn_id: int
+    delay_ms: int
+
+
+Command = Send | Broadcast | Close | Log | Throttle

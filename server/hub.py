@@ -11,10 +11,11 @@ message        before login            after login
 =============  ======================  ==========================================
 login          welcome + joined,       already_logged_in
                or name_taken (retry),
-               or bad_name (closed)
+               or bad_name (retry),
+               or server_full (closed)
 say            not_logged_in           message to everyone, sender included
 whisper        not_logged_in           message to recipient and sender,
-                                       or no_such_user
+                                       or no_such_user, or bad_name
 who            not_logged_in           users
 ping           pong                    pong
 pong           (nothing)               (nothing)
@@ -23,6 +24,10 @@ error          logged                  logged
 server types   unexpected_message,     unexpected_message, closed
                closed
 =============  ======================  ==========================================
+
+Before any of that, every message (before login too) costs its sender a
+token (``flood.py``): past the burst the answer is ``Throttle`` (the message
+is held, not handled), later ``rate_limited``, then ``excess_flood`` (closed).
 """
 
 from __future__ import annotations
@@ -50,13 +55,19 @@ from socketlab.protocol import (
     name_key,
 )
 
-from .commands import Broadcast, Close, Command, Log, Send
+from .commands import Broadcast, Close, Command, Log, Send, Throttle
+from .flood import FloodLimits, FloodState
 
 
 class Hub:
     """Who is connected, who is logged in under which name, and what each message means."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_members: int | None = None, flood: FloodLimits | None = None
+    ) -> None:
+        self._max_members = max_members
+        self._limits = flood if flood is not None else FloodLimits(rate=0)
+        self._flood: dict[int, FloodState] = {}
         self._names: dict[int, str | None] = {}  # every open connection -> its name, once logged in
         self._by_key: dict[str, int] = {}  # name_key(name) -> conn_id
         self._members: dict[int, str] = {}  # logged in, in the order they joined
@@ -73,9 +84,17 @@ class Hub:
 
     # -- events ---------------------------------------------------------------
 
-    def connect(self, conn_id: int) -> list[Command]:
+    def is_member(self, conn_id: int) -> bool:
+        return conn_id in self._members
+
+    def member_count(self) -> int:
+        return len(self._members)
+
+    def connect(self, conn_id: int, now_ms: int = 0) -> list[Command]:
         """A new connection: it may log in once its handshake is done."""
         self._names[conn_id] = None
+        if self._limits.enabled:
+            self._flood[conn_id] = FloodState(self._limits, now_ms)
         return []
 
     def disconnect(self, conn_id: int, reason: str) -> list[Command]:
@@ -86,6 +105,11 @@ class Hub:
         """Apply the rules to one message from ``conn_id``; ``now_ms`` stamps chat lines."""
         if conn_id not in self._names:
             return []  # already closed (e.g. a bye earlier in the same read): ignore the rest
+        flood = self._flood.get(conn_id)
+        if flood is not None:
+            held = self._over_rate(conn_id, flood, now_ms)
+            if held:
+                return held
         handler = _HANDLERS.get(type(msg))
         if handler is None:
             # A type only the server sends (hello again, welcome, message, ...).
@@ -104,8 +128,11 @@ class Hub:
             ]
         try:
             check_name(msg.name)
-        except ProtocolError as exc:
-            return self._refuse(conn_id, exc.code, exc.message)
+        except ProtocolError as exc:  # a typo: the user may try again on this connection
+            return [Send(conn_id, Error(exc.code, exc.message))]
+        if self._max_members is not None and len(self._members) >= self._max_members:
+            text = f"the server is full ({self._max_members} users)"
+            return self._refuse(conn_id, "server_full", text)
         key = name_key(msg.name)
         if key in self._by_key:
             taken = self._members[self._by_key[key]]
@@ -123,6 +150,10 @@ class Hub:
         return [Broadcast(Message(name, msg.text, now_ms))]
 
     def _whisper(self, conn_id: int, name: str, msg: Whisper, now_ms: int) -> list[Command]:
+        try:
+            check_name(msg.to)
+        except ProtocolError as exc:
+            return [Send(conn_id, Error(exc.code, exc.message))]
         target = self._by_key.get(name_key(msg.to))
         if target is None:
             return [Send(conn_id, Error("no_such_user", f"no one called {msg.to} is here"))]
@@ -150,7 +181,28 @@ class Hub:
 
     # -- helpers ------------------------------------------------------------------
 
+    def _over_rate(self, conn_id: int, flood: FloodState, now_ms: int) -> list[Command]:
+        """[] if the message may be handled now; else why not (held, warned or dropped)."""
+        limits = self._limits
+        if flood.held and now_ms - flood.free_at_ms >= 1000 * limits.burst / limits.rate:
+            flood.held, flood.warned = 0, False  # it paused a full bucket's time: a new episode
+        delay_ms = flood.bucket.take(now_ms)
+        if not delay_ms:
+            return []
+        flood.held += 1
+        flood.free_at_ms = now_ms + delay_ms
+        if flood.held > limits.drop_after:
+            text = f"more than {limits.rate:g} messages a second for too long"
+            return self._refuse(conn_id, "excess_flood", text)
+        held: list[Command] = [Throttle(conn_id, delay_ms)]
+        if flood.held > limits.warn_after and not flood.warned:
+            flood.warned = True
+            text = f"slow down: at most {limits.rate:g} messages a second; keep on and you are cut"
+            held.insert(0, Send(conn_id, Error("rate_limited", text)))
+        return held
+
     def _leave(self, conn_id: int, reason: str) -> list[Command]:
+        self._flood.pop(conn_id, None)
         if self._names.pop(conn_id, False) is False:
             return []  # already gone: disconnect is idempotent
         name = self._members.pop(conn_id, None)

@@ -82,6 +82,7 @@ class Outbox:
         self._phase = Phase.OPEN
         self._writer_at = WriterAt.WORKING
         self._final: Error | None = None
+        self._hang_up = False
         self.closed_at = 0.0  # time.monotonic() when closing began
         # Set when closing begins, so a reader pausing a flooder wakes at once.
         self.closing_event = threading.Event()
@@ -136,13 +137,18 @@ class Outbox:
             if self._raw or self._bodies or self.closing:
                 self._cond.notify()
 
-    def close(self, error: Error | None, *, flush: bool) -> None:
-        """Send what is queued (if ``flush``), then ``error``, then end the stream."""
+    def close(self, error: Error | None, *, flush: bool, hang_up: bool = False) -> None:
+        """Send what is queued (if ``flush``), then ``error``, then end the stream.
+
+        ``hang_up``: then also stop reading, instead of waiting for the peer to
+        close its side (for a connection that may never do so, e.g. evicted).
+        """
         with self._lock:
             if self._phase is not Phase.OPEN:
                 return
             self._begin_closing()
             self._final = error
+            self._hang_up = hang_up
             if not flush:
                 self._bodies.clear()
                 self._queued = len(self._raw)  # a partial frame must still be completed
@@ -206,7 +212,7 @@ class Outbox:
                 with self._lock:
                     self._busy = False
                 if last:
-                    self._sock.shutdown(socket.SHUT_WR)
+                    self._sock.shutdown(socket.SHUT_RDWR if self._hang_up else socket.SHUT_WR)
                     return
         except OSError:
             self.abort()  # the reader sees the end and cleans up

@@ -61,8 +61,14 @@ def error_for(exc: ProtocolError) -> Error:
 class PeerHost(Protocol):
     """What a peer's reader thread calls on the server that owns it (``ChatServer``)."""
 
-    def dispatch(self, peer: Peer, messages: list[AnyMessage]) -> None:
-        """Run the chat rules on what one read brought, and send the results."""
+    def dispatch(
+        self, peer: Peer, messages: list[AnyMessage]
+    ) -> tuple[list[AnyMessage], float]:
+        """Run the chat rules on what one read brought, and send the results.
+
+        Returns the messages held back (the client is over its rate) and the
+        seconds to wait before giving them again; ``([], 0.0)`` once all are handled.
+        """
 
     def drop(self, peer: Peer, reason: str, error: Error | None, *, flush: bool = True) -> None:
         """Remove ``peer`` from the chat, send ``error`` (if any), close it."""
@@ -103,6 +109,11 @@ class Peer:
         self.writer = threading.Thread(
             target=self.outbox.run_writer, name=f"writer-{label}", daemon=True
         )
+
+    @property
+    def handshaken(self) -> bool:
+        """True once the handshake is done (a client that said hello, not an idle socket)."""
+        return self._handshaken
 
     @property
     def label(self) -> str:
@@ -150,8 +161,12 @@ class Peer:
                 if self._answer_hello():
                     messages = messages[1:]  # the client hello, answered by the protocol
                     self.outbox.flush()
-                if messages:
-                    self._server.dispatch(self, messages)
+                while messages:
+                    messages, pause = self._server.dispatch(self, messages)
+                    # Over its rate: read nothing more from this client for a while
+                    # (TCP then slows the sender down); a close ends the pause early.
+                    if messages and self.outbox.closing_event.wait(pause):
+                        break
         finally:
             self._server.unregister(self, reason)
             self.outbox.close(None, flush=True)

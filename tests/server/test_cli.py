@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from socketlab.protocol import Error, fingerprint, load_or_create_identity, read_keylog
+from socketlab.protocol import Error, Say, fingerprint, load_or_create_identity, read_keylog
 from tests.server.server_helpers import RawClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,3 +98,25 @@ def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"127.0.0.1:{port}" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_flood_options_reach_the_server(tmp_path: Path) -> None:
+    """--flood-rate/--flood-burst: 10 quick lines (fine by default) get a tight server's
+    rate_limited, then excess_flood, and the log says who was dropped and why."""
+    proc = run_server(tmp_path, "--flood-rate", "20", "--flood-burst", "1")
+    try:
+        port = int(read_until(proc, r"listening on 127\.0\.0\.1:(\d+)").group(1))
+        client = RawClient(("127.0.0.1", port))
+        client.handshake()
+        client.login("alice")  # the one token of the burst
+        for i in range(10):
+            client.send(Say(f"line {i}"))
+        codes = [m.code for m in client.expect_closed() if isinstance(m, Error)]
+        client.close()
+        assert codes == ["rate_limited", "excess_flood"]
+        read_until(proc, r"alice left \(excess_flood")
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

@@ -23,7 +23,7 @@ from socketlab.protocol import (
     Whisper,
     Who,
 )
-from socketlab.server import Broadcast, Close, Hub, Log, Send
+from socketlab.server import Broadcast, Close, FloodLimits, Hub, Log, Send, Throttle
 
 NOW = 1_764_075_123_123
 
@@ -85,12 +85,14 @@ def test_a_name_is_free_again_once_its_user_left() -> None:
 
 
 @pytest.mark.parametrize("name", ["", "a" * 21, "two words", "bad\u202ename", "zero\u200bwidth"])
-def test_an_invalid_name_is_refused_with_bad_name_and_closed(name: str) -> None:
+def test_an_invalid_name_is_refused_with_bad_name_and_may_be_retried(name: str) -> None:
     hub = logged_in("alice")
     hub.connect(2)
-    [close] = hub.handle(2, Login(name), NOW)
-    assert isinstance(close, Close) and close.conn_id == 2
-    assert close.error is not None and close.error.code == "bad_name"
+    [refusal] = hub.handle(2, Login(name), NOW)
+    assert isinstance(refusal, Send) and refusal.conn_id == 2
+    assert isinstance(refusal.msg, Error) and refusal.msg.code == "bad_name"
+    welcome, *_ = hub.handle(2, Login("bob"), NOW)
+    assert welcome == Send(2, Welcome("bob", ("alice", "bob")))
 
 
 def test_say_reaches_everyone_including_the_sender() -> None:
@@ -191,3 +193,80 @@ def test_messages_after_the_close_are_ignored() -> None:
     hub = logged_in("alice", "bob")
     hub.handle(2, Bye(), NOW)
     assert hub.handle(2, Say("still here?"), NOW) == []
+
+
+# -- flood control and the user limit (time is passed in: the transcripts run in no time) ----
+
+
+def flood_hub(rate: float, burst: int) -> Hub:
+    hub = Hub(flood=FloodLimits(rate=rate, burst=burst))
+    hub.connect(1, NOW)
+    hub.handle(1, Login("alice"), NOW)  # costs a token too
+    return hub
+
+
+def test_a_burst_passes_then_messages_are_held_at_the_rate() -> None:
+    hub = flood_hub(rate=10, burst=3)
+    for _ in range(2):  # the burst's last two tokens
+        assert chat_only(hub.handle(1, Say("x"), NOW)) == [Broadcast(Message("alice", "x", NOW))]
+    assert hub.handle(1, Say("x"), NOW) == [Throttle(1, 100)]  # held: 100 ms to the next token
+    assert hub.handle(1, Say("x"), NOW + 99) == [Throttle(1, 1)]
+    assert chat_only(hub.handle(1, Say("x"), NOW + 100)) == [
+        Broadcast(Message("alice", "x", NOW + 100))
+    ]
+
+
+def test_a_persistent_flooder_is_told_then_dropped() -> None:
+    limits = FloodLimits(rate=10, burst=3)
+    hub = flood_hub(limits.rate, limits.burst)
+    hub.connect(2, NOW)
+    hub.handle(2, Login("bob"), NOW)
+    now, held, told_at = NOW, 0, None
+    for _ in range(1000):  # the flooder gives each held message again as soon as it may
+        commands = hub.handle(1, Say("spam"), now)
+        throttles = [c for c in commands if isinstance(c, Throttle)]
+        if any(isinstance(c, Send) and c.msg == Error("rate_limited", c.msg.message)
+               for c in commands):  # fmt: skip
+            told_at = held
+        if any(isinstance(c, Close) for c in commands):
+            break
+        if throttles:
+            held += 1
+            now += throttles[0].delay_ms
+    else:
+        pytest.fail("the flooder was never dropped")
+    assert told_at == limits.warn_after
+    assert held == limits.drop_after
+    [close] = [c for c in commands if isinstance(c, Close)]
+    assert close.error is not None and close.error.code == "excess_flood"
+    assert Broadcast(Left("alice", "excess_flood"), exclude=1) in commands
+
+
+def test_a_fast_human_is_never_held() -> None:
+    hub = flood_hub(rate=10, burst=20)  # the server's default
+    for i in range(300):  # 5 messages a second for a minute
+        commands = hub.handle(1, Say(f"line {i}"), NOW + 200 * i)
+        assert not any(isinstance(c, (Throttle, Send, Close)) for c in commands), (i, commands)
+
+
+def test_a_pause_starts_a_clean_slate() -> None:
+    limits = FloodLimits(rate=10, burst=3)
+    hub = flood_hub(limits.rate, limits.burst)
+    now = NOW
+    for _ in range(limits.warn_after + 3):  # over the rate long enough to be warned
+        commands = hub.handle(1, Say("x"), now)
+        now += max([c.delay_ms for c in commands if isinstance(c, Throttle)], default=0)
+    later = now + 1000 * limits.burst / limits.rate  # the bucket is full again
+    for i in range(limits.burst):
+        assert chat_only(hub.handle(1, Say("x"), later)) == [
+            Broadcast(Message("alice", "x", later))
+        ], i
+
+
+def test_a_login_beyond_max_members_is_refused_with_server_full() -> None:
+    hub = Hub(max_members=1)
+    hub.connect(1)
+    hub.handle(1, Login("alice"), NOW)
+    hub.connect(2)
+    [close] = hub.handle(2, Login("bob"), NOW)
+    assert close == Close(2, Error("server_full", "the server is full (1 users)"))

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from socketlab.protocol import Joined, Message, ProtocolError, Say
-from socketlab.server import outbox
+from socketlab.server import FloodLimits, outbox
 from tests.server.server_helpers import RawClient
 
 CLIENTS = 10
@@ -16,7 +16,10 @@ LINES = 200
 
 
 @pytest.mark.parametrize("write_path", ["send first", "writer thread only"])
-def test_ten_clients_each_say_200_lines_at_once(server, connect, monkeypatch, write_path) -> None:
+def test_ten_clients_each_say_200_lines_at_once(
+    make_server, connect, monkeypatch, write_path
+) -> None:
+    server = make_server(flood=FloodLimits(rate=0))  # a stress test, not a flood test
     if write_path == "writer thread only":  # as on Windows, which has no MSG_DONTWAIT
         monkeypatch.setattr(outbox, "_DONTWAIT", 0)
     names = [f"user{i}" for i in range(CLIENTS)]

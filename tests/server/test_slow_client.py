@@ -6,6 +6,7 @@ import threading
 import time
 
 from socketlab.protocol import Joined, Left, Message, Say
+from socketlab.server import FloodLimits
 from tests.server.server_helpers import RawClient, eventually, server_threads
 
 TEXT = "x" * 2000  # the longest chat line: megabytes come quickly
@@ -16,7 +17,7 @@ STALLER_LEFT = Left("staller", "sendq_exceeded")
 
 
 def test_a_client_that_never_reads_is_dropped_and_delays_no_one(make_server, connect) -> None:
-    server = make_server(sendq=SENDQ)
+    server = make_server(sendq=SENDQ, flood=FloodLimits(rate=0))  # alice floods on purpose
     honest = {name: connect(server, name) for name in ("alice", "bob", "carol")}
     staller = RawClient(server.address, rcvbuf=4096)  # and it never calls recv again
     staller.handshake()

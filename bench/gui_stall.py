@@ -37,7 +37,7 @@ from typing import Any
 from socketlab.client.chat_client import ChatClient
 from socketlab.client.gui import ChatApp, Settings
 from socketlab.protocol import PinStore
-from socketlab.server.app import ChatServer
+from socketlab.server import ChatServer, FloodLimits
 from tools.xvfb import Xvfb
 
 TICK_MS = 5
@@ -47,7 +47,8 @@ SENDER = "sender"
 
 def _serve_and_flood(pipe: Connection, n: int) -> None:
     """The other process: a server, and a sender that floods when told to."""
-    with ChatServer("127.0.0.1", 0) as server:
+    # Flood control off: the flood is the point here (what the window must survive).
+    with ChatServer("127.0.0.1", 0, flood=FloodLimits(rate=0)) as server:
         pipe.send(server.address)
         pipe.recv()  # the window has logged in
         with ChatClient(*server.address, verify=False) as sender:

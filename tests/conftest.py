@@ -80,5 +80,7 @@ def make_server() -> Iterator[Callable[..., ChatServer]]:
 
 
 @pytest.fixture
-def server(make_server: Callable[..., ChatServer]) -> ChatServer:
-    return make_server()
+def server(make_server: Callable[..., ChatServer], request: pytest.FixtureRequest) -> ChatServer:
+    """A real ChatServer; a test may pass it options with
+    ``@pytest.mark.parametrize("server", [{...}], indirect=True)``."""
+    return make_server(**getattr(request, "param", {}))

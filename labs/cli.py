@@ -8,10 +8,13 @@ never a traceback (``-v`` shows pytest's own output).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from socketlab.protocol import SocketlabError
 
 from . import results
 from .catalog import Lab, LabError, all_labs, find_lab, lab_range, work_root
@@ -63,7 +66,7 @@ def _target(lab: Lab, args: argparse.Namespace) -> tuple[Path, str]:
         return Path(args.path).resolve(), "path"
     if lab.work().is_dir():
         return lab.work(), "your work"
-    print(f"(no work/{lab.name} yet, so this checks the pristine starter; "
+    print(f"(no work/{lab.name} yet, so this uses the pristine starter; "
           f"'socketlab lab start {lab.number}' makes your own copy)\n")
     return lab.starter, "starter"
 
@@ -88,6 +91,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.k and kind != "solution":
         results.remember(run, kind)
     return 0 if run.ok else EXIT_FAILED
+
+
+def cmd_sniff(args: argparse.Namespace) -> int:
+    from .sniff import sniff_lab  # the inspector (scapy, matplotlib) only when sniffing
+
+    lab = find_lab(args.lab)
+    target, _ = _target(lab, args)
+    pcap = Path(args.pcap).resolve() if args.pcap else None
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    sniff_lab(lab, target, print, prefer=args.capture, pcap=pcap, colour=colour)
+    return 0
 
 
 def cmd_handout(args: argparse.Namespace) -> int:
@@ -129,6 +143,15 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and pytest's output")
     p.set_defaults(run=cmd_check)
 
+    p = sub.add_parser("sniff", help="run the lab's demo and show what crossed the wire")
+    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p.add_argument("path", nargs="?", help="run this folder's code instead of work/NN-…")
+    p.add_argument("--solution", action="store_true", help="run the solution (instructors)")
+    p.add_argument("--capture", choices=("sniff", "proxy"), default="sniff",
+                   help="sniff where you may (default), or always go through the proxy")
+    p.add_argument("--pcap", metavar="OUT", help="also write the capture (and its key log)")
+    p.set_defaults(run=cmd_sniff)
+
     p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
@@ -144,7 +167,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab lab") -> int:
     args = build_parser(prog).parse_args(argv)
     try:
         return int(args.run(args))
-    except LabError as error:
+    except (LabError, SocketlabError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ still an arrow a reader has to follow.
     server/     protocol/ and socketlab/trace.py; never client/ or inspector/
     client/     protocol/ and socketlab/trace.py; never server/ or inspector/
     inspector/  may use all of them (its demo runs a server and clients)
+    labs/       the lab runner, on top: nothing in the kit imports it
     socketlab/trace.py  the --trace file contract: stdlib only
 """
 
@@ -152,6 +153,13 @@ def test_client_never_imports_server_or_inspector() -> None:
 
 def test_server_never_imports_client_or_inspector() -> None:
     wrong = arrows("server", ("socketlab.client", "socketlab.inspector"))
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_nothing_in_the_kit_imports_the_lab_runner() -> None:
+    wrong = []
+    for layer_name in ("protocol", "server", "client", "inspector"):
+        wrong += arrows(layer_name, ("socketlab.labs",))
     assert wrong == [], "\n".join(wrong)
 
 

@@ -1,8 +1,9 @@
 """socketlab: build an encrypted, multithreaded TCP chat and watch it on the wire.
 
 The repository's folders install as the subpackages ``socketlab.protocol``,
-``socketlab.server``, ``socketlab.client`` and ``socketlab.inspector``; the
-``socketlab`` command (``socketlab.cli``) is the one way in.
+``socketlab.server``, ``socketlab.client``, ``socketlab.inspector`` and
+``socketlab.labs``; ``socketlab.trace`` is the ``--trace`` file format they
+share. The ``socketlab`` command (``socketlab.cli``) is the one way in.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -39,6 +39,7 @@ _ROLE_OF = {b"C": "client", b"S": "server"}
 _PADDING = bytes(15)
 _COUNTER = struct.Struct(">Q")
 SEAL_OVERHEAD = NONCE_SIZE + MAC_SIZE
+MAX_COUNTER = 2**64 - 1  # the last frame a side may seal (at 10^6 frames/s: 584,000 years)
 _LENGTH = struct.Struct(">I")
 
 
@@ -134,6 +135,8 @@ class SecureChannel:
 
     def seal(self, body: bytes) -> bytes:
         """Encrypt ``body`` under the next nonce of our direction."""
+        if self.sent > MAX_COUNTER:  # never reuse a nonce: the session must end instead
+            raise LocalProtocolError("counter_exhausted", "this session has sealed 2^64 frames")
         nonce = make_nonce(self.role, self.sent)
         self.sent += 1
         return nonce + crypto_box_easy_afternm(body, nonce, self.shared_key)

@@ -2,7 +2,7 @@
 
 ``docs/protocol.md`` carries these vectors; the tests recompute them and
 byte-compare, so the document and the code cannot drift apart. Regenerate
-the document's section with ``python -m protocol.vectors``.
+the document's section with ``python -m socketlab.protocol.vectors``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from .connection import ClientConnection, ServerConnection
+from .errors import ProtocolError
+from .framing import encode_frame
+from .keylog import keylog_line
 from .messages import (
     AnyMessage,
     Bye,
     Error,
+    Hello,
     Joined,
     Left,
     Login,
@@ -30,11 +34,14 @@ from .messages import (
     Who,
     encode_message,
 )
+from .pins import fingerprint
+from .secure import batch_bodies, parse_sealed
 
 CLIENT_EPHEMERAL = bytes(range(1, 33))
 SERVER_EPHEMERAL = bytes(range(101, 133))
 SERVER_IDENTITY = bytes(range(201, 233))
 TS = 1_764_000_000_000
+NON_ASCII = "héllo, 世界 👋"  # 2-, 3- and 4-byte UTF-8
 
 
 @dataclass(frozen=True)
@@ -43,14 +50,53 @@ class Vector:
     direction: str  # "c2s" or "s2c"
     bodies: tuple[bytes, ...]  # the JSON bodies before sealing (more than one: a batch)
     frame: bytes  # exactly what crosses the wire
+    counter: int | None = None  # sealed frames: the nonce's counter
+    plaintext: bytes = b""  # sealed frames: what is encrypted (the inner frames)
 
 
-def known_answer_vectors() -> list[Vector]:
-    """A handshake and one sealed frame of every message type, from fixed keys."""
+@dataclass(frozen=True)
+class Derived:
+    """Values a student computes from the fixed keys before any frame is sealed."""
+
+    identity_key: bytes  # the Ed25519 public key, in server_hello's "identity"
+    fingerprint: str
+    session_key: bytes
+    keylog_line: str  # without its newline
+
+
+def _sealed(name: str, direction: str, bodies: tuple[bytes, ...], frame: bytes) -> Vector:
+    (plaintext,) = batch_bodies(list(bodies), len(frame))
+    counter = parse_sealed(frame[4:]).counter
+    return Vector(name, direction, bodies, frame, counter, plaintext)
+
+
+def _box_session() -> tuple[ClientConnection, ServerConnection]:
     client = ClientConnection("box", ephemeral=PrivateKey(CLIENT_EPHEMERAL))
     server = ServerConnection(
         SigningKey(SERVER_IDENTITY), ephemeral=PrivateKey(SERVER_EPHEMERAL)
     )
+    return client, server
+
+
+def derived_values() -> Derived:
+    """The identity's fingerprint, the session key and its key-log line."""
+    client, server = _box_session()
+    server.receive_data(client.hello())
+    client.receive_data(server.data_to_send())
+    assert client.session_key is not None and client.client_key is not None
+    identity = bytes(SigningKey(SERVER_IDENTITY).verify_key)
+    return Derived(
+        identity,
+        fingerprint(identity),
+        client.session_key,
+        keylog_line(client.client_key, client.session_key).rstrip("\n"),
+    )
+
+
+def known_answer_vectors() -> list[Vector]:
+    """A handshake and one sealed frame of every message type, from fixed keys; then
+    non-ASCII text, a plain-mode session and an error during the handshake."""
+    client, server = _box_session()
     hello = client.hello()
     (client_hello,) = server.receive_data(hello)
     server_hello_frame = server.data_to_send()
@@ -76,35 +122,99 @@ def known_answer_vectors() -> list[Vector]:
         ("c2s", Bye()),
     ]
     for direction, msg in script:
-        sender, receiver = (client, server) if direction == "c2s" else (server, client)
-        frame = sender.send(msg)
-        if receiver.receive_data(frame) != [msg]:
-            raise AssertionError(f"vector {msg.TYPE} does not round-trip")
-        vectors.append(Vector(msg.TYPE, direction, (encode_message(msg),), frame))
+        vectors.append(_exchange(client, server, direction, msg, msg.TYPE))
     # A batch: two messages sealed in one frame, as a busy server sends them.
     batch = (Message("bob", "see you", TS + 2), Left("bob", "quit"))
     bodies = tuple(encode_message(m) for m in batch)
     frame = server.send_bodies(list(bodies))
     if client.receive_data(frame) != list(batch):
         raise AssertionError("the batch vector does not round-trip")
-    vectors.append(Vector("batch", "s2c", bodies, frame))
+    vectors.append(_sealed("batch", "s2c", bodies, frame))
+    # Non-ASCII text, on the same session (so the counters go on; a real client
+    # would send nothing after bye: these frames only test a codec).
+    vectors.append(_exchange(client, server, "c2s", Say(NON_ASCII), "say_non_ascii"))
+    vectors.append(
+        _exchange(client, server, "s2c", Message("émile", NON_ASCII, TS + 3), "message_non_ascii")
+    )
+    vectors += _plain_session()
+    vectors.append(_handshake_error())
     return vectors
+
+
+def _exchange(
+    client: ClientConnection, server: ServerConnection, direction: str, msg: AnyMessage, name: str
+) -> Vector:
+    sender, receiver = (client, server) if direction == "c2s" else (server, client)
+    frame = sender.send(msg)
+    if receiver.receive_data(frame) != [msg]:
+        raise AssertionError(f"vector {name} does not round-trip")
+    return _sealed(name, direction, (encode_message(msg),), frame)
+
+
+def _plain_session() -> list[Vector]:
+    """The plain-mode handshake and one frame each way: no keys, every byte readable."""
+    client = ClientConnection("plain")
+    server = ServerConnection(SigningKey(SERVER_IDENTITY), allow_plaintext=True)
+    hello = client.hello()
+    (client_hello,) = server.receive_data(hello)
+    reply = server.data_to_send()
+    (server_hello,) = client.receive_data(reply)
+    vectors = [
+        Vector("plain_hello", "c2s", (encode_message(client_hello),), hello),
+        Vector("plain_server_hello", "s2c", (encode_message(server_hello),), reply),
+    ]
+    for sender, receiver, direction, msg in (
+        (client, server, "c2s", Login("alice")),
+        (server, client, "s2c", Welcome("alice", ("alice",))),
+    ):
+        frame = sender.send(msg)
+        if receiver.receive_data(frame) != [msg]:
+            raise AssertionError("a plain vector does not round-trip")
+        vectors.append(Vector(f"plain_{msg.TYPE}", direction, (encode_message(msg),), frame))
+    return vectors
+
+
+def _handshake_error() -> Vector:
+    """A box-only server's answer to a plain hello: an error frame in plaintext, then close."""
+    server = ServerConnection(SigningKey(SERVER_IDENTITY))
+    try:
+        server.receive_data(encode_frame(encode_message(Hello("plain"))))
+    except ProtocolError as exc:
+        body = encode_message(Error(exc.code, exc.message))
+        return Vector("handshake_error", "s2c", (body,), encode_frame(body))
+    raise AssertionError("a box-only server accepted a plain hello")
+
+
+def _hex_lines(data: bytes) -> str:
+    text = data.hex()
+    return "\n".join(text[i : i + 64] for i in range(0, len(text), 64)) + "\n"
+
+
+def render_derived(derived: Derived) -> str:
+    """The derived values as the fenced block ``docs/protocol.md`` holds."""
+    return (
+        '```text title="derived from the fixed keys"\n'
+        f"identity: {derived.identity_key.hex()}\n"
+        f"fingerprint: {derived.fingerprint}\n"
+        f"session key: {derived.session_key.hex()}\n"
+        f"key log: {derived.keylog_line}\n"
+        "```\n"
+    )
 
 
 def render_markdown(vectors: list[Vector]) -> str:
     """The vectors as the fenced blocks ``docs/protocol.md`` holds."""
     blocks = []
     for vector in vectors:
-        hex_frame = vector.frame.hex()
-        lines = [hex_frame[i : i + 64] for i in range(0, len(hex_frame), 64)]
-        blocks.append(
-            f'```text title="vector: {vector.name}"\n'
-            f"direction: {vector.direction}\n"
-            + "".join(f"body: {body.decode('utf-8')}\n" for body in vector.bodies) +
-            "frame:\n" + "\n".join(lines) + "\n```\n"
-        )
+        head = f'```text title="vector: {vector.name}"\ndirection: {vector.direction}\n'
+        if vector.counter is not None:
+            head += f"counter: {vector.counter}\n"
+        bodies = "".join(f"body: {body.decode('utf-8')}\n" for body in vector.bodies)
+        inner = f"plaintext:\n{_hex_lines(vector.plaintext)}" if vector.counter is not None else ""
+        blocks.append(head + bodies + inner + "frame:\n" + _hex_lines(vector.frame) + "```\n")
     return "\n".join(blocks)
 
 
 if __name__ == "__main__":
+    print(render_derived(derived_values()))
     print(render_markdown(known_answer_vectors()), end="")

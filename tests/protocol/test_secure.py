@@ -3,9 +3,17 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nacl.bindings import crypto_box_easy_afternm
 from nacl.public import Box, PrivateKey
 
-from socketlab.protocol import NONCE_SIZE, ProtocolError, SecureChannel, make_nonce, parse_sealed
+from socketlab.protocol import (
+    NONCE_SIZE,
+    LocalProtocolError,
+    ProtocolError,
+    SecureChannel,
+    make_nonce,
+    parse_sealed,
+)
 
 
 @pytest.fixture
@@ -108,3 +116,26 @@ def test_unbatch_of_random_bytes_raises_only_protocol_errors(data):
         unbatch(data)
     except ProtocolError:
         pass
+
+
+def test_counter_2_64_minus_1_is_the_last_frame(pair):
+    client, server = pair
+    client.sent = server.received = 2**64 - 1
+    last = client.seal(b"last")
+    assert parse_sealed(last).counter == 2**64 - 1
+    assert server.open(last) == b"last"
+    with pytest.raises(LocalProtocolError) as err:
+        client.seal(b"one too many")  # would need counter 2^64: a nonce reused after wrap
+    assert err.value.code == "counter_exhausted"
+
+
+def test_a_direction_byte_that_is_neither_is_bad_nonce_after_the_mac(pair):
+    """Checked in order: length, MAC (the nonce is authenticated), then layout, direction,
+    counter; so a forged direction byte is decrypt_failed, an authentic odd one bad_nonce."""
+    client, server = pair
+    forged = bytearray(client.seal(b"x"))
+    forged[0] = ord("X")
+    assert code_of(server, bytes(forged)) == "decrypt_failed"
+    nonce = b"X" + bytes(23)
+    odd = nonce + crypto_box_easy_afternm(b"x", nonce, client.shared_key)
+    assert code_of(server, odd) == "bad_nonce"

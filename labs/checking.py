@@ -124,7 +124,7 @@ def run_checks(
         started = time.monotonic()
         try:
             child = subprocess.run(command, env=env, capture_output=True, text=True,
-                                   timeout=HARD_LIMIT, stdin=subprocess.DEVNULL)
+                                   timeout=HARD_LIMIT, stdin=subprocess.DEVNULL, check=False)
             run.output, code = child.stdout + child.stderr, child.returncode
         except subprocess.TimeoutExpired as expired:
             run.output, code = str(expired.stdout or "") + str(expired.stderr or ""), -1
@@ -165,7 +165,10 @@ def _read_report(run: CheckRun, report: Path, stacks: Path, limit: float) -> Non
 
 
 def stuck_at(stack_dump: str, target: Path) -> str | None:
-    """Where the student's code was when the stacks were dumped, e.g. ``server.py line 9 (recv)``."""
+    """Where the student's code was when the stacks were dumped.
+
+    For example ``server.py line 9 (recv)``.
+    """
     places = []
     root = str(target.resolve())
     for match in STACK_FRAME.finditer(stack_dump):

@@ -122,7 +122,9 @@ def cmd_make_starter(args: argparse.Namespace) -> int:
 
 
 def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="The labs: build the chat step by step.")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="The labs: build the chat step by step."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="the labs, and which pass on this machine")
@@ -140,7 +142,8 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p.add_argument("-k", metavar="NAME", help="run only the checks whose name contains NAME")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run the checks N times, stopping at the first failing run (races)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and pytest's output")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show tracebacks and pytest's output")
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("sniff", help="run the lab's demo and show what crossed the wire")

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .catalog import LABS_DIR, LAB_NAME, Lab, LabError
+from .catalog import LAB_NAME, LABS_DIR, Lab, LabError
 
 CHECKOUT = LABS_DIR.parent
 NEVER = {".git", ".venv", "venv", "work", "site", "build", "dist", "demo-out", ".cache",
@@ -28,7 +28,7 @@ def kit_files(root: Path = CHECKOUT) -> list[Path]:
         files = [Path(name) for name in listed if name and (root / name).is_file()]
     except (OSError, subprocess.CalledProcessError):
         files = [p.relative_to(root) for p in root.rglob("*") if p.is_file()]
-    return [f for f in files if not NEVER.intersection(f.parts) and not f.suffix == ".pyc"]
+    return [f for f in files if not NEVER.intersection(f.parts) and f.suffix != ".pyc"]
 
 
 def _keep(path: Path, chosen: set[str]) -> bool:

@@ -48,7 +48,7 @@ def load(filename: str) -> ModuleType:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     for name in [n for n, m in sys.modules.items()
-                 if getattr(m, "__file__", None) and Path(m.__file__).parent == path.parent]:
+                 if (file := getattr(m, "__file__", None)) and Path(file).parent == path.parent]:
         del sys.modules[name]
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
@@ -90,7 +90,9 @@ def record_thread_exception(args: threading.ExceptHookArgs) -> None:
     text = describe(args.exc_value) if args.exc_value else args.exc_type.__name__
     name = args.thread.name if args.thread else "a thread"
     with _errors_lock:
-        _thread_errors.append(f"the thread {name!r} stopped: {text}" + (f" ({where})" if where else ""))
+        _thread_errors.append(
+            f"the thread {name!r} stopped: {text}" + (f" ({where})" if where else "")
+        )
 
 
 def forget_thread_exceptions() -> None:
@@ -239,7 +241,7 @@ def call_with_timeout(function: Callable[..., Any], *args: Any, timeout: float) 
     def call() -> None:
         try:
             outcome["value"] = function(*args)
-        except BaseException as error:  # handed to the caller, who reports it
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, who reports it
             outcome["error"] = error
 
     thread = threading.Thread(target=call, name=f"student-{function.__name__}", daemon=True)

@@ -35,14 +35,16 @@ def _write(record: dict[str, Any]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _report, _stacks
+    global _report, _stacks  # noqa: PLW0603 - a plugin module's state: one run per process
     report = os.environ.get("SOCKETLAB_LAB_REPORT")
     if report:
         _report = open(report, "a", encoding="utf-8")  # noqa: SIM115 (open for the whole run)
     stacks = os.environ.get("SOCKETLAB_LAB_STACKS")
     if stacks:
         _stacks = open(stacks, "w", encoding="utf-8")  # noqa: SIM115
-    config.addinivalue_line("markers", "given: checks code the starter already has (may pass there)")
+    config.addinivalue_line(
+        "markers", "given: checks code the starter already has (may pass there)"
+    )
     threading.excepthook = harness.record_thread_exception
 
 
@@ -69,7 +71,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def sentence(item: pytest.Item) -> str:
     """What the check checks, in the student's words: its docstring's first line."""
-    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    doc: str | None = getattr(getattr(item, "function", None), "__doc__", None)
     if doc and doc.strip():
         return doc.strip().splitlines()[0]
     return item.name.removeprefix("test_").replace("_", " ")

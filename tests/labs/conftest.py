@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 
 @pytest.fixture(scope="session")
-def lab_display() -> Iterator[str | None]:
+def lab_display() -> str | None:
     """An X display for the check runs (the session's Xvfb under Linux, else the desktop)."""
     display = os.environ.get("DISPLAY")
     if display:
         os.environ.setdefault("DISPLAY", display)
-    yield display
+    return display
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def mutant_runs(lab_display: str | None) -> Iterator[dict[tuple[str, str], Check
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             runs = list(pool.map(run, MUTANTS))
-        yield {(lab.number, mutant.name): r for (lab, mutant), r in zip(MUTANTS, runs)}
+        yield {(lab.number, mutant.name): r for (lab, mutant), r in zip(MUTANTS, runs, strict=True)}
 
 
 @pytest.mark.parametrize(("lab", "mutant"), MUTANTS,

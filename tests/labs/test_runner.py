@@ -44,12 +44,12 @@ def test_check_runs_the_work_copy_and_list_remembers(tmp_path: Path) -> None:
     checked = lab("check", "01", work=tmp_path)
     assert checked.returncode == 0, checked.stdout
     lines = checked.stdout.splitlines()
-    assert lines[-1] == "13 passed, 0 failed"
-    assert "all 13 checks passed" in lines
-    assert sum(line.lstrip().startswith("✓") for line in lines) == 13
+    assert lines[-1] == "14 passed, 0 failed"
+    assert "all 14 checks passed" in lines
+    assert sum(line.lstrip().startswith("✓") for line in lines) == 14
     listed = lab("list", work=tmp_path)
     row = next(line for line in listed.stdout.splitlines() if line.startswith("01"))
-    assert "13 of 13 checks passed" in row and "your work" in row
+    assert "14 of 14 checks passed" in row and "your work" in row
 
 
 def test_a_failing_check_shows_a_hint_and_how_to_rerun_it(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_a_failing_check_shows_a_hint_and_how_to_rerun_it(tmp_path: Path) -> Non
     assert "use sendall()" in out
     assert "run only this: socketlab lab check 01 -k test_big_message_sent_whole" in out
     assert "Traceback" not in out + checked.stderr
-    assert out.splitlines()[-1] == "11 passed, 1 failed"  # the 13th not run: stop at the first
+    assert out.splitlines()[-1] == "12 passed, 1 failed"  # the 14th not run: stop at the first
 
 
 def test_unknown_lab_and_missing_folder_are_one_line(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path) -> None:
                         f"{path}: a solution block is in the handout: {leaked}")
     handout_lab = next(lab_ for lab_ in all_labs(out / "labs") if lab_.number == "01")
     run = run_checks(handout_lab, handout_lab.starter)
-    assert run.collected == 13 and run.results[0].outcome == "failed"
+    assert run.collected == 14 and run.results[0].outcome == "failed"
     assert "not written yet: TODO(lab 01.1)" in run.results[0].message
 
 

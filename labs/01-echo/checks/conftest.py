@@ -27,6 +27,30 @@ def echo_server() -> Iterator[tuple[str, int]]:
 
 
 @pytest.fixture
+def handled() -> Iterator[tuple[socket.socket, threading.Event]]:
+    """A client connected to a socket that the student's ``handle(conn)`` serves.
+
+    Yields the client's socket and an event set once ``handle`` has returned
+    (the checks close the server's side then, as ``serve`` would). The
+    server's side has a small send buffer, so a big echo needs many writes.
+    """
+    module = harness.load("echo_server.py")
+    with harness.listening_socket(sndbuf=1024) as listener:
+        client = harness.connect(listener.getsockname(), rcvbuf=4096)
+        conn, _ = listener.accept()
+        returned = threading.Event()
+
+        def serve_one() -> None:
+            with conn:
+                module.handle(conn)
+                returned.set()
+
+        harness.run_in_thread(serve_one, name="student-handle")
+        with client:
+            yield client, returned
+
+
+@pytest.fixture
 def client_module():
     return harness.load("echo_client.py")
 

@@ -29,8 +29,8 @@ def test_client_that_sends_nothing(echo_server):
         quiet.shutdown(socket.SHUT_WR)
         closed = harness.closed_by_peer(quiet, timeout=2)
     assert closed, harness.why(
-        "the client closed, but your server never closed its side: when recv() returns b'' "
-        "the client is gone — handle() must return then (README step 2)")
+        "a client closed at once, and serve() never closed the connection: close each "
+        "connection once handle() returns (a 'with conn:' block does it) — README step 3")
     answer = _echo_once(echo_server, b"next")
     assert answer == b"next", harness.why(
         f"the next client got {answer!r} instead of b'next' after a client that sent nothing")

@@ -99,10 +99,15 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     printer = Printer(args.json)
     events: queue.Queue[Event] = queue.Queue()
     proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
-                  record=args.record, mitm=args.mitm)
+                  record=args.record, mitm=args.mitm, chunk=args.chunk, merge=args.merge,
+                  seed=args.seed, direction=args.direction)
     proxy.check_target()
     proxy.start()
     mode = " (MITM: substituting keys)" if args.mitm else ""
+    if proxy.torture.active:
+        mode += f" (torturing {' and '.join(proxy.tortured)}: " + ", ".join(
+            f"{name} {value}" for name, value in (("chunk", args.chunk), ("merge", args.merge))
+            if value is not None) + f", seed {args.seed})"
     print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{port}{mode}"
           " — Ctrl-C to stop", file=sys.stderr)
     stop = threading.Event()
@@ -169,6 +174,14 @@ def cmd_chart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chunk(text: str) -> int | str:
+    if text == "random":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a size of 1 or more, or 'random', not {text!r}")
+    return int(text)
+
+
 def _on_terminate(stop: threading.Event) -> None:
     """SIGTERM stops the loop like Ctrl-C does (where the platform has it)."""
     if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
@@ -208,6 +221,15 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="FILE", help="record both directions (JSON lines)")
     p.add_argument("--mitm", action="store_true",
                    help="perform the key-substitution attack (a lesson on pinning)")
+    torture = p.add_argument_group("framing torture (TCP is a byte stream)")
+    torture.add_argument("--chunk", type=_chunk, metavar="N|random",
+                         help="deliver in pieces of N bytes, one send each with a pause "
+                              "(1: byte by byte), or 'random' pieces of 1-7 bytes")
+    torture.add_argument("--merge", type=int, metavar="N",
+                         help="hold 2..N reads and deliver them with one send")
+    torture.add_argument("--seed", type=int, default=0, help="seed of the random draws")
+    torture.add_argument("--direction", choices=("both", "c2s", "s2c"), default="both",
+                         help="which way to torture (default both)")
     output(p)
     p.set_defaults(run=cmd_proxy)
 

@@ -27,6 +27,22 @@ and two events of its own:
 
 Recording (``record=PATH``, usually ``*.jsonl``): every event as a JSON line
 (``inspector/recording.py``), which ``socketlab read`` shows again.
+
+From Python (a lab check, a notebook)::
+
+    from socketlab.inspector.proxy import Proxy
+
+    with Proxy(target=("127.0.0.1", server_port), chunk=1) as proxy:
+        sock = socket.create_connection(proxy.address)   # instead of the server
+        ...
+    proxy.events()                                       # everything it saw, in order
+
+The framing torture (``torture.py``): ``chunk=1`` delivers every byte with
+its own ``send`` and a ``gap`` between them (so a ``recv(1024)`` never
+returns a whole message), ``chunk=N`` or ``chunk="random"`` (1–7 bytes)
+cuts into other pieces, ``merge=N`` holds 2..N reads and delivers them with
+one ``send``; ``seed`` makes the random draws repeatable; ``direction``
+("both", "c2s" or "s2c") says which way is tortured.
 """
 
 from __future__ import annotations
@@ -34,6 +50,8 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import random
+import select
 import selectors
 import socket
 import threading
@@ -41,6 +59,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from nacl.signing import SigningKey
 
@@ -50,6 +69,7 @@ from .errors import ProxyError
 from .events import Closed, CloseReason, Connection, Data, Direction, Failure, Intercepted, Opened
 from .mitm import Interceptor, Relay, Translator
 from .recording import ProxyEvent, RecordingWriter
+from .torture import Chunking, Pacer, Torture
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +80,43 @@ _IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
 _DENIED = {errno.EACCES, getattr(errno, "WSAEACCES", errno.EACCES)}
 
 
+DirectionChoice = Literal["both", "c2s", "s2c"]
+
+
 def _why(exc: OSError) -> str:
     return "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+
+
+class _Lane:
+    """What goes one way: how it is delivered, and the lock of its socket's sends."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+        self.send_lock = threading.Lock()
+        self.sent = 0  # bytes delivered, the offset of the next Data event
+        self.next_send = 0.0  # monotonic time before which a chunked piece must wait
 
 
 class _Pair:
     """One client and the proxy's connection to the target for it."""
 
     def __init__(self, number: int, client: socket.socket, peer: tuple[str, int],
-                 translator: Translator) -> None:
+                 translator: Translator, lanes: dict[Direction, _Lane]) -> None:
         self.number = number
         self.client = client
         self.peer = peer
         self.translator = translator
+        self.lanes = lanes
         self.upstream: socket.socket | None = None
         self.conn: Connection | None = None
         self.running = 1  # relay threads not yet finished
         self.how: CloseReason | None = None  # why it ends, if not a clean "fin"
+
+    def destination(self, direction: Direction) -> socket.socket:
+        if direction == "s2c":
+            return self.client
+        assert self.upstream is not None
+        return self.upstream
 
     def cut(self, how: CloseReason) -> None:
         """End both directions now: a shut-down socket wakes the blocked recv."""
@@ -100,6 +140,11 @@ class Proxy:
     ``on_event`` is called from the relay threads, one event at a time, in
     the order they are recorded. ``mitm=True`` attacks box sessions (see
     ``inspector/mitm.py``) with ``mitm_identity``, else a fresh identity.
+    ``chunk``, ``merge``, ``gap`` and ``hold`` torture the framing of the
+    ``direction`` given (see ``inspector/torture.py``); ``seed`` fixes the
+    random draws (each connection and direction has its own generator, seeded
+    from ``seed``, so a run repeats whatever the threads do). A bad option
+    raises ``ProxyError("bad_option")``.
     """
 
     def __init__(
@@ -112,7 +157,19 @@ class Proxy:
         record: str | os.PathLike[str] | None = None,
         mitm: bool = False,
         mitm_identity: SigningKey | None = None,
+        chunk: Chunking = None,
+        merge: int | None = None,
+        seed: int = 0,
+        direction: DirectionChoice = "both",
+        gap: float = 0.005,
+        hold: float = 0.05,
     ) -> None:
+        if direction not in ("both", "c2s", "s2c"):
+            raise ProxyError("bad_option", f"direction must be both, c2s or s2c, not {direction!r}")
+        self.torture = Torture(chunk, merge, gap, hold)
+        self.tortured: tuple[Direction, ...] = ("c2s", "s2c") if direction == "both" \
+            else (direction,)
+        self.seed = seed
         self.listen_host = listen_host
         self.listen_port = listen_port
         self.target = target
@@ -167,8 +224,9 @@ class Proxy:
         self._accept_thread = threading.Thread(target=self._accept_loop, name="proxy-accept",
                                                daemon=True)
         self._accept_thread.start()
-        log.info("proxy listening on %s:%d, relaying to %s:%d%s", *self.address, *self.target,
-                 " (mitm)" if self.mitm else "")
+        log.info("proxy listening on %s:%d, relaying to %s:%d%s%s", *self.address, *self.target,
+                 " (mitm)" if self.mitm else "",
+                 f" ({self.torture} {'/'.join(self.tortured)})" if self.torture.active else "")
 
     def _listen(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
@@ -260,10 +318,17 @@ class Proxy:
                     continue
                 client.setblocking(True)
                 with self._lock:
-                    pair = _Pair(self._count, client, peer[:2], self._translator())
+                    pair = _Pair(self._count, client, peer[:2], self._translator(),
+                                 self._lanes(self._count))
                     self._count += 1
                     self._pairs.add(pair)
                     self._spawn(f"proxy-c2s-{pair.number}", self._serve, pair)
+
+    def _lanes(self, number: int) -> dict[Direction, _Lane]:
+        directions: tuple[Direction, ...] = ("c2s", "s2c")
+        return {d: _Lane(Pacer(self.torture if d in self.tortured else Torture(),
+                               random.Random(f"{self.seed}:{number}:{d}")))
+                for d in directions}
 
     def _translator(self) -> Translator:
         return Interceptor(self.identity) if self.identity is not None else Relay()
@@ -313,15 +378,22 @@ class Proxy:
         assert pair.conn is not None and pair.upstream is not None
         conn = pair.conn
         if direction == "c2s":
-            src, dst, feed = pair.client, pair.upstream, pair.translator.from_client
+            src, feed = pair.client, pair.translator.from_client
         else:
-            src, dst, feed = pair.upstream, pair.client, pair.translator.from_server
+            src, feed = pair.upstream, pair.translator.from_server
+        lane = pair.lanes[direction]
         offset = 0
         failed: CloseReason | None = None
         try:
             # Chat frames are small: do not let Nagle's algorithm hold them back.
-            dst.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pair.destination(direction).setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while True:
+                # Only a merge that holds bytes waits with a limit. (Not a socket
+                # timeout: src is the other thread's destination, whose sends must block.)
+                wait = lane.pacer.wait_left(time.monotonic())
+                if wait is not None and not select.select([src], [], [], wait)[0]:
+                    self._send(pair, direction, lane.pacer.flush())
+                    continue
                 data = src.recv(_CHUNK)
                 # Data events show the client's side of the proxy (see the docstring).
                 if direction == "c2s" and data:
@@ -331,13 +403,12 @@ class Proxy:
                 for msg in step.seen:
                     self._emit(Intercepted(conn, direction, msg, time.time()))
                 if step.out:
-                    if direction == "s2c":
-                        self._emit(Data(conn, direction, offset, step.out, time.time()))
-                        offset += len(step.out)
-                    dst.sendall(step.out)
+                    self._send(pair, direction, lane.pacer.take(step.out, time.monotonic()))
                 if not data:
                     break
-            dst.shutdown(socket.SHUT_WR)  # pass the half-close on; the other direction goes on
+            self._send(pair, direction, lane.pacer.flush())
+            # Pass the half-close on; the other direction goes on.
+            pair.destination(direction).shutdown(socket.SHUT_WR)
         except OSError as exc:  # a vanished peer ends this pair, and only this pair
             log.info("proxy: connection %d %s ended: %s", pair.number, direction, _why(exc))
             failed = "rst"
@@ -346,6 +417,23 @@ class Proxy:
             self._emit(Failure(conn, exc.code, exc.message, time.time()))
             failed = "rst"
         self._finish(pair, failed)
+
+    def _send(self, pair: _Pair, direction: Direction, pieces: list[bytes]) -> None:
+        """Deliver ``pieces`` one ``send`` each, a chunked piece ``gap`` after the last."""
+        assert pair.conn is not None
+        lane = pair.lanes[direction]
+        dst = pair.destination(direction)
+        chunked = direction in self.tortured and self.torture.chunk is not None
+        with lane.send_lock:
+            for piece in pieces:
+                if chunked:
+                    # A pause the receiver can wake up in, so it reads this piece alone.
+                    self._stopping.wait(max(0.0, lane.next_send - time.monotonic()))
+                dst.sendall(piece)
+                lane.next_send = time.monotonic() + self.torture.gap
+                if direction == "s2c":
+                    self._emit(Data(pair.conn, direction, lane.sent, piece, time.time()))
+                lane.sent += len(piece)
 
     def _finish(self, pair: _Pair, failed: CloseReason | None) -> None:
         """One direction is done; the last one closes the pair and reports it."""

@@ -9,7 +9,7 @@ from scapy.all import rdpcap
 
 from socketlab.inspector.decode import Frame
 from socketlab.inspector.pipeline import read_pcap
-from socketlab.protocol.vectors import known_answer_vectors
+from tests.inspector.conftest import box_session_vectors
 
 
 def run(*args):
@@ -21,7 +21,7 @@ def test_pcap_decodes_to_exactly_the_vector_session(demo_pcap, vector_keylog):
     from socketlab.protocol import read_keylog
 
     frames = [i for i in read_pcap(demo_pcap, read_keylog(vector_keylog)) if isinstance(i, Frame)]
-    vectors = known_answer_vectors()
+    vectors = box_session_vectors()
     assert [f.wire for f in frames] == [v.frame for v in vectors]
     assert [f.label for f in frames] == [v.name for v in vectors[:-1]] + ["message+left"]
     assert all(f.kind == "sealed" for f in frames[2:])
@@ -50,13 +50,13 @@ def test_cli_json_lines(demo_pcap, vector_keylog):
     assert frames[2]["sealed"]["direction"] == "client" and frames[2]["sealed"]["counter"] == 0
     assert frames[2]["messages"] == [{"type": "login", "name": "alice"}]
     assert frames[-1]["types"] == ["message", "left"]
-    assert bytes.fromhex(frames[0]["wire"]) == known_answer_vectors()[0].frame
+    assert bytes.fromhex(frames[0]["wire"]) == box_session_vectors()[0].frame
 
 
 def test_synthesized_pcap_reads_back_with_scapy(demo_pcap):
     packets = rdpcap(str(demo_pcap))
     payload = b"".join(bytes(p["TCP"].payload) for p in packets if p.haslayer("TCP"))
-    assert payload == b"".join(v.frame for v in known_answer_vectors())
+    assert payload == b"".join(v.frame for v in box_session_vectors())
 
 
 @pytest.mark.needs_tool("tshark")
@@ -65,7 +65,7 @@ def test_synthesized_pcap_reads_back_with_tshark(demo_pcap):
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     lengths = [int(x) for x in done.stdout.split() if x and x != "0"]
-    assert lengths == [len(v.frame) for v in known_answer_vectors()]
+    assert lengths == [len(v.frame) for v in box_session_vectors()]
 
 
 @pytest.mark.parametrize("kind", ["entropy", "sizes", "ladder"])

@@ -5,6 +5,7 @@
     mistake = "send() instead of sendall() in the server"
     file = "echo_server.py"
     caught_by = "test_echo.py::test_big_message_comes_back_whole"
+    says = "sendall"          # optional: a word the check's hint must contain
 
     [[replace]]
     old = "conn.sendall(data)"
@@ -13,7 +14,8 @@
 Each ``old`` must occur exactly once in the solution file, so a mutant cannot
 silently stop applying when the solution changes. The meta-tests apply every
 mutant to a copy of the solution and require the check named by
-``caught_by`` to fail.
+``caught_by`` to fail, with a hint that contains ``says`` (the hint must name
+the mistake, not merely notice something is wrong).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Mutant:
     file: str
     caught_by: str
     replacements: tuple[tuple[str, str], ...]
+    says: str = ""
 
     def apply(self, lab: Lab, out: Path) -> Path:
         """A copy of ``lab``'s solution in ``out`` with this mistake made."""
@@ -60,5 +63,6 @@ def load_mutants(lab: Lab) -> list[Mutant]:
             file=data["file"],
             caught_by=data["caught_by"],
             replacements=tuple((r["old"], r["new"]) for r in data["replace"]),
+            says=data.get("says", ""),
         ))
     return mutants

@@ -80,3 +80,5 @@ def test_mutant_is_caught_by_its_check(lab: Lab, mutant: Mutant,
         f"{mutant.mistake!r} slipped through {mutant.caught_by}: {_failures(run)}")
     caught = next(r for r in run.results if mutant.caught_by.split("::")[1] == r.name)
     assert caught.message, "a caught mistake must come with a hint for the student"
+    assert mutant.says in caught.message, (
+        f"the hint does not name the mistake ({mutant.says!r}): {caught.message}")

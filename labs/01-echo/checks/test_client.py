@@ -74,6 +74,11 @@ def test_server_closes_early(client_module, reference):
             answer = harness.call_with_timeout(client_module.echo, sock, b"0123456789", timeout=2)
         except ConnectionError:
             return
+        except AssertionError as stuck:  # it never returned
+            raise AssertionError(
+                f"the server closed after 5 of 10 bytes, and {stuck}: recv() returning b'' "
+                "means the server is gone — raise ConnectionError then — README step 5"
+            ) from None
     raise AssertionError(
         f"the server closed after 5 of 10 bytes, and echo() returned {answer!r} instead of "
         "raising ConnectionError: recv() returning b'' means the server is gone — README step 5")

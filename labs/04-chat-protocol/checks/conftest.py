@@ -1,0 +1,203 @@
+"""Lab 04's fixtures: the student's chat server, and test clients that speak the protocol.
+
+The test clients frame and check every message with the kit's own protocol
+code (``socketlab.protocol``): whatever the student's server sends must be
+exactly what docs/protocol.md allows, or the check says what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from socketlab.labs import harness
+from socketlab.protocol import FrameDecoder, ProtocolError, decode_message, encode_frame
+
+WAIT = 2.0  # how long a check waits for an answer: only a wrong server makes it wait this long
+
+
+def _slices(timeout: float) -> Iterator[None]:
+    """Until ``timeout`` passes, or at once stop when a thread of the student's server died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and harness.first_thread_exception() is None:
+        yield
+
+
+class TestClient:
+    """A client of the checks' own: sends dicts as frames, reads the server's messages as dicts."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    def __init__(self, address: tuple[str, int], label: str = "a client") -> None:
+        self.label = label
+        self.sock = harness.connect(address)
+        self._frames = FrameDecoder()
+        self._pending: deque[dict[str, Any]] = deque()
+        self.ended = False
+
+    def send(self, msg: dict[str, Any]) -> None:
+        self.send_body(json.dumps(msg, separators=(",", ":"), ensure_ascii=False).encode())
+
+    def send_body(self, body: bytes) -> None:
+        self.send_raw(encode_frame(body))
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self, timeout: float = WAIT) -> dict[str, Any] | None:
+        """The server's next message; None if it closed or sent nothing within ``timeout``."""
+        if not self._pending and not self.ended:
+            self._fill(timeout)
+        return self._pending.popleft() if self._pending else None
+
+    def _fill(self, timeout: float) -> None:
+        self.sock.settimeout(0.05)
+        for _ in _slices(timeout):
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.ended = True
+                return
+            try:
+                bodies = self._frames.feed(data)
+            except ProtocolError as error:
+                raise AssertionError(harness.why(
+                    f"{self.label} got bytes that are not a frame ({error.message}): every message "
+                    "is a 4-byte big-endian length, then the body — send it with send_frame()")
+                ) from None
+            for body in bodies:
+                self._pending.append(self._check(body))
+            if self._pending:
+                return
+
+    def _check(self, body: bytes) -> dict[str, Any]:
+        try:
+            decode_message(body)
+        except ProtocolError as error:
+            raise AssertionError(harness.why(
+                f"your server sent {body[:200]!r}, which breaks the protocol: {error.message} "
+                "(docs/protocol.md, section 6 has every message and its fields)")) from None
+        message: dict[str, Any] = json.loads(body)
+        return message
+
+    def expect(self, kind: str, why: str, timeout: float = WAIT) -> dict[str, Any]:
+        """The next message, which must be of type ``kind``; else fail saying ``why`` it should be."""
+        msg = self.recv(timeout)
+        if msg is None or msg.get("type") != kind:
+            got = ("nothing (the server closed the connection)" if self.ended else
+                   f"nothing within {timeout:g} s") if msg is None else json.dumps(msg)
+            raise AssertionError(harness.why(f"{self.label} expected {kind}, got {got}: {why}"))
+        return msg
+
+    def expect_error(self, code: str, why: str) -> dict[str, Any]:
+        msg = self.expect("error", why)
+        assert msg["code"] == code, harness.why(
+            f"{self.label} expected the error code {code!r}, got {json.dumps(msg)}: {why}")
+        return msg
+
+    def hello(self) -> None:
+        self.send({"type": "hello", "version": 1, "mode": "plain"})
+        self.expect("server_hello", "a plain hello is answered with server_hello — README step 2")
+
+    def login(self, name: str) -> dict[str, Any]:
+        """Send login; the answer (welcome or error)."""
+        self.send({"type": "login", "name": name})
+        answer = self.recv()
+        assert answer is not None, harness.why(
+            f"{self.label} logged in as {name!r} and got no answer: welcome or an error must come "
+            "back — README step 5")
+        return answer
+
+    def closed(self, timeout: float = WAIT) -> bool:
+        """True when the server closes within ``timeout`` (messages before the end are kept)."""
+        if not self.ended:
+            self.sock.settimeout(0.05)
+            for _ in _slices(timeout):
+                try:
+                    data = self.sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.ended = True
+                    break
+                self._pending.extend(self._check(b) for b in self._frames.feed(data))
+        return self.ended
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def client_class() -> type[TestClient]:
+    return TestClient
+
+
+@pytest.fixture
+def server_module():
+    return harness.load("chat_server.py")
+
+
+@pytest.fixture
+def chat_server(server_module) -> Iterator[tuple[str, int]]:
+    """The student's ``serve()`` on a fresh listener; yields the address."""
+    with harness.student_server(server_module.serve) as address:
+        yield address
+
+
+@pytest.fixture
+def connect(chat_server) -> Iterator[Callable[..., TestClient]]:
+    """``connect(label)``: a new test client of the student's server (closed at the end)."""
+    clients: list[TestClient] = []
+
+    def make(label: str = "a client") -> TestClient:
+        client = TestClient(chat_server, label)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def join(connect) -> Callable[[str], TestClient]:
+    """``join(name)``: a test client that said hello and logged in as ``name``."""
+    def make(name: str) -> TestClient:
+        client = connect(name)
+        client.hello()
+        answer = client.login(name)
+        assert answer.get("type") == "welcome", harness.why(
+            f"{name} logged in and got {json.dumps(answer)} instead of welcome — README step 5")
+        return client
+
+    return make
+
+
+def drain_until(client: TestClient, kind: str, why: str) -> list[dict[str, Any]]:
+    """Every message up to and including the first of type ``kind``."""
+    seen = []
+    while True:
+        msg = client.recv()
+        if msg is None:
+            raise AssertionError(harness.why(
+                f"{client.label} waited for {kind} and got only {[m['type'] for m in seen]}: {why}"))
+        seen.append(msg)
+        if msg["type"] == kind:
+            return seen
+
+
+@pytest.fixture
+def until():
+    """``until(client, kind, why)``: the messages up to and including the first ``kind``."""
+    return drain_until

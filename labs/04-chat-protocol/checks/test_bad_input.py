@@ -1,0 +1,34 @@
+"""Step 1, on the wire: a client that breaks the protocol gets an error frame and is cut off;
+nobody else notices."""
+
+import json
+import struct
+
+from socketlab.labs import harness
+
+OFFENCES = [
+    ("not JSON", struct.pack(">I", 5) + b"hello", "bad_json"),
+    ("an unknown type", struct.pack(">I", 16) + b'{"type":"shout"}', "unknown_type"),
+    ("say without text", struct.pack(">I", 14) + b'{"type":"say"}', "bad_message"),
+    ("a message only a server sends",
+     struct.pack(">I", 30) + b'{"type":"joined","name":"eve"}', "unexpected_message"),
+    ("a frame of length 0", struct.pack(">I", 0), "frame_empty"),
+    ("a frame announcing 100,000 bytes", struct.pack(">I", 100_000), "frame_too_large"),
+]
+
+
+def test_offender_cut_off_others_chat_on(join, until):
+    """6 kinds of bad input: each gets its error frame and a closed connection; the others chat on"""
+    alice, bob = join("alice"), join("bob")
+    for number, (what, data, code) in enumerate(OFFENCES):
+        offender = join(f"eve{number}")
+        offender.send_raw(data)
+        offender.expect_error(code, f"the answer to {what} — README step 1 and docs/protocol.md §7")
+        assert offender.closed(), harness.why(
+            f"after error {code} the server must close the offender's connection: raise "
+            "ProtocolError, and serve_client() sends the error and hangs up — README step 1")
+        left = until(alice, "left", f"eve{number} was cut off, so she has left")[-1]
+        assert left.get("name") == f"eve{number}", harness.why(f"alice got {json.dumps(left)}")
+    bob.send({"type": "say", "text": "still here"})
+    msg = until(alice, "message", "the others are not disturbed by an offender")[-1]
+    assert msg.get("text") == "still here", harness.why(f"alice got {json.dumps(msg)}")

@@ -1,0 +1,43 @@
+"""Step 7: leaving — the others get left, and the name is free again."""
+
+import socket
+import struct
+
+from socketlab.labs import harness
+
+
+def test_bye_sends_left(join, until):
+    """bye closes the connection; the others get left {name, reason: quit}"""
+    alice, bob = join("alice"), join("bob")
+    bob.send({"type": "bye"})
+    assert bob.closed(), harness.why("after bye the server closes the connection")
+    left = until(alice, "left", "when a user leaves, the others get left — README step 7")[-1]
+    assert left.get("name") == "bob" and left.get("reason") == "quit", harness.why(
+        f"alice got {left}; expected left with name bob and reason quit — README step 7")
+
+
+def test_vanished_client_sends_left(join, until):
+    """a client that vanishes (connection reset): the others get left {reason: connection_lost}"""
+    alice, bob = join("alice"), join("bob")
+    bob.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    bob.close()  # a reset, not a goodbye
+    left = until(alice, "left", "a user whose connection broke has left too — README step 7")[-1]
+    assert left.get("name") == "bob" and left.get("reason") == "connection_lost", harness.why(
+        f"alice got {left}; expected left with name bob and reason connection_lost")
+
+
+def test_name_free_after_leave(join, until, connect):
+    """once bob has left, someone else may log in as bob"""
+    alice, bob = join("alice"), join("bob")
+    bob.send({"type": "bye"})
+    until(alice, "left", "when a user leaves, the others get left — README step 7")
+    again = connect("the new bob")
+    again.hello()
+    answer = again.login("bob")
+    assert answer.get("type") == "welcome", harness.why(
+        f"after bob left, a new login as bob got {answer}: leave() must take bob out of the "
+        "room (room.remove_user) — README step 7")
+    again.send({"type": "who"})
+    users = until(again, "users", "who is answered with users")[-1]
+    assert sorted(users["names"]) == ["alice", "bob"], harness.why(
+        f"who says {users['names']}: the bob who left must be gone from the room")

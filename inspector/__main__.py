@@ -100,7 +100,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     events: queue.Queue[Event] = queue.Queue()
     proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
                   record=args.record, mitm=args.mitm, chunk=args.chunk, merge=args.merge,
-                  seed=args.seed, direction=args.direction)
+                  seed=args.seed, direction=args.direction, tamper=args.tamper,
+                  frame=args.frame, victim=args.victim)
     proxy.check_target()
     proxy.start()
     mode = " (MITM: substituting keys)" if args.mitm else ""
@@ -108,6 +109,9 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         mode += f" (torturing {' and '.join(proxy.tortured)}: " + ", ".join(
             f"{name} {value}" for name, value in (("chunk", args.chunk), ("merge", args.merge))
             if value is not None) + f", seed {args.seed})"
+    if args.tamper:
+        mode += (f" (tampering: {args.tamper} of frame {args.frame} after the handshake, "
+                 f"victim {args.victim}, seed {args.seed})")
     print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{port}{mode}"
           " — Ctrl-C to stop", file=sys.stderr)
     stop = threading.Event()
@@ -227,9 +231,22 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
                               "(1: byte by byte), or 'random' pieces of 1-7 bytes")
     torture.add_argument("--merge", type=int, metavar="N",
                          help="hold 2..N reads and deliver them with one send")
-    torture.add_argument("--seed", type=int, default=0, help="seed of the random draws")
+    torture.add_argument("--seed", type=int, default=0,
+                         help="seed of the random draws (chunks, merges, flipped bits)")
     torture.add_argument("--direction", choices=("both", "c2s", "s2c"), default="both",
                          help="which way to torture (default both)")
+    tamper = p.add_argument_group("tamper with one frame per connection (lab 07)")
+    modes = tamper.add_mutually_exclusive_group()
+    for kind, says in (("replay", "deliver the frame twice"),
+                       ("reorder", "deliver the frame after the next one"),
+                       ("reflect", "send the victim's own frame back to it"),
+                       ("flip", "flip one random bit of the frame's body")):
+        modes.add_argument(f"--{kind}", dest="tamper", action="store_const", const=kind,
+                           help=says)
+    tamper.add_argument("--frame", type=int, default=1, metavar="N",
+                        help="which frame after the handshake (default 1: the first sealed)")
+    tamper.add_argument("--victim", choices=("server", "client"), default="server",
+                        help="who receives the tampered frame (default server)")
     output(p)
     p.set_defaults(run=cmd_proxy)
 

@@ -43,6 +43,7 @@ from .events import (
     Gap,
     Intercepted,
     Opened,
+    Tampered,
 )
 
 FrameKind = Literal["plain", "sealed", "undecodable", "frame"]
@@ -158,6 +159,9 @@ class SessionDecoder:
             return [Note(event.conn, event.direction, event.ts, f"[MITM read] {arrow}: {body}")]
         if isinstance(event, Failure):
             return [Note(event.conn, None, event.ts, f"proxy: {event.code}: {event.message}")]
+        if isinstance(event, Tampered):
+            return [Note(event.conn, event.direction, event.ts,
+                         f"[TAMPERED: {event.kind}] {event.what}")]
         # Gap, Conflict, Closed: whatever waits for a view is shown first.
         out = self._settle(event.conn, event.ts)
         if isinstance(event, Gap):

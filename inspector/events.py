@@ -7,7 +7,7 @@ decoder (``decode.py``) shows either:
 - ``Opened``, ``Data`` (in-order bytes with their stream offset) and ``Closed``:
   from both sources.
 - ``Gap`` and ``Conflict``: only from a capture, which can miss or see twice.
-- ``Intercepted`` and ``Failure``: only from the proxy, which
+- ``Intercepted``, ``Failure`` and ``Tampered``: only from the proxy, which
   takes part in the connection.
 """
 
@@ -100,8 +100,28 @@ class Failure:
     ts: float
 
 
+TamperKind = Literal["replay", "reorder", "reflect", "flip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tampered:
+    """The proxy changed what one side received (``inspector/tamper.py``).
+
+    ``direction`` and ``frame_no`` name the frame as the view numbers it (the
+    handshake is #1 in each direction); for ``reflect`` that is the frame's
+    own direction, before it was sent back. ``what`` says it for people.
+    """
+
+    conn: Connection
+    direction: Direction
+    frame_no: int
+    kind: TamperKind
+    what: str
+    ts: float
+
+
 StreamEvent = Opened | Data | Gap | Conflict | Closed
 """What a TCP reassembler reports."""
 
-Event = Opened | Data | Gap | Conflict | Closed | Intercepted | Failure
+Event = Opened | Data | Gap | Conflict | Closed | Intercepted | Failure | Tampered
 """Everything a source may report; what the decoder takes."""

@@ -43,6 +43,15 @@ returns a whole message), ``chunk=N`` or ``chunk="random"`` (1–7 bytes)
 cuts into other pieces, ``merge=N`` holds 2..N reads and delivers them with
 one ``send``; ``seed`` makes the random draws repeatable; ``direction``
 ("both", "c2s" or "s2c") says which way is tortured.
+
+The tamper modes (``tamper.py``): ``tamper="replay"|"reorder"|"reflect"|"flip"``
+changes the ``frame``-th frame after the handshake on its way to the
+``victim`` ("server" or "client"), once per connection, and reports it as
+``Tampered(conn, direction, frame_no, kind, what, ts)``::
+
+    with Proxy(target=server, tamper="flip", frame=2, seed=7) as proxy:
+        ...  # the client's 2nd sealed frame reaches the server with one bit flipped
+    [e for e in proxy.events() if isinstance(e, Tampered)]
 """
 
 from __future__ import annotations
@@ -66,9 +75,21 @@ from nacl.signing import SigningKey
 from socketlab.protocol import DEFAULT_PORT, SocketlabError, fingerprint
 
 from .errors import ProxyError
-from .events import Closed, CloseReason, Connection, Data, Direction, Failure, Intercepted, Opened
+from .events import (
+    Closed,
+    CloseReason,
+    Connection,
+    Data,
+    Direction,
+    Failure,
+    Intercepted,
+    Opened,
+    Tampered,
+    TamperKind,
+)
 from .mitm import Interceptor, Relay, Translator
 from .recording import ProxyEvent, RecordingWriter
+from .tamper import FrameTamper, TamperStep, Victim
 from .torture import Chunking, Pacer, Torture
 
 log = logging.getLogger(__name__)
@@ -90,8 +111,9 @@ def _why(exc: OSError) -> str:
 class _Lane:
     """What goes one way: how it is delivered, and the lock of its socket's sends."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, tamper: FrameTamper | None) -> None:
         self.pacer = pacer
+        self.tamper = tamper
         self.send_lock = threading.Lock()
         self.sent = 0  # bytes delivered, the offset of the next Data event
         self.next_send = 0.0  # monotonic time before which a chunked piece must wait
@@ -141,10 +163,12 @@ class Proxy:
     the order they are recorded. ``mitm=True`` attacks box sessions (see
     ``inspector/mitm.py``) with ``mitm_identity``, else a fresh identity.
     ``chunk``, ``merge``, ``gap`` and ``hold`` torture the framing of the
-    ``direction`` given (see ``inspector/torture.py``); ``seed`` fixes the
-    random draws (each connection and direction has its own generator, seeded
-    from ``seed``, so a run repeats whatever the threads do). A bad option
-    raises ``ProxyError("bad_option")``.
+    ``direction`` given (see ``inspector/torture.py``); ``tamper``,
+    ``frame`` and ``victim`` attack one frame per connection (see
+    ``inspector/tamper.py``); ``seed`` fixes the random draws (each
+    connection and direction has its own generator, seeded from ``seed``, so
+    a run repeats whatever the threads do). A bad option raises
+    ``ProxyError("bad_option")``.
     """
 
     def __init__(
@@ -163,10 +187,21 @@ class Proxy:
         direction: DirectionChoice = "both",
         gap: float = 0.005,
         hold: float = 0.05,
+        tamper: TamperKind | None = None,
+        frame: int = 1,
+        victim: Victim = "server",
     ) -> None:
         if direction not in ("both", "c2s", "s2c"):
             raise ProxyError("bad_option", f"direction must be both, c2s or s2c, not {direction!r}")
         self.torture = Torture(chunk, merge, gap, hold)
+        if victim not in ("server", "client"):
+            raise ProxyError("bad_option", f"victim must be server or client, not {victim!r}")
+        if tamper is not None and mitm:
+            raise ProxyError("bad_option", "tamper with a session or attack it (mitm), not both")
+        self.tamper = tamper
+        self.frame = frame
+        self.victim: Victim = victim
+        FrameTamper(tamper, frame, "client", random.Random())  # checks the options now
         self.tortured: tuple[Direction, ...] = ("c2s", "s2c") if direction == "both" \
             else (direction,)
         self.seed = seed
@@ -327,8 +362,25 @@ class Proxy:
     def _lanes(self, number: int) -> dict[Direction, _Lane]:
         directions: tuple[Direction, ...] = ("c2s", "s2c")
         return {d: _Lane(Pacer(self.torture if d in self.tortured else Torture(),
-                               random.Random(f"{self.seed}:{number}:{d}")))
+                               random.Random(f"{self.seed}:{number}:{d}")),
+                         self._frame_tamper(number, d))
                 for d in directions}
+
+    def _frame_tamper(self, number: int, direction: Direction) -> FrameTamper | None:
+        """Who tampers with ``direction``: the frames it carries to the victim, or for
+        ``reflect`` the victim's own frames, which the other way must keep whole."""
+        if self.tamper is None:
+            return None
+        to_victim: Direction = "c2s" if self.victim == "server" else "s2c"
+        from_victim: Direction = "s2c" if to_victim == "c2s" else "c2s"
+        tampered = from_victim if self.tamper == "reflect" else to_victim
+        sender: Victim = "client" if direction == "c2s" else "server"
+        rng = random.Random(f"{self.seed}:{number}:{direction}:tamper")
+        if direction == tampered:
+            return FrameTamper(self.tamper, self.frame, sender, rng)
+        if self.tamper == "reflect":
+            return FrameTamper(None, self.frame, sender, rng)  # only keeps frames whole
+        return None
 
     def _translator(self) -> Translator:
         return Interceptor(self.identity) if self.identity is not None else Relay()
@@ -402,10 +454,15 @@ class Proxy:
                 step = feed(data)
                 for msg in step.seen:
                     self._emit(Intercepted(conn, direction, msg, time.time()))
-                if step.out:
-                    self._send(pair, direction, lane.pacer.take(step.out, time.monotonic()))
+                out = step.out
+                if lane.tamper is not None:
+                    out = self._tamper(pair, direction, lane.tamper.feed(out))
+                if out:
+                    self._send(pair, direction, lane.pacer.take(out, time.monotonic()))
                 if not data:
                     break
+            rest = lane.tamper.flush() if lane.tamper is not None else b""
+            self._send(pair, direction, lane.pacer.take(rest, time.monotonic()) if rest else [])
             self._send(pair, direction, lane.pacer.flush())
             # Pass the half-close on; the other direction goes on.
             pair.destination(direction).shutdown(socket.SHUT_WR)
@@ -417,6 +474,16 @@ class Proxy:
             self._emit(Failure(conn, exc.code, exc.message, time.time()))
             failed = "rst"
         self._finish(pair, failed)
+
+    def _tamper(self, pair: _Pair, direction: Direction, step: TamperStep) -> bytes:
+        """Report what was tampered with, send a reflected frame back; what goes on."""
+        assert pair.conn is not None
+        for done in step.done:
+            self._emit(Tampered(pair.conn, direction, done.frame_no, done.kind, done.what,
+                                time.time()))
+        if step.back:
+            self._send(pair, "s2c" if direction == "c2s" else "c2s", [step.back])
+        return step.forward
 
     def _send(self, pair: _Pair, direction: Direction, pieces: list[bytes]) -> None:
         """Deliver ``pieces`` one ``send`` each, a chunked piece ``gap`` after the last."""

@@ -8,6 +8,8 @@ proxy emitted them::
     {"event": "data", "conn": C, "ts": T, "direction": "c2s", "offset": 0, "data": HEX}
     {"event": "intercepted", "conn": C, "ts": T, "direction": "s2c", "body": HEX}
     {"event": "failure", "conn": C, "ts": T, "code": "target_refused", "message": "..."}
+    {"event": "tampered", "conn": C, "ts": T, "direction": "c2s", "frame_no": 3,
+     "kind": "flip", "what": "..."}
     {"event": "closed", "conn": C, "ts": T, "how": "fin"}
 
 ``C`` is ``{"client": [host, port], "server": [host, port], "index": N}``,
@@ -27,14 +29,24 @@ from typing import IO, Any
 from socketlab.protocol import SocketlabError, decode_message, encode_message
 
 from .errors import RecordingError
-from .events import Closed, Connection, Data, Direction, Failure, Intercepted, Opened
+from .events import (
+    Closed,
+    Connection,
+    Data,
+    Direction,
+    Failure,
+    Intercepted,
+    Opened,
+    Tampered,
+    TamperKind,
+)
 
 log = logging.getLogger(__name__)
 
 RECORDING_FORMAT = "socketlab-proxy"
 RECORDING_VERSION = 1
 
-ProxyEvent = Opened | Data | Intercepted | Failure | Closed
+ProxyEvent = Opened | Data | Intercepted | Failure | Tampered | Closed
 """What the proxy reports (it sees every byte: no ``Gap`` or ``Conflict``)."""
 
 
@@ -71,7 +83,8 @@ class RecordingWriter:
 
 
 _EVENT_NAMES: dict[type, str] = {Opened: "opened", Data: "data", Intercepted: "intercepted",
-                                 Failure: "failure", Closed: "closed"}
+                                 Failure: "failure", Tampered: "tampered", Closed: "closed"}
+_TAMPER_KINDS: tuple[TamperKind, ...] = ("replay", "reorder", "reflect", "flip")
 _CLOSE_REASONS = ("fin", "rst", "capture_end", "evicted")
 
 
@@ -91,6 +104,9 @@ def event_to_json(event: ProxyEvent) -> dict[str, Any]:
         obj.update(direction=event.direction, body=encode_message(event.message).hex())
     elif isinstance(event, Failure):
         obj.update(code=event.code, message=event.message)
+    elif isinstance(event, Tampered):
+        obj.update(direction=event.direction, frame_no=event.frame_no, kind=event.kind,
+                   what=event.what)
     else:
         obj["how"] = event.how
     return obj
@@ -143,6 +159,11 @@ def _event_from_json(obj: dict[str, Any]) -> ProxyEvent:
                            decode_message(bytes.fromhex(obj["body"])), ts)
     if kind == "failure":
         return Failure(conn, _str(obj["code"]), _str(obj["message"]), ts)
+    if kind == "tampered":
+        if obj["kind"] not in _TAMPER_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(_TAMPER_KINDS)}")
+        return Tampered(conn, _direction(obj["direction"]), _count(obj["frame_no"], "frame_no"),
+                        obj["kind"], _str(obj["what"]), ts)
     if kind == "closed":
         if obj["how"] not in _CLOSE_REASONS:
             raise ValueError(f"how must be one of {', '.join(_CLOSE_REASONS)}")

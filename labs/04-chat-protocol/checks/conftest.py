@@ -38,6 +38,7 @@ class TestClient:
         self.sock = harness.connect(address)
         self._frames = FrameDecoder()
         self._pending: deque[dict[str, Any]] = deque()
+        self.bodies: list[bytes] = []  # every body the server sent, as it came
         self.ended = False
 
     def send(self, msg: dict[str, Any]) -> None:
@@ -80,6 +81,7 @@ class TestClient:
                 return
 
     def _check(self, body: bytes) -> dict[str, Any]:
+        self.bodies.append(body)
         try:
             decode_message(body)
         except ProtocolError as error:

@@ -28,7 +28,8 @@ def test_offender_cut_off_others_chat_on(join, until):
             f"after error {code} the server must close the offender's connection: raise "
             "ProtocolError, and serve_client() sends the error and hangs up — README step 1")
         left = until(alice, "left", f"eve{number} was cut off, so she has left")[-1]
-        assert left.get("name") == f"eve{number}", harness.why(f"alice got {json.dumps(left)}")
+        assert left.get("name") == f"eve{number}" and left.get("reason") == code, harness.why(
+            f"alice got {json.dumps(left)}; the reason for leaving is the error's code, {code!r}")
     bob.send({"type": "say", "text": "still here"})
     msg = until(alice, "message", "the others are not disturbed by an offender")[-1]
     assert msg.get("text") == "still here", harness.why(f"alice got {json.dumps(msg)}")

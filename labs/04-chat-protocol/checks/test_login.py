@@ -16,9 +16,9 @@ def test_welcome(connect):
     bob = connect("bob")
     bob.hello()
     answer = bob.login("bob")
-    assert answer.get("type") == "welcome" and sorted(answer.get("users", [])) == ["alice", "bob"], \
+    assert answer.get("type") == "welcome" and answer.get("users") == ["alice", "bob"], \
         harness.why(f"bob logged in second and got {json.dumps(answer)}: users lists everyone "
-                    "logged in, bob included — README step 5")
+                    "logged in, in the order they joined, bob included — README step 5")
 
 
 def test_joined_to_the_others(join):
@@ -57,13 +57,13 @@ def test_name_taken_exact(connect, join):
 def test_name_taken_in_another_case(connect, join):
     """"BOB" is refused while "bob" is in use (names compare case-insensitively)"""
     _refused_then_retry(connect, join, "bob", "BOB", "name_taken",
-                        "compare name_key(name), not the name itself — README steps 4 and 5")
+                        "compare name_key(name), not the name itself — README steps 3 and 5")
 
 
 def test_name_taken_nfkc(connect, join):
     """full-width "ｂｏｂ" is refused while "bob" is in use (NFKC look-alikes)"""
     _refused_then_retry(connect, join, "bob", "ｂｏｂ", "name_taken",
-                        "compare name_key(name), which is NFKC then casefold — README steps 4 and 5")
+                        "compare name_key(name), which is NFKC then casefold — README steps 3 and 5")
 
 
 def test_bad_name_retry(connect, join):

@@ -9,6 +9,8 @@ GOOD = [
     b'{"type":"whisper","to":"bob","text":"psst"}',
     b'{"type":"who"}',
     b'{"type":"bye"}',
+    b'{"type":"error","code":"oops"}',
+    b'{"type":"error","code":"oops","message":""}',
 ]
 
 BAD = [
@@ -23,6 +25,7 @@ BAD = [
     (b'{"type":"say","text":"hi","colour":"red"}', "bad_message", "a field say does not have"),
     (b'{"type":"say","text":42}', "bad_message", "a text that is a number"),
     (b'{"type":"login","name":["alice"]}', "bad_message", "a name that is a list"),
+    (b'{"type":"hello","version":1.0,"mode":"plain"}', "bad_message", "version 1.0 (not a whole number)"),
     (b'{"type":"hello","version":true,"mode":"plain"}', "bad_message",
      "version true (in Python True == 1, in JSON it is not a number: use type(value) is int)"),
     (b'{"type":"say","text":""}', "bad_message", "an empty text"),
@@ -30,6 +33,8 @@ BAD = [
     (b'{"type":"say","text":"ring \\u0007 ring"}', "bad_message", "a text with a control character"),
     (b'{"type":"say","text":"csi \\u009b2J"}', "bad_message", "a text with a C1 control (U+009B)"),
     (b'{"type":"say","text":"abc \\u202e fed"}', "bad_message", "a text with a bidi override"),
+    (b'{"type":"error","code":"x","message":"\\u0007"}', "bad_message",
+     "an error message with a control character"),
 ]
 
 
@@ -52,7 +57,7 @@ def test_good_messages_decode(server_module):
 
 
 def test_bad_messages_refused(server_module):
-    """decode() refuses 17 kinds of bad message, each with the right error code"""
+    """decode() refuses 19 kinds of bad message, each with the right error code"""
     for body, code, what in BAD:
         msg, error = _decode(server_module, body)
         assert error is not None, (

@@ -1,4 +1,4 @@
-"""Steps 3 and 4: which names are allowed, and when two names are the same."""
+"""Steps 3 and 4: when two names are the same, and which names are allowed."""
 
 from socketlab.labs import harness
 
@@ -14,29 +14,11 @@ INVALID = [
     ("\u202eecila", "a bidi override (U+202E)"),
     ("al\ue000ice", "a private-use character (U+E000)"),
     ("al\u0378ice", "an unassigned character (U+0378)"),
+    ("a\u00a8", "a character whose key holds a space (U+00A8 becomes ' \u0308' in NFKC)"),
 ]
 SAME = [("alice", "Alice"), ("alice", "ALICE"), ("bob", "ｂｏｂ"), ("ALICE", "ＡＬＩＣＥ"),
         ("strasse", "STRASSE"), ("straße", "STRASSE")]
 DIFFERENT = [("alice", "alicia"), ("bob", "b0b")]
-
-
-def test_valid_names_allowed(server_module):
-    """check_name() allows 8 valid names (accents, Chinese, 20 characters …)"""
-    for name in VALID:
-        reason = harness.call_with_timeout(server_module.check_name, name, timeout=2)
-        assert reason is None, (
-            f"check_name({name!r}) said {reason!r}, but the name is valid"
-            + (" (count characters, not bytes: len(name))" if len(name.encode()) > 20 else "")
-            + " — README step 3")
-
-
-def test_invalid_names_refused(server_module):
-    """check_name() refuses empty, too long, spaces, control and format characters"""
-    for name, what in INVALID:
-        reason = harness.call_with_timeout(server_module.check_name, name, timeout=2)
-        assert isinstance(reason, str) and reason, (
-            f"check_name() allowed a name with {what} ({name!r}): return a reason why not — "
-            "README step 3")
 
 
 def test_same_names_share_a_key(server_module):
@@ -46,11 +28,30 @@ def test_same_names_share_a_key(server_module):
         key_two = harness.call_with_timeout(server_module.name_key, two, timeout=2)
         assert key_one == key_two, (
             f"name_key({one!r}) = {key_one!r} but name_key({two!r}) = {key_two!r}: they are "
-            "the same name — NFKC, then casefold() — README step 4")
+            "the same name — NFKC, casefold(), NFKC — README step 3")
 
 
 def test_different_names_differ(server_module):
     """name_key() keeps different names apart"""
     for one, two in DIFFERENT:
         assert server_module.name_key(one) != server_module.name_key(two), (
-            f"name_key() gives {one!r} and {two!r} the same key — README step 4")
+            f"name_key() gives {one!r} and {two!r} the same key — README step 3")
+
+
+def test_valid_names_allowed(server_module):
+    """check_name() allows 8 valid names (accents, Chinese, 20 characters …)"""
+    for name in VALID:
+        reason = harness.call_with_timeout(server_module.check_name, name, timeout=2)
+        assert reason is None, (
+            f"check_name({name!r}) said {reason!r}, but the name is valid"
+            + (" (count characters, not bytes: len(name))" if len(name.encode()) > 20 else "")
+            + " — README step 4")
+
+
+def test_invalid_names_refused(server_module):
+    """check_name() refuses empty, too long, spaces, control and format characters"""
+    for name, what in INVALID:
+        reason = harness.call_with_timeout(server_module.check_name, name, timeout=2)
+        assert isinstance(reason, str) and reason, (
+            f"check_name() allowed a name with {what} ({name!r}): return a reason why not — "
+            "README step 4")

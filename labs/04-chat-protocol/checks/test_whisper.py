@@ -31,6 +31,19 @@ def test_whisper_finds_any_case(join, until):
         f"bob got {got}: 'to' is the recipient's name as they logged in — README step 6")
 
 
+def test_whisper_to_yourself(join, until):
+    """a whisper to yourself arrives once"""
+    alice = join("alice")
+    alice.send({"type": "whisper", "to": "alice", "text": "note to self"})
+    alice.send({"type": "say", "text": "after"})
+    seen = until(alice, "message", "a whisper to yourself comes back to you")
+    seen += until(alice, "message", "alice's say after her whisper comes back to her")
+    texts = [m.get("text") for m in seen if m["type"] == "message"]
+    assert texts == ["note to self", "after"], harness.why(
+        f"alice whispered to herself, then said 'after', and got {texts}: when the recipient "
+        "is the sender, send the whisper once — README step 6")
+
+
 def test_unknown_recipient(join):
     """a whisper to nobody gets no_such_user; the connection stays open"""
     alice = join("alice")

@@ -37,11 +37,14 @@ CLIENT_MESSAGES: dict[str, dict[str, type]] = {
     "ping": {},
     "pong": {},
     "bye": {},
+    "error": {"code": str, "message": str},  # a client may say what went wrong on its side
 }
-OPTIONAL_FIELDS = {("hello", "key")}  # the key comes only with an encrypted ("box") hello
+# The key comes only with an encrypted ("box") hello; an error's message may be left out.
+OPTIONAL_FIELDS = {("hello", "key"), ("error", "message")}
 # Types only a server sends: a client that sends one gets unexpected_message.
-SERVER_MESSAGES = {"server_hello", "welcome", "message", "users", "joined", "left", "error"}
-TEXT_FIELDS = {"text"}  # fields that hold chat text (1 to MAX_TEXT characters)
+SERVER_MESSAGES = {"server_hello", "welcome", "message", "users", "joined", "left"}
+# Fields that hold text for people, and the fewest characters each may have (at most MAX_TEXT).
+TEXT_FIELDS = {"text": 1, "message": 0}
 # Characters chat text may not hold: control characters except tab and newline
 # (C0, DEL, C1: they steer terminals) and the bidi overrides and isolates (they
 # reorder what follows them on screen). The kit's client refuses them too.
@@ -138,8 +141,8 @@ def decode(body: bytes) -> dict:
     - Every field of that type present (except OPTIONAL_FIELDS), no other
       field, each of the right type: else bad_message. Compare with
       type(value) is expected: in Python True is an int, in JSON it is not.
-    - A text field (TEXT_FIELDS) is 1 to MAX_TEXT characters with nothing
-      FORBIDDEN_IN_TEXT in it: else bad_message.
+    - A text field (TEXT_FIELDS) has TEXT_FIELDS[key] to MAX_TEXT characters
+      and nothing FORBIDDEN_IN_TEXT in it: else bad_message.
     - Names are only type-checked here: login and whisper check the name rules.
     """
     raise NotImplementedError('TODO(lab 04.1): check the message against CLIENT_MESSAGES (bad_json, bad_message, unexpected_message, unknown_type)')
@@ -148,24 +151,27 @@ def decode(body: bytes) -> dict:
 # ---- names -------------------------------------------------------------------------
 
 
+def name_key(name: str) -> str:
+    """The form two names are compared in: "Alice", "ALICE" and "ＡＬＩＣＥ" get one key.
+
+    NFKC (unicodedata.normalize("NFKC", ...): full-width letters and other
+    look-alikes become plain ones), then str.casefold() (case-insensitive,
+    better than lower(): "straße" and "STRASSE" match), then NFKC once more
+    (casefolding can leave a few characters un-normalised).
+    """
+    raise NotImplementedError('TODO(lab 04.3): NFKC-normalise the name, casefold it, NFKC again')
+
+
 def check_name(name: str) -> str | None:
     """Why name is not allowed as a chat name, or None when it is fine.
 
     - 1 to MAX_NAME characters (characters, not bytes: "Zoë" is 3).
     - No character whose unicodedata.category(char) is in FORBIDDEN_IN_NAME,
       and none for which char.isspace() is true.
+    - The same goes for name_key(name), which must not be empty either: a few
+      characters turn into spaces or nothing when normalised ("¨" becomes " ̈").
     """
-    raise NotImplementedError('TODO(lab 04.3): return why the name breaks the rules (length, forbidden characters), or None')
-
-
-def name_key(name: str) -> str:
-    """The form two names are compared in: "Alice", "ALICE" and "ＡＬＩＣＥ" get one key.
-
-    NFKC first (unicodedata.normalize("NFKC", name): full-width letters and
-    other look-alikes become plain ones), then str.casefold() (case-insensitive,
-    better than lower() for e.g. "ß").
-    """
-    raise NotImplementedError('TODO(lab 04.4): NFKC-normalise the name, then casefold it')
+    raise NotImplementedError('TODO(lab 04.4): return why the name breaks the rules (length, forbidden characters, also in its key), or None')
 
 
 # ---- clients and the room (lab 03) -------------------------------------------------
@@ -265,7 +271,7 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
 
 
 def chat(room: ChatRoom, client: Client, msg: dict) -> None:
-    """Answer say, whisper, who and ping from a logged-in client.
+    """Answer say, whisper and who from a logged-in client.
 
     - say: {"type": "message", "from": the sender's name, "text": ..., "ts": now}
       to everyone, the sender included. ts is the server's time in whole
@@ -275,9 +281,8 @@ def chat(room: ChatRoom, client: Client, msg: dict) -> None:
       the name rules: error bad_name; nobody with that name (compare keys!):
       error no_such_user.
     - who: {"type": "users", "names": [every logged-in name]}.
-    - ping: {"type": "pong"}.
     """
-    raise NotImplementedError('TODO(lab 04.6): say to everyone, whisper to one (and the sender), who, ping')
+    raise NotImplementedError('TODO(lab 04.6): say to everyone, whisper to one (and the sender), who')
 
 
 def leave(room: ChatRoom, client: Client, reason: str) -> None:
@@ -326,8 +331,10 @@ def serve_client(room: ChatRoom, conn: socket.socket) -> None:
                 raise ProtocolError("unexpected_message", "hello comes once, first")
             if msg["type"] == "login":
                 login(room, client, msg["name"])
-            elif msg["type"] == "pong":
-                pass  # the answer to a ping; this server sends none
+            elif msg["type"] == "ping":  # allowed before login too
+                client.send({"type": "pong"})
+            elif msg["type"] in ("pong", "error"):
+                pass  # a pong answers a ping (this server sends none); a client's error gets no answer
             elif client.name is None:
                 client.error("not_logged_in", f"log in before you send {msg['type']}")
             else:

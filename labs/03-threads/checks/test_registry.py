@@ -1,0 +1,91 @@
+"""Steps 1 and 2: Room.join() and Room.leave() keep the registry right, under the lock."""
+
+import threading
+
+from conftest import members
+
+from socketlab.labs import harness
+
+
+def test_join_adds_the_client(room, pairs):
+    """join() adds a client to room.clients"""
+    first, _ = pairs()
+    second, _ = pairs()
+    harness.call_with_timeout(room.join, first, timeout=2)
+    harness.call_with_timeout(room.join, second, timeout=2)
+    assert members(room) == [first, second], (
+        f"after join(first) and join(second), room.clients is {members(room)!r}: append each "
+        "joining socket to self.clients — README step 1")
+
+
+def test_leave_removes_the_client(room, pairs):
+    """leave() removes that client and no other; leaving twice does no harm"""
+    first, _ = pairs()
+    second, _ = pairs()
+    room.join(first)
+    room.join(second)
+    harness.call_with_timeout(room.leave, first, timeout=2)
+    assert members(room) == [second], (
+        f"after leave(first), room.clients is {members(room)!r} instead of [second]: remove "
+        "the leaving socket from self.clients — README step 2")
+    try:
+        harness.call_with_timeout(room.leave, first, timeout=2)
+    except ValueError as error:
+        raise AssertionError(
+            f"leaving a second time raised ValueError ({error}): a client may leave twice (a "
+            "reset and a close, say) — remove it only if it is still there — README step 2"
+        ) from None
+    assert members(room) == [second], (
+        f"a second leave(first) left room.clients as {members(room)!r}")
+
+
+def test_join_and_leave_take_the_lock(room, pairs):
+    """join() and leave() wait while another thread holds room.lock (it guards the registry)"""
+    conn, _ = pairs()
+    for action in (room.join, room.leave):
+        done = threading.Event()
+
+        def act(action=action, done=done):
+            action(conn)
+            done.set()
+
+        with room.lock:  # the checks hold the lock: nobody may touch room.clients now
+            harness.run_in_thread(act, name=f"student-{action.__name__}")
+            finished_early = done.wait(0.2)
+        assert not finished_early, harness.why(
+            f"{action.__name__}() changed room.clients while another thread held room.lock: "
+            "every thread that touches the registry must hold the lock (`with self.lock:`), or "
+            "two threads changing it at once can lose a client — README steps 1 and 2")
+        assert done.wait(2), harness.why(
+            f"{action.__name__}() did not finish within 2 s after room.lock was free again")
+    assert members(room) == [], f"after join and leave, room.clients is {members(room)!r}"
+
+
+def test_fifty_clients_join_and_leave_at_once(room, pairs):
+    """50 threads join at once, then 25 leave at once: exactly the other 25 stay in the room"""
+    conns = [pairs()[0] for _ in range(50)]
+    start = threading.Barrier(50, timeout=5)
+    errors: list[str] = []
+
+    def join_then_maybe_leave(number: int) -> None:
+        try:
+            start.wait()
+            room.join(conns[number])
+            start.wait()  # all have joined: now half of them leave, at once
+            if number % 2:
+                room.leave(conns[number])
+        except Exception as error:  # noqa: BLE001 - reported below, in the student's words
+            errors.append(harness.describe(error))
+            start.abort()
+
+    threads = [threading.Thread(target=join_then_maybe_leave, args=(n,), daemon=True)
+               for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert not errors, errors[0]
+    left = members(room)
+    assert sorted(map(id, left)) == sorted(id(c) for c in conns[0::2]), (
+        f"after 50 joins and 25 leaves, room.clients holds {len(left)} clients, not the 25 that "
+        "stayed — README steps 1 and 2")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,3 +66,21 @@ def test_no_notebook_with_outputs_is_committed() -> None:
     tracked = subprocess.run(["git", "ls-files", "notebooks"], cwd=ROOT, capture_output=True,
                              text=True, check=True, timeout=30).stdout.split()
     assert not [p for p in tracked if p.endswith(".ipynb")], "commit the .py source only"
+
+
+def test_the_site_renders_the_executed_notebooks(
+        run_notebook: Callable[[Path], execute.Executed], tmp_path: Path) -> None:
+    for source in SOURCES:
+        run_notebook(source)
+    site = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "shown without outputs" not in done.stderr  # every page came from an executed copy
+    for source in SOURCES:
+        page = (site / "notebooks" / source.stem / "index.html").read_text(encoding="utf-8")
+        assert "jp-OutputArea-output" in page, f"{source.stem}: no outputs on its page"
+        if "display(" in source.read_text(encoding="utf-8"):
+            assert "data:image/png" in page, f"{source.stem}: its charts are not on its page"
+    first = (site / "notebooks" / SOURCES[0].stem / "index.html").read_text(encoding="utf-8")
+    assert "<pre>[b'helloworld']" in first  # what the cell printed when it ran

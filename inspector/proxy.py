@@ -3,8 +3,8 @@
 Clients connect to the proxy; for each one the proxy connects to the target
 and relays both ways (a half-close is passed on, so the other direction goes
 on). Threads: ``proxy-accept``, and per connection ``proxy-c2s-N`` and
-``proxy-s2c-N``. What crosses is reported as the inspector's stream events
-(``inspector/reassembly.py``), so the same decoder shows a sniff and a proxy
+``proxy-s2c-N``. What crosses is reported as the inspector's events
+(``inspector/events.py``), so the same decoder shows a sniff and a proxy
 session:
 
 - ``Opened(conn, ts, handshake=True)`` once the target accepted; ``conn`` is
@@ -15,7 +15,7 @@ session:
 - ``Closed(conn, how, ts)``: "fin" when both sides finished, "rst" when one
   vanished or the attack failed, "capture_end" when ``stop()`` cut it.
 
-and two events of its own:
+and three events of its own:
 
 - ``Intercepted(conn, direction, message, ts)``: with ``mitm=True``, each
   message the proxy decoded, the handshake included (the "s2c" server_hello
@@ -24,6 +24,8 @@ and two events of its own:
 - ``Failure(conn, code, message, ts)``: a connection that could not be served
   (``target_refused``, ``target_unreachable``) or whose attack failed (the
   protocol's code, e.g. ``decrypt_failed``, ``bad_signature``).
+- ``Tampered(conn, direction, frame_no, kind, what, ts)``: a frame the tamper
+  modes changed (below).
 
 Recording (``record=PATH``, usually ``*.jsonl``): every event as a JSON line
 (``inspector/recording.py``), which ``socketlab read`` shows again.
@@ -89,7 +91,7 @@ from .events import (
 )
 from .mitm import Interceptor, Relay, Translator
 from .recording import ProxyEvent, RecordingWriter
-from .tamper import FrameTamper, TamperStep, Victim
+from .tamper import FrameTamper, TamperStep, Victim, check_options
 from .torture import Chunking, Pacer, Torture
 
 log = logging.getLogger(__name__)
@@ -201,7 +203,7 @@ class Proxy:
         self.tamper = tamper
         self.frame = frame
         self.victim: Victim = victim
-        FrameTamper(tamper, frame, "client", random.Random())  # checks the options now
+        check_options(tamper, frame)
         self.tortured: tuple[Direction, ...] = ("c2s", "s2c") if direction == "both" \
             else (direction,)
         self.seed = seed

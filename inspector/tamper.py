@@ -61,16 +61,21 @@ class TamperStep:
     done: list[Done] = field(default_factory=list)
 
 
+def check_options(mode: str | None, frame: int) -> None:
+    """Raise ``ProxyError("bad_option")`` unless ``mode`` and ``frame`` can be used."""
+    if mode is not None and mode not in TAMPER_KINDS:
+        raise ProxyError("bad_option", f"tamper must be one of {', '.join(TAMPER_KINDS)}")
+    if frame < 1:
+        raise ProxyError("bad_option", f"frame counts from 1 after the handshake, not {frame}")
+
+
 class FrameTamper:
     """One direction's frames: pass them on, and tamper with the ``frame``-th after
     the handshake. ``sender`` names who sends this direction ("client"/"server")."""
 
     def __init__(self, mode: TamperKind | None, frame: int, sender: Victim,
                  rng: random.Random) -> None:
-        if mode is not None and mode not in TAMPER_KINDS:
-            raise ProxyError("bad_option", f"tamper must be one of {', '.join(TAMPER_KINDS)}")
-        if frame < 1:
-            raise ProxyError("bad_option", f"frame counts from 1 after the handshake, not {frame}")
+        check_options(mode, frame)
         self.mode = mode
         self.frame = frame
         self.sender = sender

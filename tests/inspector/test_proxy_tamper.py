@@ -6,7 +6,9 @@ number of trials runs the same harness.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import subprocess
 import sys
 
@@ -111,3 +113,28 @@ def test_bad_tamper_options_are_refused(options, says) -> None:
     with pytest.raises(ProxyError, match=says) as caught:
         Proxy(target=("127.0.0.1", 9), **options)
     assert caught.value.code == "bad_option"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="stops the command with SIGTERM")
+def test_the_command_flips_and_shows_it(server: ChatServer) -> None:
+    host, port = server.address
+    command = [sys.executable, "-m", "socketlab", "proxy", "--listen", "0",
+               "--target", f"{host}:{port}", "--flip", "--frame", "2", "--seed", "4"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()
+        assert "tampering: flip of frame 2 after the handshake, victim server" in banner, banner
+        proxy_port = int(banner.split(" → ")[0].rsplit(":", 1)[1])
+        client = ChatClient("127.0.0.1", proxy_port, timeout=10.0)
+        client.connect()
+        client.login("erin")
+        client.say("flipped on the way")
+        answer = client.events.get(timeout=10.0)
+        assert isinstance(answer, Error) and answer.code == "decrypt_failed"
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10.0)
+    assert proc.returncode == 0
+    assert "[TAMPERED: flip] client → server frame #3 (the 2nd after the handshake): bit" in out

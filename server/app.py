@@ -90,6 +90,7 @@ log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 256  # a class connecting at once should not see refused connections
 ACCEPT_BATCH = 64  # connections taken per wakeup before the timers get a turn
+EVICTION_LOG_EVERY = 10.0  # seconds between log lines about evicted pending connections
 
 
 class ListenError(SocketlabError):
@@ -167,6 +168,8 @@ class ChatServer:
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._accept_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._evicted = 0  # pending connections evicted since the last log line
+        self._evicted_logged_at = -EVICTION_LOG_EVERY
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -452,8 +455,15 @@ class ChatServer:
         else:
             return
         victim = min(victims, key=lambda p: (p.handshaken, p.accepted_at))
-        log.warning("%s: evicted, too many connections that have not logged in", victim.label)
-        text = "too many connections from your address have not logged in; this one was the oldest"
+        self._evicted += 1
+        now = time.monotonic()
+        if now - self._evicted_logged_at >= EVICTION_LOG_EVERY:  # a loop must not flood the log
+            log.warning(
+                "evicted %d connection(s) that had not logged in (too many pending; "
+                "the last from %s)", self._evicted, victim.label,
+            )  # fmt: skip
+            self._evicted, self._evicted_logged_at = 0, now
+        text = "too many connections have not logged in yet; this one was the oldest"
         victim.outbox.close(Error("too_many_pending", text), flush=True, hang_up=True)
         self._run(self._hub.disconnect(victim.conn_id, "too_many_pending"), batch)
 

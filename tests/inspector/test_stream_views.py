@@ -17,7 +17,9 @@ import pytest
 from socketlab.inspector.classify import classify
 from socketlab.inspector.decode import Chunk, Frame, Note, SessionDecoder
 from socketlab.inspector.events import Closed, Data, Opened
-from socketlab.inspector.pipeline import decode_events
+from socketlab.inspector.livecapture import LiveCapture
+from socketlab.inspector.packets import FIN
+from socketlab.inspector.pipeline import decode_events, reassemble
 from socketlab.inspector.proxy import Proxy
 from socketlab.inspector.recording import read_recording
 from socketlab.inspector.synth import write_pcap
@@ -164,3 +166,33 @@ def test_decode_events_takes_the_view_for_every_connection():
     assert all(i.kind == "frame" for i in items if isinstance(i, Frame))
     assert sum(isinstance(i, Frame) for i in items) == len(
         [e for e in vector_events() if hasattr(e, "data")])
+
+
+@pytest.mark.needs_root
+def test_a_live_sniff_of_an_echo_shows_raw_bytes_and_of_frames_their_text(tmp_path):
+    """Lab 01's echo and lab 02's frames on loopback, captured live and read back."""
+    for handler, talk, kind in ((echo_until_eof, echo_talk, "raw"),
+                                (frame_echo_until_eof, framed_talk, "frame")):
+        segments = []
+        pcap = tmp_path / f"{kind}.pcap"
+        with serving(handler) as target:
+            capture = LiveCapture(None, target[1], segments.append, pcap_out=pcap)
+            capture.start()
+            try:
+                with socket.create_connection(target, timeout=TIMEOUT) as sock:
+                    talk(sock)
+                    sock.shutdown(socket.SHUT_WR)
+                    assert sock.recv(1) == b""
+                wait_until(lambda caught=segments: sum(s.flags & FIN != 0 for s in caught) >= 2,
+                           "both FINs")
+            finally:
+                capture.stop()
+        items = list(decode_events(reassemble(segments, target[1]), None))
+        if kind == "raw":
+            shown = [(i.direction, i.data) for i in items if isinstance(i, Chunk)]
+            assert b"".join(d for w, d in shown if w == "c2s") == b"".join(ECHOED)
+            assert b"".join(d for w, d in shown if w == "s2c") == b"".join(ECHOED)
+        else:
+            texts = [i.text for i in items if isinstance(i, Frame) and i.direction == "c2s"]
+            assert texts == [body.decode() for body in FRAMED]
+        assert json_items(str(pcap))  # the pcap written during the capture reads back

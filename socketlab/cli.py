@@ -39,6 +39,7 @@ VERBS: dict[str, Verb] = {
                   "draw a chart: threads, entropy, sizes, ladder"),
     "demo": Verb("socketlab.inspector.__main__", True,
                  "the whole story in one command: chat, capture, view, charts, report"),
+    "wireshark": Verb("socketlab.inspector.wireshark", False, "the Wireshark dissector: where"),
 }
 
 

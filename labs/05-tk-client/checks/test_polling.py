@@ -1,0 +1,62 @@
+"""Steps 2 and 3: the main thread takes the queue's events with after(), a slice at a time."""
+
+import threading
+import time
+
+from conftest import WAIT, Gui, Users
+
+
+def _record_handled(gui: Gui) -> list[tuple[dict, bool]]:
+    """Replace the window's handle() by a recorder: (message, called on the main thread?)."""
+    handled: list[tuple[dict, bool]] = []
+    gui.window.handle = lambda message: handled.append(
+        (message, threading.current_thread() is threading.main_thread()))
+    return handled
+
+
+def test_messages_reach_handle_on_the_main_thread(window: Gui, users: Users) -> None:
+    """The window starts the receive thread and, with after(), hands each message to handle()"""
+    handled = _record_handled(window)
+    bob = users.join("bob")
+    bob.say("are you there?")
+    seen = window.pump(lambda: any(m.get("text") == "are you there?" for m, _ in handled))
+    assert seen, (
+        f"bob said 'are you there?', but handle() was not called with it within {WAIT:.0f} s — "
+        "start the receive thread and schedule poll() with self.root.after() in __init__ "
+        "(README step 2), and call self.handle(event) for each event in poll() (step 3)")
+    assert all(on_main for _, on_main in handled), (
+        "handle() was called from another thread: only poll(), on the main thread, may call it "
+        "(README step 3)")
+
+
+def test_poll_never_waits(window: Gui) -> None:
+    """poll() returns at once when nothing is queued: it never waits for a message"""
+    window.pump(lambda: False, timeout=0.2)  # whatever was queued at login is handled
+    started = time.monotonic()
+    window.call(window.window.poll)
+    waited = time.monotonic() - started
+    assert waited < 0.5, (
+        f"with nothing queued, poll() waited {waited:.1f} s: all that time the window was "
+        "frozen — take events with self.events.get_nowait() and stop at queue.Empty "
+        "(README step 3)")
+
+
+def test_a_backlog_is_shown_in_slices(window: Gui, gui_module) -> None:
+    """1,000 waiting messages are shown a slice (BATCH) per poll, so Tk redraws in between"""
+    window.pump(lambda: False, timeout=0.2)
+    handled = _record_handled(window)
+    total = 1000
+    for i in range(total):
+        window.window.events.put({"type": "message", "from": "bob", "text": f"line {i}", "ts": 0})
+    window.call(window.window.poll)
+    in_one_poll = len(handled)
+    assert 0 < in_one_poll <= 500 and in_one_poll < total, (
+        f"one poll() handled {in_one_poll} of {total} waiting messages" + (
+            ": nothing — poll() must handle what is queued (README step 3)" if not in_one_poll
+            else ": while it runs the window cannot redraw or answer a click — handle at most "
+                 "BATCH (e.g. 100) per poll, then let after() call poll() again (README step 3)"))
+    assert window.pump(lambda: len(handled) == total), (
+        f"after the first slice, only {len(handled)} of {total} messages were handled within "
+        f"{WAIT:.0f} s — poll() must schedule itself again with after() (README step 3)")
+    assert [m["text"] for m, _ in handled] == [f"line {i}" for i in range(total)], (
+        "the messages were handled out of order (README step 3)")

@@ -1,0 +1,84 @@
+"""Step 1: the receive thread puts every message on the queue, and CLOSED at the end."""
+
+import queue
+import threading
+from types import ModuleType, SimpleNamespace
+
+from conftest import WAIT, Users
+
+from socketlab.server import ChatServer
+
+
+def _start_receive_loop(gui_module: ModuleType, connection: object) -> tuple[SimpleNamespace, threading.Thread]:
+    """The student's receive_loop in a thread of its own, with only what it may use."""
+    window = SimpleNamespace(connection=connection, events=queue.Queue())
+    thread = threading.Thread(target=gui_module.ChatWindow.receive_loop, args=(window,),
+                              name="receive", daemon=True)
+    thread.start()
+    return window, thread
+
+
+def _take(events: queue.Queue, count: int) -> list:
+    taken = []
+    for _ in range(count):
+        try:
+            taken.append(events.get(timeout=WAIT))
+        except queue.Empty:
+            break
+    return taken
+
+
+def test_every_message_goes_on_the_queue(server: ChatServer, users: Users,
+                                         gui_module: ModuleType, protocol_module: ModuleType) -> None:
+    """The receive thread puts every message from the server on self.events, in order"""
+    connection = protocol_module.connect(*server.address, "alice", timeout=WAIT)
+    window, thread = _start_receive_loop(gui_module, connection)
+    try:
+        bob = users.join("bob")
+        bob.say("hello alice")
+        bob.close()
+        got = _take(window.events, 3)
+        kinds = [message.get("type") if isinstance(message, dict) else message for message in got]
+        assert kinds == ["joined", "message", "left"], (
+            f"expected the messages joined, message, left on self.events, got {kinds or 'nothing'} "
+            f"within {WAIT:.0f} s — receive_loop must put each message from "
+            "self.connection.receive() on self.events, as it is (README step 1)")
+        assert got[1]["text"] == "hello alice", f"the message came with the wrong text: {got[1]}"
+        assert thread.is_alive(), (
+            "receive_loop returned while the connection was still open: it must keep "
+            "receiving until receive() returns None (README step 1)")
+    finally:
+        connection.close()
+        thread.join(WAIT)
+
+
+def test_closed_comes_last(server: ChatServer, gui_module: ModuleType, protocol_module: ModuleType,
+                           hanging_up_server: tuple[tuple[str, int], threading.Event]) -> None:
+    """When the connection ends, the receive thread puts CLOSED on the queue and stops"""
+    address, hang_up = hanging_up_server
+    ways = [("the server hung up", address, hang_up.set),
+            ("the window closed the connection", server.address, None)]
+    for how, where, end in ways:
+        connection = protocol_module.connect(*where, "alice", timeout=WAIT)
+        window, thread = _start_receive_loop(gui_module, connection)
+        try:
+            (end or connection.close)()
+            thread.join(WAIT)
+            assert not thread.is_alive(), (
+                f"{how}, but receive_loop was still running {WAIT:.0f} s later: stop when "
+                "receive() returns None or raises OSError (README step 1)")
+            got = list(_drain(window.events))
+            assert got and got[-1] is gui_module.CLOSED, (
+                f"{how}: expected CLOSED as the last event on self.events, got "
+                f"{got or 'nothing'} — put CLOSED in a finally: block, so the window learns "
+                "of the end whatever it was (README step 1)")
+        finally:
+            connection.close()
+
+
+def _drain(events: queue.Queue):
+    while True:
+        try:
+            yield events.get_nowait()
+        except queue.Empty:
+            return

@@ -1,0 +1,26 @@
+"""Step 6: a double-click on a name starts a whisper."""
+
+from conftest import WAIT, Gui, Users
+
+
+def test_double_click_fills_the_whisper(window: Gui, users: Users) -> None:
+    """A double-click on a name in the user list puts "/w NAME " in the entry"""
+    users.join("bob")
+    users.join("carol")
+    assert window.pump(lambda: "carol" in window.user_list()), (
+        f"bob and carol joined but the list is {window.user_list()} after {WAIT:.0f} s "
+        "(README step 5)")
+    window.window.entry.insert(0, "half a sentence")
+    window.double_click("bob")
+    entry = window.window.entry
+    assert entry.get() == "/w bob ", (
+        f"after a double-click on bob the entry holds {entry.get()!r}, expected '/w bob ' — "
+        "in on_user_double_click, take the name at self.users.nearest(event.y), empty the "
+        "entry and insert '/w NAME ' (README step 6)")
+    assert entry.index("insert") == len("/w bob "), (
+        "put the cursor at the end of the entry (entry.icursor('end')), so the user can "
+        "type the whisper at once (README step 6)")
+    window.double_click("carol")
+    assert entry.get() == "/w carol ", (
+        f"a double-click on carol gave {entry.get()!r}: use the name under the mouse "
+        "(README step 6)")

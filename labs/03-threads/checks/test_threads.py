@@ -9,8 +9,8 @@ from socketlab.labs import harness
 
 def _join_all(address, room, count: int) -> list[Peer]:
     peers = [Peer(harness.connect(address)) for _ in range(count)]
-    assert harness.eventually(lambda: len(members(room)) == count, 3), harness.why(
-        f"{count} clients connected, and after 3 s the room held {len(members(room))}: serve() "
+    assert harness.eventually(lambda: len(members(room)) == count, 2), harness.why(
+        f"{count} clients connected, and after 2 s the room held {len(members(room))}: serve() "
         "must start a thread per client at once, each running handle_client — README step 5")
     return peers
 

@@ -145,14 +145,24 @@ function socketlab.dissector(tvb, pinfo, tree)
     return available
 end
 
--- A conversation is socketlab's if its first frame is a client's hello.
+-- A conversation is socketlab's if its first frame is a client's hello. The
+-- first segment may hold only part of it (a sender that writes byte by byte):
+-- then what is there must begin the hello.
 local HELLO = '{"type":"hello"'
+local SMALLEST_HELLO = 40 -- {"type":"hello","version":1,"mode":"plain"} is 43
 local function heuristic(tvb, pinfo, tree)
-    if tvb:len() < HEADER + #HELLO then return false end
+    if tvb:len() < HEADER + 1 then return false end
     local length = tvb(0, HEADER):uint()
-    if length < #HELLO or length > MAX_FRAME then return false end
-    if tvb(HEADER, #HELLO):string() ~= HELLO then return false end
-    pinfo.conversation = socketlab
+    if length < SMALLEST_HELLO or length > MAX_FRAME then return false end
+    local seen = math.min(tvb:len() - HEADER, #HELLO)
+    if tvb(HEADER, seen):string() ~= HELLO:sub(1, seen) then return false end
+    pinfo.conversation = socketlab -- the rest of the conversation comes straight to us
+    if tvb:len() < HEADER + length then
+        -- dissect_tcp_pdus cannot ask TCP for more from a heuristic call: ask here.
+        pinfo.desegment_offset = 0
+        pinfo.desegment_len = HEADER + length - tvb:len()
+        return true
+    end
     socketlab.dissector(tvb, pinfo, tree)
     return true
 end

@@ -32,6 +32,7 @@ def test_docs_build_strict_with_every_page(site: Path) -> None:
                  *(f"{guide}/index" for guide in GUIDES)):
         assert (site / f"{page}.html").exists(), page
     assert (site / "images" / "chat.png").exists()
+    assert (site / "images" / "demo-report.png").exists()
 
 
 def test_every_lab_readme_is_a_page_in_the_nav(site: Path) -> None:

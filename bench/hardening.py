@@ -52,6 +52,8 @@ from socketlab.protocol import (
     Error,
     Login,
     Message,
+    Ping,
+    Pong,
     ProtocolError,
     Say,
     ServerHello,
@@ -61,6 +63,7 @@ from socketlab.protocol import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+KEEPALIVE = 20.0  # seconds between a listener's own pings (the server drops after 60 s)
 
 
 class Client:
@@ -178,10 +181,21 @@ def login_many(address: tuple[str, int], names: list[str], **kw: Any) -> dict[st
 
 
 def reader(client: Client, sink: Callable[[AnyMessage], bool], deadline: float) -> None:
-    """Feed every message to ``sink`` until it returns True, EOF or the deadline."""
+    """Feed every message to ``sink`` until it returns True, EOF or the deadline.
+
+    Answers the server's pings and sends one every 20 s itself: a listener that
+    never speaks is dropped after 60 s of silence (idle_timeout), and on a loaded
+    machine the server's ping may reach it late, queued behind the chat.
+    """
+    spoke = time.monotonic()
     try:
         while time.monotonic() < deadline:
             msg = client.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if isinstance(msg, Ping):
+                client.send(Pong())
+            if time.monotonic() - spoke > KEEPALIVE:
+                client.send(Ping())
+                spoke = time.monotonic()
             if msg is None or sink(msg):
                 return
     except (TimeoutError, OSError, ProtocolError):
@@ -256,13 +270,15 @@ def run_churn(args: argparse.Namespace) -> bool:
         started = time.monotonic()
         for t in threads + workers + senders_t:
             t.start()
-        for t in senders_t + threads:
+        for t in senders_t:
+            t.join(max(0.0, deadline - time.monotonic()))
+        status = proc_status(proc.pid)  # every client still connected
+        for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
         done.set()
         for t in workers:
             t.join(10)
         elapsed = time.monotonic() - started
-        status = proc_status(proc.pid)
         bad = {}
         for name, by_sender in seen.items():
             for s in (f"s{i}" for i in range(senders)):

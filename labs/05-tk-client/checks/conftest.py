@@ -16,7 +16,7 @@ import time
 import tkinter as tk
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
 import pytest
@@ -42,6 +42,15 @@ def root() -> Iterator[tk.Tk]:
         if IN_CI:
             pytest.fail(f"required under CI: {reason}", pytrace=False)
         pytest.skip(reason)
+    errors: list[str] = []
+
+    def report(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        """Tk's own handler prints a callback's exception and goes on; the checks say it."""
+        where = harness.student_location(tb)
+        errors.append(harness.describe(error) + (f" ({where})" if where else ""))
+
+    window.callback_errors = errors  # type: ignore[attr-defined]
+    window.report_callback_exception = report  # type: ignore[method-assign]
     yield window
     try:
         window.destroy()
@@ -233,6 +242,9 @@ class Gui:
             self.busy = False
         if self.frozen_at:
             raise AssertionError(self.frozen_message())
+        errors = getattr(self.root, "callback_errors", [])
+        if errors:
+            raise AssertionError(f"in a Tk callback, {errors[0]}")
 
     def update(self) -> None:
         """One round of Tk's loop, watched."""

@@ -11,11 +11,14 @@ from socketlab.protocol import Hello, Login, Say, encode_frame, encode_message
 
 FLOOD = 2000
 TICK_MS = 5  # the ticker asks Tk to run it every 5 ms
-# The longest the main loop may go without running the ticker. A person feels
-# ~100 ms as a lag and a window that ignores them for 300 ms as stuck; the
-# solution's worst gap here is a few tens of ms (a batch of BATCH lines plus a
-# redraw), while a window that shows the whole flood in one go misses ticks
-# for as long as the flood lasts, and one that waits in get() or recv() forever.
+# The most work the main thread may do between two ticks. A person feels
+# ~100 ms as a lag and a window that ignores them for 300 ms as stuck. The
+# solution's worst here is a few ms (BATCH lines and a redraw); showing the
+# whole flood in one go costs ~0.1 s, or a second or more with a scroll per line.
+# Measured in the main thread's CPU time (time.thread_time), because a shared
+# machine may leave the whole process waiting for a core for a few hundred ms,
+# which is not your code's doing; waiting is caught apart, by the watchdog
+# (a freeze of FROZEN_S) and by the check that poll() never waits.
 LIMIT_MS = 300
 TIMEOUT_S = 10.0
 
@@ -37,16 +40,16 @@ def _flooder(address: tuple[str, int]) -> tuple[socket.socket, bytes]:
 
 def test_window_never_freezes_under_a_flood(open_window: Callable[..., Gui],
                                             server_process: tuple[str, int]) -> None:
-    """2,000 messages in a burst: the window keeps reacting (never 300 ms without a redraw)"""
+    """2,000 messages in a burst: the window keeps reacting (never busy 300 ms without a redraw)"""
     window = open_window("alice", server_process)
     root, last = window.root, f"message {FLOOD} of {FLOOD}"
     sock, flood = _flooder(server_process)
     window.pump(lambda: "flooder" in window.log(), timeout=1.0)
-    ticks: list[float] = []
+    ticks: list[tuple[float, float]] = []  # (wall clock, main thread's CPU time) per tick
     deadline = time.monotonic() + TIMEOUT_S
 
     def tick() -> None:
-        ticks.append(time.perf_counter())
+        ticks.append((time.perf_counter(), time.thread_time()))
         window.beat = time.monotonic()  # for the watchdog: the main loop is alive
         if (window.frozen_at or time.monotonic() > deadline
                 or last in window.window.log.get("end-4l", "end")):
@@ -60,13 +63,15 @@ def test_window_never_freezes_under_a_flood(open_window: Callable[..., Gui],
         window.call(root.mainloop)
     finally:
         sock.close()
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    worst = max(gaps) * 1000 if gaps else 0.0
+    worst = max(itertools.pairwise(ticks), key=lambda pair: pair[1][1] - pair[0][1])
+    busy_ms = (worst[1][1] - worst[0][1]) * 1000
+    wall_ms = (worst[1][0] - worst[0][0]) * 1000
     assert last in window.log(), (
         f"only part of the {FLOOD} messages reached the log within {TIMEOUT_S:.0f} s "
         "(README steps 3 and 4)")
-    assert worst < LIMIT_MS, (
-        f"while {FLOOD} messages poured in, the window went {worst:.0f} ms without running a "
-        f"{TICK_MS} ms after() callback: for that long it could not redraw or react to a "
-        f"click (more than {LIMIT_MS} ms feels frozen) — handle at most BATCH events per poll() "
-        "and let after() call it again (README step 3)")
+    assert busy_ms < LIMIT_MS, (
+        f"while {FLOOD} messages poured in, the main thread worked {busy_ms:.0f} ms "
+        f"({wall_ms:.0f} ms by the clock) without coming back to Tk's loop: for that long "
+        f"the window could not redraw or react to a click (more than {LIMIT_MS} ms feels "
+        "frozen) — handle at most BATCH events per poll() and let after() call it again "
+        "(README step 3)")

@@ -32,13 +32,15 @@ def test_messages_reach_handle_on_the_main_thread(window: Gui, users: Users) -> 
 def test_poll_never_waits(window: Gui) -> None:
     """poll() returns at once when nothing is queued: it never waits for a message"""
     window.pump(lambda: False, timeout=0.2)  # whatever was queued at login is handled
-    started = time.monotonic()
-    window.call(window.window.poll)
-    waited = time.monotonic() - started
-    assert waited < 0.5, (
-        f"with nothing queued, poll() waited {waited:.1f} s: all that time the window was "
-        "frozen — take events with self.events.get_nowait() and stop at queue.Empty "
-        "(README step 3)")
+    waits = []
+    for _ in range(5):  # a wait happens every time; a busy machine's delay does not
+        started = time.monotonic()
+        window.call(window.window.poll)
+        waits.append(time.monotonic() - started)
+    assert min(waits) < 0.05, (
+        f"with nothing queued, poll() waited {min(waits):.2f} s or more, each of 5 times: all "
+        "that time the window was frozen — take events with self.events.get_nowait() and "
+        "stop at queue.Empty (README step 3)")
 
 
 def test_a_backlog_is_shown_in_slices(window: Gui, gui_module) -> None:

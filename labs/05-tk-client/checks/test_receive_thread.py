@@ -2,10 +2,12 @@
 
 import queue
 import threading
+import time
 from types import ModuleType, SimpleNamespace
 
 from conftest import WAIT, Users
 
+from socketlab.labs import harness
 from socketlab.server import ChatServer
 
 
@@ -19,12 +21,16 @@ def _start_receive_loop(gui_module: ModuleType, connection: object) -> tuple[Sim
 
 
 def _take(events: queue.Queue, count: int) -> list:
-    taken = []
-    for _ in range(count):
+    """Up to ``count`` events, waiting at most WAIT for each (not at all once the thread died)."""
+    taken: list = []
+    deadline = time.monotonic() + WAIT
+    while len(taken) < count and time.monotonic() < deadline:
         try:
-            taken.append(events.get(timeout=WAIT))
+            taken.append(events.get(timeout=0.05))
+            deadline = time.monotonic() + WAIT
         except queue.Empty:
-            break
+            if harness.first_thread_exception():
+                break
     return taken
 
 
@@ -39,7 +45,7 @@ def test_every_message_goes_on_the_queue(server: ChatServer, users: Users,
         bob.close()
         got = _take(window.events, 3)
         kinds = [message.get("type") if isinstance(message, dict) else message for message in got]
-        assert kinds == ["joined", "message", "left"], (
+        assert kinds == ["joined", "message", "left"], harness.why(
             f"expected the messages joined, message, left on self.events, got {kinds or 'nothing'} "
             f"within {WAIT:.0f} s — receive_loop must put each message from "
             "self.connection.receive() on self.events, as it is (README step 1)")
@@ -56,24 +62,29 @@ def test_closed_comes_last(server: ChatServer, gui_module: ModuleType, protocol_
                            hanging_up_server: tuple[tuple[str, int], threading.Event]) -> None:
     """When the connection ends, the receive thread puts CLOSED on the queue and stops"""
     address, hang_up = hanging_up_server
-    ways = [("the server hung up", address, hang_up.set),
-            ("the window closed the connection", server.address, None)]
-    for how, where, end in ways:
+    ways = [("the server hung up (receive() returned None)", address, hang_up.set),
+            ("the window had closed the connection (receive() raised OSError)",
+             server.address, None)]
+    for how, where, hang_up_now in ways:
         connection = protocol_module.connect(*where, "alice", timeout=WAIT)
+        if hang_up_now is None:
+            connection.close()  # before the thread starts: its first receive() raises
         window, thread = _start_receive_loop(gui_module, connection)
         try:
-            (end or connection.close)()
+            if hang_up_now is not None:
+                hang_up_now()
             thread.join(WAIT)
-            assert not thread.is_alive(), (
+            got = list(_drain(window.events))
+            assert got and got[-1] is gui_module.CLOSED, harness.why(
+                f"{how}: expected CLOSED as the last event on self.events, got "
+                f"{got or 'nothing'} — catch OSError, and put CLOSED in a finally: block, so "
+                "the window learns of the end whatever it was (README step 1)")
+            assert not thread.is_alive(), harness.why(
                 f"{how}, but receive_loop was still running {WAIT:.0f} s later: stop when "
                 "receive() returns None or raises OSError (README step 1)")
-            got = list(_drain(window.events))
-            assert got and got[-1] is gui_module.CLOSED, (
-                f"{how}: expected CLOSED as the last event on self.events, got "
-                f"{got or 'nothing'} — put CLOSED in a finally: block, so the window learns "
-                "of the end whatever it was (README step 1)")
         finally:
             connection.close()
+            harness.forget_thread_exceptions()  # an OSError a student let through is reported above
 
 
 def _drain(events: queue.Queue):

@@ -118,8 +118,9 @@ class ChatWindow:
           freezes the window until the next message comes.
         - ``handle(event)`` each one; ``CLOSED`` means the connection has ended:
           show "disconnected" and stop polling.
-        - Otherwise schedule the next poll with ``self.root.after(...)`` — also
-          when handle() raised, or the window stops updating for good.
+        - Otherwise schedule the next poll with ``self.root.after(...)``. Tip: do
+          it in a ``finally:``, so that one message handle() cannot show does
+          not stop the updates for good.
         """
         # BEGIN SOLUTION 05.3: handle at most BATCH queued events without waiting, then poll again with after() (stop at CLOSED)
         delay: int | None = POLL_MS
@@ -188,13 +189,12 @@ class ChatWindow:
 
     def on_user_double_click(self, event: tk.Event) -> None:
         """A double-click on a name starts a whisper: the entry becomes "/w NAME "."""
-        # BEGIN SOLUTION 05.6: put "/w NAME " (the name under the mouse) in the entry, cursor at its end
+        # BEGIN SOLUTION 05.6: put "/w NAME " (the name under the mouse) in the entry
         index = self.users.nearest(event.y)
         if index < 0:
             return  # an empty list
         self.entry.delete(0, "end")
         self.entry.insert(0, f"/w {self.users.get(index)} ")
-        self.entry.icursor("end")
         self.entry.focus_set()
         # END SOLUTION
 

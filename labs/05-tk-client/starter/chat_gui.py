@@ -107,8 +107,9 @@ class ChatWindow:
           freezes the window until the next message comes.
         - ``handle(event)`` each one; ``CLOSED`` means the connection has ended:
           show "disconnected" and stop polling.
-        - Otherwise schedule the next poll with ``self.root.after(...)`` — also
-          when handle() raised, or the window stops updating for good.
+        - Otherwise schedule the next poll with ``self.root.after(...)``. Tip: do
+          it in a ``finally:``, so that one message handle() cannot show does
+          not stop the updates for good.
         """
         raise NotImplementedError('TODO(lab 05.3): handle at most BATCH queued events without waiting, then poll again with after() (stop at CLOSED)')
 
@@ -140,7 +141,7 @@ class ChatWindow:
 
     def on_user_double_click(self, event: tk.Event) -> None:
         """A double-click on a name starts a whisper: the entry becomes "/w NAME "."""
-        raise NotImplementedError('TODO(lab 05.6): put "/w NAME " (the name under the mouse) in the entry, cursor at its end')
+        raise NotImplementedError('TODO(lab 05.6): put "/w NAME " (the name under the mouse) in the entry')
 
     def send(self) -> None:
         """Send what the entry holds (Enter or the Send button), then empty the entry.

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 from socketlab.client import ChatClient
+from socketlab.client.chat_client import ChatError
+from socketlab.client.events import Disconnected
 from socketlab.inspector.events import Data, Intercepted
 from socketlab.inspector.proxy import Proxy
 from socketlab.protocol import (
@@ -272,6 +274,48 @@ for what, frame in cases.items():
     cases[what] = outcome
     print(f"{what:26} -> {outcome}")
 assert list(cases.values()) == ["reordered", "reflected", "accepted", "replayed"]
+
+# %% [markdown]
+# ## The same attacks, by the proxy, against the real client
+#
+# The inspector's proxy can do each of these to one frame of a live session
+# (`socketlab proxy --replay|--reorder|--reflect|--flip --frame N`). Here it
+# changes the 2nd frame after the handshake of an ordinary `ChatClient`
+# (for `reflect`: the server's 2nd frame, sent back to the server), while the
+# client logs in and says two lines. Dave, still in the room, sees why each
+# victim left.
+#
+# **Predict** the reason Dave sees for each mode. And for `reflect`, what
+# does the *client* notice, now that one of the server's frames never
+# reached it?
+
+# %%
+expected = {"replay": "replayed", "reorder": "reordered", "reflect": "reflected",
+            "flip": "decrypt_failed"}
+server_says, client_says = {}, {}
+for mode in expected:
+    with Proxy("127.0.0.1", 0, server.address, tamper=mode, frame=2, seed=1) as tamperer:
+        victim = ChatClient(*tamperer.address, pins=pins)
+        victim.connect()
+        victim.login(f"victim-{mode}")
+        try:
+            victim.say("one")
+            victim.say("two")
+        except ChatError:
+            pass  # the server may have hung up already
+        name = victim.name
+        gone = wait_for(dave, lambda e, name=name: isinstance(e, Left) and e.name == name)
+        server_says[mode] = gone.reason
+        client_says[mode] = wait_for(victim, lambda e: isinstance(e, Disconnected)).reason
+        victim.close()
+    print(f"{mode:8} server: {server_says[mode]:15} client: {client_says[mode]}")
+assert server_says == expected
+assert client_says["reflect"].startswith("reordered")  # a hole in the server's counters
+
+# %% [markdown]
+# The client caught the reflection too, from its own side: the server's
+# frame 2 never arrived, so frame 3 came "too early". Counters make a
+# missing frame as visible as a repeated one.
 
 # %% [markdown]
 # ## Clean up

@@ -141,6 +141,10 @@ while not conn.established:
     conn.receive_data(mallory.recv(65536))
 mallory.sendall(conn.send(Login("mallory")))  # ... and from here on it never reads
 
+# %% [markdown]
+# Now the whispers: the loop stops as soon as Bob hears that Mallory left.
+
+# %%
 long_text = "x" * 2000
 ticks, dropped, started = 0, None, time.monotonic()
 bob_heard = []  # the lines Bob received meanwhile

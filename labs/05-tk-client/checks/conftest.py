@@ -29,6 +29,7 @@ from socketlab.server import ChatServer, FloodLimits
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WAIT = 3.0  # seconds: only a wrong answer waits this long
 FROZEN_S = 2.0  # the main thread away from Tk's loop this long: the window froze
+_no_display: list[str] = []  # why no window could be opened, once known
 
 
 @pytest.fixture
@@ -39,6 +40,9 @@ def root() -> Iterator[tk.Tk]:
     except tk.TclError as error:
         reason = (f"no display to open a window on ({error}): run the checks on your desktop, "
                   "not over ssh or in a container without X")
+        if _no_display:  # said in full once; the next checks only point at it
+            reason = "no display (see above)"
+        _no_display.append(reason)
         if IN_CI:
             pytest.fail(f"required under CI: {reason}", pytrace=False)
         pytest.skip(reason)

@@ -1,0 +1,66 @@
+"""Step 2: take_frame() takes one whole frame out of the buffer, and keeps the rest."""
+
+import pytest
+
+
+@pytest.fixture
+def reader(framing):
+    """A FrameReader whose buffer the checks fill by hand (no socket needed)."""
+    return framing.FrameReader(None)
+
+
+def test_whole_frame(reader):
+    """take_frame() returns the body of a whole frame and leaves the buffer empty"""
+    reader.buffer = b"\x00\x00\x00\x05hello"
+    body = reader.take_frame()
+    assert body == b"hello", (
+        f"the buffer held 00 00 00 05 hello and take_frame() returned {body!r}, not b'hello': "
+        "the first 4 bytes are the length, the next 5 the body — README step 2")
+    assert reader.buffer == b"", (
+        f"after take_frame() the buffer still holds {reader.buffer!r}: remove the frame you "
+        "returned (self.buffer = self.buffer[4 + length:]) — README step 2")
+
+
+def test_incomplete_frame(reader):
+    """take_frame() returns None while the header or the body is incomplete, and keeps the bytes"""
+    for partial in (b"\x00\x00", b"\x00\x00\x00\x05hel"):
+        reader.buffer = partial
+        body = reader.take_frame()
+        assert body is None, (
+            f"the buffer held only {partial!r} and take_frame() returned {body!r}: with fewer "
+            "than 4 + length bytes the frame is not complete yet — return None, and recv more "
+            "— README step 2")
+        assert reader.buffer == partial, (
+            f"take_frame() returned None but changed the buffer from {partial!r} to "
+            f"{reader.buffer!r}: keep the bytes, the rest of the frame is still to come — "
+            "README step 2")
+
+
+def test_keeps_the_next_frame(reader):
+    """take_frame() returns the first of two frames and keeps the second in the buffer"""
+    reader.buffer = b"\x00\x00\x00\x03one\x00\x00\x00\x03two\x00\x00"
+    first = reader.take_frame()
+    assert first == b"one", f"the first frame's body is b'one', take_frame() returned {first!r}"
+    assert reader.buffer == b"\x00\x00\x00\x03two\x00\x00", (
+        f"after the first frame the buffer holds {reader.buffer!r}, not "
+        "b'\\x00\\x00\\x00\\x03two\\x00\\x00': the bytes after a frame are the start of the next "
+        "one — one recv() often brings several frames; keep them — README step 2")
+    second = reader.take_frame()
+    assert second == b"two", f"the second frame's body is b'two', take_frame() returned {second!r}"
+
+
+def test_length_read_big_endian(framing, reader):
+    """take_frame() reads the length big-endian: 00 00 01 2c means 300 bytes"""
+    body = bytes(range(256)) + b"x" * 44
+    reader.buffer = b"\x00\x00\x01\x2c" + body
+    try:
+        taken = reader.take_frame()
+    except framing.FrameError as error:
+        raise AssertionError(
+            f"take_frame() raised FrameError ({error}) for the header 00 00 01 2c "
+            "and a 300-byte body: the most significant byte comes first — "
+            "int.from_bytes(self.buffer[:4], 'big') — README step 2") from None
+    assert taken == body, (
+        f"the header 00 00 01 2c (300 = 1 × 256 + 44) and a 300-byte body gave "
+        f"{None if taken is None else f'{len(taken)} bytes'}: read the length big-endian, "
+        "int.from_bytes(self.buffer[:4], 'big') — README step 2")

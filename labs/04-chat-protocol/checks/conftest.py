@@ -7,7 +7,10 @@ exactly what docs/protocol.md allows, or the check says what was wrong.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -94,9 +97,19 @@ class TestClient:
     def expect(self, kind: str, why: str, timeout: float = WAIT) -> dict[str, Any]:
         """The next message, which must be of type ``kind``; else fail saying ``why`` it should be."""
         msg = self.recv(timeout)
+        if msg is None and self.ended:
+            # The server hung up. If one of its threads died, that is why: it is reported
+            # once the server's hang_up() is done, which waits for us to close too.
+            self.sock.shutdown(socket.SHUT_WR)
+            harness.eventually(lambda: harness.first_thread_exception() is not None, 0.5)
         if msg is None or msg.get("type") != kind:
-            got = ("nothing (the server closed the connection)" if self.ended else
-                   f"nothing within {timeout:g} s") if msg is None else json.dumps(msg)
+            if msg is not None:
+                got = json.dumps(msg)
+            elif self.ended:
+                got = "nothing (the server closed the connection)"
+            else:
+                got = "nothing" if harness.first_thread_exception() else \
+                    f"nothing within {timeout:g} s"
             raise AssertionError(harness.why(f"{self.label} expected {kind}, got {got}: {why}"))
         return msg
 
@@ -151,10 +164,26 @@ def server_module():
 
 
 @pytest.fixture
-def chat_server(server_module) -> Iterator[tuple[str, int]]:
-    """The student's ``serve()`` on a fresh listener; yields the address."""
-    with harness.student_server(server_module.serve) as address:
-        yield address
+def start_server() -> Iterator[Callable[[Any], tuple[str, int]]]:
+    """``start_server(module)``: the student's ``serve()`` on a fresh listener; its address.
+
+    At the end the listener closes and the threads the server started are given
+    (together) 2 s to finish, so what they raise on the way out (e.g. a leave()
+    not written yet) is reported here, not in the next check.
+    """
+    before = set(threading.enumerate())
+    with contextlib.ExitStack() as stack:
+        yield lambda module: stack.enter_context(harness.student_server(module.serve))
+    deadline = time.monotonic() + 2
+    for thread in set(threading.enumerate()) - before:
+        if thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+@pytest.fixture
+def chat_server(server_module, start_server) -> tuple[str, int]:
+    """The student's ``serve()`` on a fresh listener; its address."""
+    return start_server(server_module)
 
 
 @pytest.fixture

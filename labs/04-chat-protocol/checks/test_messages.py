@@ -50,8 +50,8 @@ def test_good_messages_decode(server_module):
     for body in GOOD:
         msg, error = _decode(server_module, body)
         assert error is None, (
-            f"decode({body!r}) raised ProtocolError {error.code!r}, but it is a valid message — "
-            "README step 1")
+            f"decode({body!r}) raised ProtocolError({error.code!r}, {error.message!r}), but it "
+            "is a valid message (see OPTIONAL_FIELDS) — README step 1")
         assert isinstance(msg, dict) and msg.get("type") == body.split(b'"')[3].decode(), (
             f"decode({body!r}) returned {msg!r}: return the message as a dict — README step 1")
 
@@ -71,7 +71,7 @@ def test_bad_messages_refused(server_module):
 def test_optional_key_in_hello(server_module):
     """decode() allows hello's optional key field"""
     body = b'{"type":"hello","version":1,"mode":"box","key":"' + b"ab" * 32 + b'"}'
-    msg, error = _decode(server_module, body)
+    _msg, error = _decode(server_module, body)
     assert error is None, (
         f"decode() refused a box hello with its key ({error.code!r}): fields in OPTIONAL_FIELDS "
         "may be there or not — README step 1")

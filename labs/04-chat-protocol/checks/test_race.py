@@ -74,8 +74,11 @@ class Probe:
 
 
 @pytest.fixture
-def race(server_module, client_class):
-    """The student's server with a ChatRoom that widens the race window; yields (address, probe)."""
+def race(server_module, start_server):
+    """The student's server with a ChatRoom that widens the race window.
+
+    Yields (address, probe, clients): the check keeps its clients in ``clients``,
+    closed only after the check, so nobody leaves while it runs."""
     probe = Probe()
     base = server_module.ChatRoom
 
@@ -101,45 +104,48 @@ def race(server_module, client_class):
             super().add_user(key, client)
 
     server_module.ChatRoom = RaceRoom
-    with harness.student_server(server_module.serve) as address:
-        yield address, probe
+    clients: list = []
+    yield start_server(server_module), probe, clients
+    for client in clients:
+        client.close()
 
 
-def _round(address, client_class, name: str) -> list[dict | None]:
+def _round(address, client_class, name: str, everyone: list) -> list[dict | None]:
+    """One round: CLIENTS new clients say hello, then all ask for ``name`` at once.
+
+    The clients stay connected until the check is over (``everyone`` keeps them),
+    so nobody leaves while it runs: a round is logins and nothing else."""
     clients = [client_class(address, f"racer {n}") for n in range(CLIENTS)]
-    try:
-        for client in clients:
-            client.hello()
-        start = threading.Barrier(CLIENTS)
-        answers: list[dict | None] = [None] * CLIENTS
-        problems: list[str] = []
+    everyone += clients
+    for client in clients:
+        client.hello()
+    start = threading.Barrier(CLIENTS)
+    answers: list[dict | None] = [None] * CLIENTS
+    problems: list[str] = []
 
-        def race_one(n: int) -> None:
-            start.wait(5)
-            clients[n].send({"type": "login", "name": name})
-            try:
-                answers[n] = clients[n].recv(timeout=5)
-            except AssertionError as error:  # the answer broke the protocol: say so below
-                problems.append(str(error))
+    def race_one(n: int) -> None:
+        start.wait(5)
+        clients[n].send({"type": "login", "name": name})
+        try:
+            answers[n] = clients[n].recv(timeout=5)
+        except AssertionError as error:  # the answer broke the protocol: say so below
+            problems.append(str(error))
 
-        threads = [threading.Thread(target=race_one, args=(n,), daemon=True) for n in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
-        assert not problems, problems[0]
-        return answers
-    finally:
-        for client in clients:
-            client.close()
+    threads = [threading.Thread(target=race_one, args=(n,), daemon=True) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not problems, problems[0]
+    return answers
 
 
 def test_one_name_one_winner(race, client_class):
     """50 simultaneous logins with one name: exactly one welcome, 49 name_taken"""
-    address, probe = race
+    address, probe, everyone = race
     for number in range(1, ROUNDS + 1):
         probe.first = True
-        answers = _round(address, client_class, f"racer{number}")
+        answers = _round(address, client_class, f"racer{number}", everyone)
         assert probe.checks, harness.why(
             "login() never called room.name_in_use(): check whether the name is free with "
             "room.name_in_use(name_key(name)) and take it with room.add_user() — README step 5")

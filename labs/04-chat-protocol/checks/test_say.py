@@ -1,4 +1,4 @@
-"""Step 6: say reaches everyone, the sender included."""
+"""Step 7: say reaches everyone, the sender included."""
 
 import time
 
@@ -11,14 +11,14 @@ def test_say_reaches_everyone(join, until):
     before = int(time.time() * 1000)
     bob.send({"type": "say", "text": "hello, class"})
     for user in (alice, bob, carol):
-        msg = until(user, "message", "a say goes to every user, the sender included — README step 6")[-1]
+        msg = until(user, "message", "a say goes to every user, the sender included — README step 7")[-1]
         assert msg.get("from") == "bob" and msg.get("text") == "hello, class", harness.why(
-            f"{user.label} got {msg}: from is the sender's name, text what they said — README step 6")
+            f"{user.label} got {msg}: from is the sender's name, text what they said — README step 7")
         assert "to" not in msg, harness.why(f"{user.label} got {msg}: only a whisper has 'to'")
         now = int(time.time() * 1000)
         assert before - 5000 <= msg["ts"] <= now + 5000, harness.why(
             f"ts was {msg['ts']}, the time now is {now}: ts is int(time.time() * 1000), "
-            "milliseconds since 1970 — README step 6")
+            "milliseconds since 1970 — README step 7")
 
 
 def test_text_arrives_unchanged(join, until):
@@ -26,6 +26,6 @@ def test_text_arrives_unchanged(join, until):
     alice, bob = join("alice"), join("bob")
     text = "ça va? 🎉\tnext\nline"
     alice.send({"type": "say", "text": text})
-    msg = until(bob, "message", "a say goes to everyone — README step 6")[-1]
+    msg = until(bob, "message", "a say goes to everyone — README step 7")[-1]
     assert msg.get("text") == text, harness.why(
         f"bob got the text {msg.get('text')!r}, alice said {text!r}: pass msg['text'] on as it is")

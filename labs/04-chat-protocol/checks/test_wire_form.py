@@ -1,4 +1,4 @@
-"""Step 6, to the byte: what your server sends is in the spec's one form, as the kit writes it."""
+"""Step 7, to the byte: what your server sends is in the spec's one form, as the kit writes it."""
 
 from socketlab.labs import harness
 from socketlab.protocol import decode_message, encode_message
@@ -15,7 +15,8 @@ def test_bodies_are_canonical(join, until):
     for body in alice.bodies + zoe.bodies:
         canonical = encode_message(decode_message(body))
         assert body == canonical, harness.why(
-            f"your server sent {body!r}; the spec's form of the same message is {canonical!r} "
+            f"your server sent {body.decode(errors='backslashreplace')}; the spec's form of the "
+            f"same message is {canonical.decode()} "
             "(docs/protocol.md §2: no spaces, \"type\" first, the fields in the order of §6, "
             "é as raw UTF-8 — encode() does all but the order: write the dict's keys in the "
-            "spec's order) — README step 6")
+            "spec's order) — README step 7")

@@ -344,6 +344,18 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
     # END SOLUTION
 
 
+def leave(room: ChatRoom, client: Client, reason: str) -> None:
+    """client is gone: take it out of the room and tell everyone else.
+
+    room.remove_user(client) is True only the first time for a logged-in
+    client; then {"type": "left", "name": ..., "reason": reason} goes to the others.
+    """
+    # BEGIN SOLUTION 04.6: remove the client from the room; if it was in, tell the others it left
+    if room.remove_user(client):
+        room.broadcast({"type": "left", "name": client.name, "reason": reason})
+    # END SOLUTION
+
+
 def chat(room: ChatRoom, client: Client, msg: dict) -> None:
     """Answer say, whisper and who from a logged-in client.
 
@@ -351,12 +363,12 @@ def chat(room: ChatRoom, client: Client, msg: dict) -> None:
       to everyone, the sender included. ts is the server's time in whole
       milliseconds since 1970: int(time.time() * 1000).
     - whisper: the same message plus "to": the recipient's name (as they wrote
-      it at login), to the recipient and the sender only. A "to" that breaks
-      the name rules: error bad_name; nobody with that name (compare keys!):
-      error no_such_user.
+      it at login), to the recipient and the sender only (once, if they are
+      the same). A "to" that breaks the name rules: error bad_name; nobody with
+      that name (compare keys!): error no_such_user.
     - who: {"type": "users", "names": [every logged-in name]}.
     """
-    # BEGIN SOLUTION 04.6: say to everyone, whisper to one (and the sender), who
+    # BEGIN SOLUTION 04.7: say to everyone, whisper to one (and the sender), who
     now = int(time.time() * 1000)
     if msg["type"] == "say":
         room.broadcast({"type": "message", "from": client.name, "text": msg["text"], "ts": now})
@@ -376,18 +388,6 @@ def chat(room: ChatRoom, client: Client, msg: dict) -> None:
             client.send(line)
     elif msg["type"] == "who":
         client.send({"type": "users", "names": room.names()})
-    # END SOLUTION
-
-
-def leave(room: ChatRoom, client: Client, reason: str) -> None:
-    """client is gone: take it out of the room and tell everyone else.
-
-    room.remove_user(client) is True only the first time for a logged-in
-    client; then {"type": "left", "name": ..., "reason": reason} goes to the others.
-    """
-    # BEGIN SOLUTION 04.7: remove the client from the room; if it was in, tell the others it left
-    if room.remove_user(client):
-        room.broadcast({"type": "left", "name": client.name, "reason": reason})
     # END SOLUTION
 
 

@@ -270,6 +270,15 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
     raise NotImplementedError('TODO(lab 04.5): refuse (already_logged_in, bad_name, name_taken: check and add under one lock), else welcome + joined')
 
 
+def leave(room: ChatRoom, client: Client, reason: str) -> None:
+    """client is gone: take it out of the room and tell everyone else.
+
+    room.remove_user(client) is True only the first time for a logged-in
+    client; then {"type": "left", "name": ..., "reason": reason} goes to the others.
+    """
+    raise NotImplementedError('TODO(lab 04.6): remove the client from the room; if it was in, tell the others it left')
+
+
 def chat(room: ChatRoom, client: Client, msg: dict) -> None:
     """Answer say, whisper and who from a logged-in client.
 
@@ -277,21 +286,12 @@ def chat(room: ChatRoom, client: Client, msg: dict) -> None:
       to everyone, the sender included. ts is the server's time in whole
       milliseconds since 1970: int(time.time() * 1000).
     - whisper: the same message plus "to": the recipient's name (as they wrote
-      it at login), to the recipient and the sender only. A "to" that breaks
-      the name rules: error bad_name; nobody with that name (compare keys!):
-      error no_such_user.
+      it at login), to the recipient and the sender only (once, if they are
+      the same). A "to" that breaks the name rules: error bad_name; nobody with
+      that name (compare keys!): error no_such_user.
     - who: {"type": "users", "names": [every logged-in name]}.
     """
-    raise NotImplementedError('TODO(lab 04.6): say to everyone, whisper to one (and the sender), who')
-
-
-def leave(room: ChatRoom, client: Client, reason: str) -> None:
-    """client is gone: take it out of the room and tell everyone else.
-
-    room.remove_user(client) is True only the first time for a logged-in
-    client; then {"type": "left", "name": ..., "reason": reason} goes to the others.
-    """
-    raise NotImplementedError('TODO(lab 04.7): remove the client from the room; if it was in, tell the others it left')
+    raise NotImplementedError('TODO(lab 04.7): say to everyone, whisper to one (and the sender), who')
 
 
 # ---- one thread per client (lab 03) --------------------------------------------------

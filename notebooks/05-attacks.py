@@ -23,7 +23,8 @@
 #
 # For each, **predict** whether it works before you run the cell. The
 # attacker is the inspector's proxy (`socketlab proxy --mitm`) for the first
-# two, and a hand-made client built from `socketlab.protocol` for the others.
+# two, and a hand-made client built from `socketlab.protocol` for the others;
+# at the end the proxy's tamper modes do the same to a real client's session.
 
 # %%
 import socket

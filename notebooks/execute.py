@@ -88,7 +88,7 @@ def execute(path: Path, out: Path = DEFAULT_OUT, *, timeout: int = CELL_TIMEOUT)
     nb.metadata["socketlab"]["seconds"] = round(seconds, 2)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{path.stem}.ipynb"
-    partial = target.with_suffix(".ipynb.part")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")  # two runs may race
     nbformat.write(nb, partial)
     partial.replace(target)  # a reader (the docs build) never sees half a file
     return Executed(path, target, seconds)

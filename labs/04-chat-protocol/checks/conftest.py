@@ -21,6 +21,7 @@ import pytest
 from socketlab.labs import harness
 from socketlab.protocol import FrameDecoder, ProtocolError, decode_message, encode_frame
 
+SERVE_THREAD = "student-serve"
 WAIT = 2.0  # how long a check waits for an answer: only a wrong server makes it wait this long
 
 
@@ -167,16 +168,18 @@ def server_module():
 def start_server() -> Iterator[Callable[[Any], tuple[str, int]]]:
     """``start_server(module)``: the student's ``serve()`` on a fresh listener; its address.
 
-    At the end the listener closes and the threads the server started are given
+    At the end the listener closes and the threads serving clients are given
     (together) 2 s to finish, so what they raise on the way out (e.g. a leave()
-    not written yet) is reported here, not in the next check.
+    not written yet) is reported here, not in the next check. (The thread in
+    serve() is not waited for: an accept() may not wake when its listener closes.)
     """
     before = set(threading.enumerate())
     with contextlib.ExitStack() as stack:
-        yield lambda module: stack.enter_context(harness.student_server(module.serve))
+        yield lambda module: stack.enter_context(
+            harness.student_server(module.serve, name=SERVE_THREAD))
     deadline = time.monotonic() + 2
     for thread in set(threading.enumerate()) - before:
-        if thread is not threading.current_thread():
+        if thread.name != SERVE_THREAD and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 LABS_DIR = Path(__file__).resolve().parent
@@ -24,7 +24,7 @@ class Lab:
     check_order: tuple[str, ...] = ()
     check_timeout: float = 10.0  # seconds, per check
     repeatable: bool = False  # --repeat makes sense (races)
-    student_files: tuple[str, ...] = field(default=())
+    needs_display: bool = False  # the checks open Tk windows
 
     @property
     def name(self) -> str:
@@ -77,7 +77,7 @@ def _load(path: Path) -> Lab:
         check_order=tuple(config.get("check_order", ())),
         check_timeout=float(config.get("check_timeout", 10.0)),
         repeatable=bool(config.get("repeatable", False)),
-        student_files=tuple(config.get("student_files", ())),
+        needs_display=bool(config.get("needs_display", False)),
     )
 
 

@@ -60,8 +60,14 @@ class CheckRun:
         return sum(r.outcome in ("failed", "hung") for r in self.results)
 
     @property
+    def skipped(self) -> int:
+        return sum(r.outcome == "skipped" for r in self.results)
+
+    @property
     def ok(self) -> bool:
-        return self.problem is None and self.failed == 0 and self.passed > 0
+        """Every check that ran passed, and none was skipped: a skip proves nothing."""
+        return (self.problem is None and self.failed == 0 and self.skipped == 0
+                and self.passed > 0)
 
     def outcome_of(self, selector: str) -> str:
         """The outcome of the check whose name contains ``selector``."""

@@ -88,6 +88,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             break
     assert run is not None
     render(run, command=command, verbose=args.verbose, stopped_early=not args.all)
+    if run.ok and lab.repeatable and repeat == 1:
+        print(f"(this lab has races: a lucky run proves little — try {command} --repeat 20)")
     if not args.k and kind != "solution":
         results.remember(run, kind)
     return 0 if run.ok else EXIT_FAILED

@@ -56,5 +56,9 @@ def render(run: CheckRun, *, command: str, verbose: bool = False,
     elif not_run > 0 and stopped_early:
         write(f"stopped at the first failure; {not_run} more not run "
               "(fix this one first, or add --all to run every check)")
+    if run.skipped:
+        write(f"{run.skipped} checks could not run here (the reason is above): "
+              "this is not a pass")
     failed = run.failed or int(run.problem is not None)
-    write(f"{run.passed} passed, {failed} failed")
+    skipped = f", {run.skipped} skipped" if run.skipped else ""
+    write(f"{run.passed} passed, {failed} failed{skipped}")

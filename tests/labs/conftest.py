@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 
 import pytest
 
@@ -21,17 +20,12 @@ from socketlab.labs.catalog import Lab, all_labs
 X11 = os.name == "posix" and sys.platform != "darwin"  # Windows and macOS always have a display
 
 
-def _needs_display(lab: Lab) -> bool:
-    config = tomllib.loads((lab.path / "lab.toml").read_text(encoding="utf-8"))
-    return bool(config.get("needs_display", False))
-
-
 @pytest.fixture(scope="session")
 def lab_display(request: pytest.FixtureRequest) -> str | None:
     """The X display the check runs get (in ``$DISPLAY``); None where none can be had."""
     if os.environ.get("DISPLAY") or not X11:
         return os.environ.get("DISPLAY")
-    if not any(_needs_display(lab) for lab in all_labs()):
+    if not any(lab.needs_display for lab in all_labs()):
         return None
     try:
         display: str = request.getfixturevalue("display")  # sets $DISPLAY for the session
@@ -46,7 +40,7 @@ def needs_display(request: pytest.FixtureRequest, lab_display: str | None,
     """A test of a lab that opens windows gets the display, or skips (fails under CI) saying why."""
     callspec = getattr(request.node, "callspec", None)
     lab = callspec.params.get("lab") if callspec else None
-    if not isinstance(lab, Lab) or not _needs_display(lab):
+    if not isinstance(lab, Lab) or not lab.needs_display:
         return
     if X11 and lab_display is None:
         request.getfixturevalue("display")  # raises its own skip (or CI failure) with the reason

@@ -87,9 +87,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"run {attempt} of {repeat} {verdict}\n")
             break
     assert run is not None
-    render(run, command=command, verbose=args.verbose, stopped_early=not args.all)
-    if run.ok and lab.repeatable and repeat == 1:
-        print(f"(this lab has races: a lucky run proves little — try {command} --repeat 20)")
+    note = (f"this lab has races, and a lucky run proves little: try {command} --repeat 20"
+            if run.ok and lab.repeatable and repeat == 1 else None)
+    render(run, command=command, verbose=args.verbose, stopped_early=not args.all, note=note)
     if not args.k and kind != "solution":
         results.remember(run, kind)
     return 0 if run.ok else EXIT_FAILED

@@ -22,7 +22,7 @@ def marks(stream: object = None) -> dict[str, str]:
 
 
 def render(run: CheckRun, *, command: str, verbose: bool = False,
-           stopped_early: bool = True, write: Write = print) -> None:
+           stopped_early: bool = True, note: str | None = None, write: Write = print) -> None:
     sign = marks()
     write(f"lab {run.lab.number} · {run.lab.title} — checking {run.target}")
     write("")
@@ -59,6 +59,8 @@ def render(run: CheckRun, *, command: str, verbose: bool = False,
     if run.skipped:
         write(f"{run.skipped} checks could not run here (the reason is above): "
               "this is not a pass")
+    if note:
+        write(note)
     failed = run.failed or int(run.problem is not None)
     skipped = f", {run.skipped} skipped" if run.skipped else ""
     write(f"{run.passed} passed, {failed} failed{skipped}")

@@ -498,10 +498,12 @@ class Proxy:
                 if chunked:
                     # A pause the receiver can wake up in, so it reads this piece alone.
                     self._stopping.wait(max(0.0, lane.next_send - time.monotonic()))
+                if direction == "s2c":
+                    # Recorded before it is sent, so the recording keeps cause before
+                    # effect: the client cannot answer bytes it has not yet been handed.
+                    self._emit(Data(pair.conn, direction, lane.sent, piece, time.time()))
                 dst.sendall(piece)
                 lane.next_send = time.monotonic() + self.torture.gap
-                if direction == "s2c":
-                    self._emit(Data(pair.conn, direction, lane.sent, piece, time.time()))
                 lane.sent += len(piece)
 
     def _finish(self, pair: _Pair, failed: CloseReason | None) -> None:

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
 _thread_errors: list[str] = []
@@ -66,9 +66,18 @@ def load(filename: str) -> ModuleType:
 
 def student_location(tb: TracebackType | None) -> str | None:
     """``"echo_server.py line 14"``: the innermost frame in the student's folder."""
+    return _innermost_student(traceback.extract_tb(tb))
+
+
+def student_location_of_frame(frame: FrameType | None) -> str | None:
+    """The same for a running thread's current ``frame`` (``sys._current_frames()``)."""
+    return _innermost_student(traceback.extract_stack(frame)) if frame else None
+
+
+def _innermost_student(frames: traceback.StackSummary) -> str | None:
     root = target()
     found = None
-    for frame in traceback.extract_tb(tb):
+    for frame in frames:  # outermost first: the last match is the innermost
         path = Path(frame.filename)
         if path.is_relative_to(root):
             found = f"{path.relative_to(root)} line {frame.lineno}"
@@ -256,14 +265,3 @@ def call_with_timeout(function: Callable[..., Any], *args: Any, timeout: float) 
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
-
-
-def student_location_of_frame(frame: Any) -> str | None:
-    """``"echo_client.py line 30"``: the innermost student frame of a running thread."""
-    root = target()
-    while frame is not None:
-        path = Path(frame.f_code.co_filename)
-        if path.is_relative_to(root):
-            return f"{path.relative_to(root)} line {frame.f_lineno}"
-        frame = frame.f_back
-    return None

@@ -30,6 +30,7 @@ from socketlab.protocol import (
     encode_message,
     parse_sealed,
 )
+from socketlab.protocol.secure import open_any_nonce
 
 from .classify import View, classify
 from .events import (
@@ -335,13 +336,20 @@ class SessionDecoder:
             # We read c2s frames as the server would, s2c frames as the client would.
             channel = SecureChannel(key, "server" if direction == "c2s" else "client")
             session.channels[direction] = channel
+        how = "decrypted with the key log"
         try:
-            bodies = tuple(channel.open_bodies(body, parts))
+            if parts.direction == "?":
+                # Not direction + counter: a random nonce (lab 06's Box). The MAC proves a
+                # key holder sealed it, so it is shown, flagged; the kit would refuse it.
+                bodies = tuple(open_any_nonce(channel.shared_key, body))
+                how += ("; a random nonce, not direction + counter (the kit refuses it: "
+                        "bad_nonce) — lab 07 shows why that is not enough")
+            else:
+                bodies = tuple(channel.open_bodies(body, parts))
             messages = tuple(decode_message(inner) for inner in bodies)
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")
-        how = "decrypted with the key log"
         if len(messages) > 1:
             how += f"; a batch of {len(messages)} messages in one sealed frame"
         return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, how, bodies)

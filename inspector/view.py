@@ -52,8 +52,11 @@ def _wire_column(frame: Frame) -> list[str]:
     if frame.sealed is None:
         return lines + hex_lines(frame.body, "body")
     parts = frame.sealed
-    nonce = f"{parts.nonce[:1].hex()} {'00 ' * 2}… ctr {parts.counter}"
-    lines.append(f"{'nonce':<6}{nonce:<24}|{parts.direction} #{parts.counter}|")
+    if parts.direction == "?":  # not direction + counter (a random nonce): show its bytes
+        lines += hex_lines(parts.nonce, "nonce", 1)
+    else:
+        nonce = f"{parts.nonce[:1].hex()} {'00 ' * 2}… ctr {parts.counter}"
+        lines.append(f"{'nonce':<6}{nonce:<24}|{parts.direction} #{parts.counter}|")
     lines += hex_lines(parts.mac, "mac", 1)
     lines += hex_lines(parts.ciphertext, "data", 2)
     return lines
@@ -66,7 +69,7 @@ def _meaning_column(frame: Frame, width: int) -> list[str]:
         return _wrap(frame.note, width)
     lines = [line for body in frame.bodies for line in _wrap(body.decode("utf-8"), width)]
     if frame.note:
-        lines.append(f"({frame.note})")
+        lines += _wrap(f"({frame.note})", width)
     return lines
 
 

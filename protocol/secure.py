@@ -115,6 +115,24 @@ def parse_sealed(data: bytes) -> SealedParts:
     )
 
 
+def open_any_nonce(shared_key: bytes, data: bytes) -> list[bytes]:
+    """The message bodies of a sealed frame, checking only its MAC, whatever its nonce says.
+
+    Box alone, without this protocol's nonce discipline: for the inspector to
+    show a session whose nonces are random (lab 06, as PyNaCl's ``Box.encrypt``
+    makes them), which ``SecureChannel.open`` refuses with ``bad_nonce``.
+    A replayed or reflected frame passes here too: never use it to receive.
+    """
+    parts = parse_sealed(data)
+    try:
+        plaintext = crypto_box_open_easy_afternm(data[NONCE_SIZE:], parts.nonce, shared_key)
+    except CryptoError:
+        raise ProtocolError(
+            "decrypt_failed", "the frame does not authenticate (tampered or wrong key)"
+        ) from None
+    return unbatch(plaintext)
+
+
 class SecureChannel:
     """One side of an encrypted session: seals what we send, opens what we get.
 

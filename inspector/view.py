@@ -150,6 +150,36 @@ def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
             yield render_note(item, colour=colour)
 
 
+# A pcap of a class holds a few hundred connections and a handful of distinct
+# notes, but tens of thousands of lines: their JSON is made once, then looked up.
+_PREFIXES: dict[tuple[Connection, str | None], str] = {}
+_NOTES: dict[str, str] = {}
+_CACHE_MAX = 4096
+
+
+def _prefix(conn: Connection, direction: str | None) -> str:
+    prefix = _PREFIXES.get((conn, direction))
+    if prefix is None:
+        if len(_PREFIXES) >= _CACHE_MAX:
+            _PREFIXES.clear()
+        (ch, cp), (sh, sp) = conn.client, conn.server
+        prefix = _PREFIXES[conn, direction] = (
+            f'{{"conn":{json.dumps(conn_label(conn), ensure_ascii=False)},'
+            f'"client":[{json.dumps(ch)},{cp}],"server":[{json.dumps(sh)},{sp}],'
+            f'"direction":{json.dumps(direction)},"ts":'
+        )
+    return prefix
+
+
+def _note(text: str) -> str:
+    quoted = _NOTES.get(text)
+    if quoted is None:
+        if len(_NOTES) >= _CACHE_MAX:
+            _NOTES.clear()
+        quoted = _NOTES[text] = json.dumps(text, ensure_ascii=False)
+    return quoted
+
+
 def to_json_line(item: Decoded) -> str:
     """One frame or note as one line of JSON (``--json``): the hot path of ``read``.
 
@@ -157,12 +187,7 @@ def to_json_line(item: Decoded) -> str:
     ``protocol/`` has already checked), and the fixed fields are formatted
     directly; only free text goes through ``json.dumps``.
     """
-    (ch, cp), (sh, sp) = item.conn.client, item.conn.server
-    line = (
-        f'{{"conn":{json.dumps(conn_label(item.conn), ensure_ascii=False)},'
-        f'"client":[{json.dumps(ch)},{cp}],"server":[{json.dumps(sh)},{sp}],'
-        f'"direction":{json.dumps(item.direction)},"ts":{item.ts!r}'
-    )
+    line = f"{_prefix(item.conn, item.direction)}{item.ts!r}"
     if isinstance(item, Note):
         return f'{line},"note":{json.dumps(item.text, ensure_ascii=False)}}}'
     if isinstance(item, Chunk):
@@ -172,12 +197,12 @@ def to_json_line(item: Decoded) -> str:
         return (f'{line},"number":{item.number},"size":{len(item.wire)},"kind":"frame",'
                 f'"wire":"{item.wire.hex()}",'
                 f'"text":{json.dumps(item.text, ensure_ascii=False)},'
-                f'"note":{json.dumps(item.note, ensure_ascii=False)}}}')
+                f'"note":{_note(item.note)}}}')
     line += (
         f',"number":{item.number},"size":{len(item.wire)},"kind":"{item.kind}",'
         f'"wire":"{item.wire.hex()}",'
         f'"types":[{",".join(f"{chr(34)}{m.TYPE}{chr(34)}" for m in item.messages)}],'
-        f'"note":{json.dumps(item.note, ensure_ascii=False)}'
+        f'"note":{_note(item.note)}'
     )
     if item.sealed is not None:
         sealed = item.sealed

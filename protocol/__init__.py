@@ -1,19 +1,48 @@
 """socketlab's wire protocol, sans-I/O: the only code that knows the bytes.
 
 Framing, messages, the encrypted channel, the handshake state machines,
-server identity pinning and the key log. See docs/protocol.md.
+server identity pinning, the key log, and end-to-end whispers (``e2e``).
+See docs/protocol.md.
 """
 
 from .connection import IDENTITY_CONTEXT, ClientConnection, ServerConnection, signed_transcript
-from .errors import IdentityError, KeyLogError, LocalProtocolError, ProtocolError, SocketlabError
+from .e2e import (
+    E2E_CONTEXT,
+    Bundle,
+    E2EKeys,
+    Inner,
+    OpenedWhisper,
+    Peer,
+    UserPinStore,
+    accept_user_key,
+    check_peer,
+    load_or_create_user_identity,
+    open_box,
+    open_e2e_message,
+    seal_whisper,
+    sign_bundle,
+    verify_bundle,
+)
+from .errors import (
+    E2EError,
+    IdentityError,
+    KeyLogError,
+    LocalProtocolError,
+    ProtocolError,
+    SocketlabError,
+)
 from .framing import HEADER_SIZE, MAX_FRAME, FrameDecoder, encode_frame
 from .keylog import (
+    E2E_KEYLOG_LABEL,
     KEYLOG_ENV,
     KEYLOG_LABEL,
     KeyLogWriter,
+    e2e_keylog_line,
     keylog_from_env,
     keylog_line,
+    parse_e2e_keylog,
     parse_keylog,
+    read_e2e_keylog,
     read_keylog,
 )
 from .messages import (
@@ -22,16 +51,20 @@ from .messages import (
     PROTOCOL_VERSION,
     AnyMessage,
     Bye,
+    E2EMessage,
+    E2EWhisper,
     Error,
     Hello,
     Joined,
     Left,
     Login,
+    Lookup,
     Message,
     Ping,
     Pong,
     Say,
     ServerHello,
+    UserKey,
     Users,
     Welcome,
     Whisper,
@@ -46,14 +79,18 @@ from .secure import MAC_SIZE, NONCE_SIZE, SealedParts, SecureChannel, make_nonce
 DEFAULT_PORT = 7777
 
 __all__ = [
-    "DEFAULT_PORT", "HEADER_SIZE", "IDENTITY_CONTEXT", "KEYLOG_ENV", "KEYLOG_LABEL",
-    "MAC_SIZE", "MAX_FRAME", "MAX_NAME", "MAX_TEXT", "MESSAGE_TYPES", "NONCE_SIZE",
-    "PROTOCOL_VERSION", "AnyMessage", "Bye", "ClientConnection", "Error", "FrameDecoder",
-    "Hello", "IdentityError", "Joined", "KeyLogError", "KeyLogWriter", "Left",
-    "LocalProtocolError", "Login", "Message", "PinStore", "Ping", "Pong", "ProtocolError",
-    "Say", "SealedParts", "SecureChannel", "ServerConnection", "ServerHello",
-    "SocketlabError", "Users", "Welcome", "Whisper", "Who", "check_name", "decode_message",
-    "encode_frame", "encode_message", "fingerprint", "keylog_from_env", "keylog_line",
-    "load_or_create_identity", "make_nonce", "name_key", "parse_keylog", "parse_sealed",
-    "read_keylog", "signed_transcript", "socketlab_home",
+    "DEFAULT_PORT", "E2E_CONTEXT", "E2E_KEYLOG_LABEL", "HEADER_SIZE", "IDENTITY_CONTEXT",
+    "KEYLOG_ENV", "KEYLOG_LABEL", "MAC_SIZE", "MAX_FRAME", "MAX_NAME", "MAX_TEXT",
+    "MESSAGE_TYPES", "NONCE_SIZE", "PROTOCOL_VERSION", "AnyMessage", "Bundle", "Bye",
+    "ClientConnection", "E2EError", "E2EKeys", "E2EMessage", "E2EWhisper", "Error",
+    "FrameDecoder", "Hello", "IdentityError", "Inner", "Joined", "KeyLogError", "KeyLogWriter",
+    "Left", "LocalProtocolError", "Login", "Lookup", "Message", "OpenedWhisper", "Peer",
+    "PinStore", "Ping", "Pong", "ProtocolError", "Say", "SealedParts", "SecureChannel",
+    "ServerConnection", "ServerHello", "SocketlabError", "UserKey", "UserPinStore", "Users",
+    "Welcome", "Whisper", "Who", "accept_user_key", "check_name", "check_peer", "decode_message",
+    "e2e_keylog_line", "encode_frame", "encode_message", "fingerprint", "keylog_from_env",
+    "keylog_line", "load_or_create_identity", "load_or_create_user_identity", "make_nonce",
+    "name_key", "open_box", "open_e2e_message", "parse_e2e_keylog", "parse_keylog",
+    "parse_sealed", "read_e2e_keylog", "read_keylog", "seal_whisper", "sign_bundle",
+    "signed_transcript", "socketlab_home", "verify_bundle",
 ]  # fmt: skip

@@ -20,6 +20,13 @@ class ProtocolError(SocketlabError):
     """The peer sent something the protocol does not allow."""
 
 
+class E2EError(ProtocolError):
+    """An end-to-end whisper or user key that cannot be trusted (bad signature, a box
+    that does not open, an inner sender or recipient the server changed). A client
+    shows it in place of the text and keeps the connection; a server that finds a
+    bad login bundle closes."""
+
+
 class LocalProtocolError(SocketlabError):
     """We tried to do something the protocol does not allow (a bug in the caller)."""
 

@@ -20,6 +20,12 @@ from .strictjson import dumps, loads_object
 PROTOCOL_VERSION = 1
 MAX_TEXT = 2000
 MODES = ("box", "plain")
+# An end-to-end box (MAC first): an empty inner JSON can never be valid, and the
+# largest inner (two 20-character names, 2,000 four-byte or escaped characters)
+# stays well below 16,384 bytes.
+MIN_E2E_BOX = 16
+MAX_E2E_BOX = 16_400
+_HEX = re.compile(r"[0-9a-fA-F]*")
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Tab and newline are text. Other C0 controls, DEL and the C1 controls
 # (U+0080-U+009F: U+009B is a terminal's CSI) only garble or steer a terminal;
@@ -55,16 +61,26 @@ def _asked_name(value: Any, what: str) -> str:
     return value
 
 
+def _hex(value: Any, what: str, low: int, high: int) -> bytes:
+    # Digits only: bytes.fromhex would also skip spaces, so "00 00…" of the right
+    # length would decode to fewer bytes than the field needs.
+    if not isinstance(value, str) or not low <= len(value) <= high or len(value) % 2:
+        size = f"{low}" if low == high else f"{low} to {high}"
+        raise ProtocolError("bad_message", f"{what} must be {size} hex digits")
+    if not _HEX.fullmatch(value):
+        raise ProtocolError("bad_message", f"{what} must be hex")
+    return bytes.fromhex(value)
+
+
 def _key(size: int) -> Callable[[Any, str], bytes]:
     def check(value: Any, what: str) -> bytes:
-        if not isinstance(value, str) or len(value) != 2 * size:
-            raise ProtocolError("bad_message", f"{what} must be {2 * size} hex digits")
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            raise ProtocolError("bad_message", f"{what} must be hex") from None
+        return _hex(value, what, 2 * size, 2 * size)
 
     return check
+
+
+def _box(value: Any, what: str) -> bytes:
+    return _hex(value, what, 2 * MIN_E2E_BOX, 2 * MAX_E2E_BOX)
 
 
 def _int(value: Any, what: str) -> int:
@@ -147,9 +163,28 @@ class ServerHello(_Message):
 
 @dataclass(frozen=True, slots=True)
 class Login(_Message):
+    """Client → server: the name asked for, and (end-to-end whispers) the user's
+    bundle: a fresh X25519 ``e2e_key`` signed with the user's Ed25519 identity
+    over the key and the name (``e2e.sign_bundle``). All three or none."""
+
     name: str
+    e2e_key: bytes | None = None
+    e2e_identity: bytes | None = None
+    e2e_signature: bytes | None = None
     TYPE: ClassVar[str] = "login"
-    FIELDS: ClassVar[tuple[_Field, ...]] = (("name", "name", _asked_name, True),)
+    FIELDS: ClassVar[tuple[_Field, ...]] = (
+        ("name", "name", _asked_name, True),
+        ("e2e_key", "e2e_key", _key(32), False),
+        ("e2e_identity", "e2e_identity", _key(32), False),
+        ("e2e_signature", "e2e_signature", _key(64), False),
+    )
+
+    @property
+    def has_bundle(self) -> bool:
+        return self.e2e_key is not None
+
+
+_BUNDLE = ("e2e_key", "e2e_identity", "e2e_signature")  # login's optional fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +230,74 @@ class Message(_Message):
         ("text", "text", _text, True),
         ("ts", "ts", _int, True),
         ("to", "to", _name, False),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup(_Message):
+    """Client → server: the end-to-end key of the user called ``name``."""
+
+    name: str
+    TYPE: ClassVar[str] = "lookup"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (("name", "name", _asked_name, True),)
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey(_Message):
+    """Server → client: that user's login bundle, as the user sent it (``name`` as
+    the user wrote it). The client verifies it; the server cannot forge it."""
+
+    name: str
+    key: bytes
+    identity: bytes
+    signature: bytes
+    TYPE: ClassVar[str] = "user_key"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (
+        ("name", "name", _name, True),
+        ("key", "key", _key(32), True),
+        ("identity", "identity", _key(32), True),
+        ("signature", "signature", _key(64), True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class E2EWhisper(_Message):
+    """Client → server: a whisper sealed to the recipient's e2e key (``e2e.seal_whisper``)."""
+
+    to: str
+    nonce: bytes
+    box: bytes
+    TYPE: ClassVar[str] = "e2e_whisper"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (
+        ("to", "to", _asked_name, True),
+        ("nonce", "nonce", _key(24), True),
+        ("box", "box", _box, True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class E2EMessage(_Message):
+    """Server → recipient and sender: the sealed whisper, relayed unopened, with the
+    SENDER's login bundle (``key``, ``identity``, ``signature``) to verify it by."""
+
+    sender: str
+    to: str
+    ts: int
+    key: bytes
+    identity: bytes
+    signature: bytes
+    nonce: bytes
+    box: bytes
+    TYPE: ClassVar[str] = "e2e_message"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (
+        ("sender", "from", _name, True),
+        ("to", "to", _name, True),
+        ("ts", "ts", _int, True),
+        ("key", "key", _key(32), True),
+        ("identity", "identity", _key(32), True),
+        ("signature", "signature", _key(64), True),
+        ("nonce", "nonce", _key(24), True),
+        ("box", "box", _box, True),
     )
 
 
@@ -258,14 +361,14 @@ class Pong(_Message):
 
 AnyMessage = (
     Hello | ServerHello | Login | Welcome | Say | Whisper | Message | Who | Users
-    | Joined | Left | Bye | Error | Ping | Pong
+    | Joined | Left | Bye | Error | Ping | Pong | Lookup | UserKey | E2EWhisper | E2EMessage
 )
 
 MESSAGE_TYPES: dict[str, type[_Message]] = {
     cls.TYPE: cls
     for cls in (
         Hello, ServerHello, Login, Welcome, Say, Whisper, Message, Who, Users,
-        Joined, Left, Bye, Error, Ping, Pong,
+        Joined, Left, Bye, Error, Ping, Pong, Lookup, UserKey, E2EWhisper, E2EMessage,
     )
 }
 _DEFAULTS = {cls: {f.name: f.default for f in fields(cls)} for cls in MESSAGE_TYPES.values()}
@@ -315,6 +418,8 @@ def _from_object(obj: dict[str, Any]) -> AnyMessage:
             values[attr] = check(obj[key], f"{kind}.{key}")
         elif required:
             raise ProtocolError("bad_message", f"{kind}: missing field {key!r}")
+    if cls is Login and 0 < sum(key in values for key in _BUNDLE) < len(_BUNDLE):
+        raise ProtocolError("bad_message", f"login: {', '.join(_BUNDLE)}: all three or none")
     return cls(**values)  # type: ignore[return-value]
 
 

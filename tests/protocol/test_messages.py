@@ -9,18 +9,22 @@ from hypothesis import strategies as st
 from socketlab.protocol import (
     MAX_TEXT,
     Bye,
+    E2EMessage,
+    E2EWhisper,
     Error,
     Hello,
     Joined,
     Left,
     LocalProtocolError,
     Login,
+    Lookup,
     Message,
     Ping,
     Pong,
     ProtocolError,
     Say,
     ServerHello,
+    UserKey,
     Users,
     Welcome,
     Whisper,
@@ -49,6 +53,12 @@ EXAMPLES = [
     Error("name_taken", "somebody is alice already"),
     Ping(),
     Pong(),
+    Login("alice", bytes(32), bytes(range(32)), bytes(64)),
+    Lookup("bob"),
+    UserKey("bob", bytes(32), bytes(range(32)), bytes(64)),
+    E2EWhisper("bob", bytes(24), bytes(16)),
+    E2EWhisper("bob", bytes(24), bytes(16_400)),
+    E2EMessage("alice", "bob", 5, bytes(32), bytes(range(32)), bytes(64), bytes(24), bytes(40)),
 ]
 
 
@@ -119,6 +129,38 @@ BAD_MESSAGES = {
     "login name not a string": (b'{"type":"login","name":42}', "bad_message"),
     "whisper to not a string": (b'{"type":"whisper","to":null,"text":"x"}', "bad_message"),
     "bad error code": (b'{"type":"error","code":"Not A Code"}', "bad_message"),
+    "hex key with spaces": (  # bytes.fromhex would skip them and give 31 bytes
+        b'{"type":"hello","version":1,"mode":"box","key":"' + b"00" * 31 + b' 0"}',
+        "bad_message"),
+    "lookup with an extra field": (b'{"type":"lookup","name":"b","x":1}', "bad_message"),
+    "login with part of a bundle": (
+        b'{"type":"login","name":"a","e2e_key":"' + b"00" * 32 + b'"}', "bad_message"),
+    "login with two thirds of a bundle": (
+        b'{"type":"login","name":"a","e2e_key":"' + b"00" * 32 + b'","e2e_identity":"'
+        + b"00" * 32 + b'"}', "bad_message"),
+    "e2e box shorter than a MAC": (
+        b'{"type":"e2e_whisper","to":"b","nonce":"' + b"00" * 24 + b'","box":"' + b"00" * 15
+        + b'"}', "bad_message"),
+    "e2e box over the limit": (
+        b'{"type":"e2e_whisper","to":"b","nonce":"' + b"00" * 24 + b'","box":"'
+        + b"00" * 16_401 + b'"}', "bad_message"),
+    "e2e box of odd length": (
+        b'{"type":"e2e_whisper","to":"b","nonce":"' + b"00" * 24 + b'","box":"' + b"0" * 33
+        + b'"}', "bad_message"),
+    "e2e box not hex": (
+        b'{"type":"e2e_whisper","to":"b","nonce":"' + b"00" * 24 + b'","box":"' + b"g0" * 16
+        + b'"}', "bad_message"),
+    "e2e nonce short": (
+        b'{"type":"e2e_whisper","to":"b","nonce":"' + b"00" * 23 + b'","box":"' + b"00" * 16
+        + b'"}', "bad_message"),
+    "e2e_message without the sender's signature": (
+        b'{"type":"e2e_message","from":"a","to":"b","ts":1,"key":"' + b"00" * 32
+        + b'","identity":"' + b"00" * 32 + b'","nonce":"' + b"00" * 24 + b'","box":"'
+        + b"00" * 16 + b'"}', "bad_message"),
+    "user_key with a bidi name (server to client)": (
+        '{"type":"user_key","name":"\u202eb","key":"'.encode() + b"00" * 32
+        + b'","identity":"' + b"00" * 32 + b'","signature":"' + b"00" * 64 + b'"}', "bad_name"),
+    "lookup name not a string": (b'{"type":"lookup","name":[]}', "bad_message"),
 }
 
 
@@ -144,6 +186,33 @@ def test_a_name_a_user_asks_for_is_only_type_checked_by_the_codec(name):
     and keeps the connection (a typo costs a retry), so the codec lets them through."""
     assert decode_message(encode_message(Login(name))) == Login(name)
     assert decode_message(encode_message(Whisper(name, "hi"))) == Whisper(name, "hi")
+    assert decode_message(encode_message(Lookup(name))) == Lookup(name)
+    e2e = E2EWhisper(name, bytes(24), bytes(16))
+    assert decode_message(encode_message(e2e)) == e2e
+
+
+def test_upper_case_hex_is_accepted_and_written_back_lower_case():
+    body = (b'{"type":"e2e_whisper","to":"b","nonce":"' + b"AB" * 24 + b'","box":"'
+            + b"CD" * 16 + b'"}')
+    msg = decode_message(body)
+    assert msg == E2EWhisper("b", b"\xab" * 24, b"\xcd" * 16)
+    assert encode_message(msg) == body.lower()
+
+
+def test_the_wire_form_of_the_new_types_follows_the_tables():
+    assert encode_message(Lookup("bob")) == b'{"type":"lookup","name":"bob"}'
+    assert encode_message(Login("a", b"\x01" * 32, b"\x02" * 32, b"\x03" * 64)) == (
+        b'{"type":"login","name":"a","e2e_key":"' + b"01" * 32 + b'","e2e_identity":"'
+        + b"02" * 32 + b'","e2e_signature":"' + b"03" * 64 + b'"}')
+    assert encode_message(
+        E2EMessage("a", "b", 7, b"\x01" * 32, b"\x02" * 32, b"\x03" * 64, b"\x04" * 24,
+                   b"\x05" * 16)
+    ) == (b'{"type":"e2e_message","from":"a","to":"b","ts":7,"key":"' + b"01" * 32
+          + b'","identity":"' + b"02" * 32 + b'","signature":"' + b"03" * 64 + b'","nonce":"'
+          + b"04" * 24 + b'","box":"' + b"05" * 16 + b'"}')
+    with pytest.raises(LocalProtocolError) as err:
+        encode_message(Login("a", e2e_key=bytes(32)))
+    assert err.value.code == "bad_message"
 
 
 names = st.text(

@@ -12,10 +12,16 @@ message        before login            after login
 login          welcome + joined,       already_logged_in
                or name_taken (retry),
                or bad_name (retry),
+               or bad_key / bad_signature
+               (its e2e bundle; closed),
                or server_full (closed)
 say            not_logged_in           message to everyone, sender included
 whisper        not_logged_in           message to recipient and sender,
                                        or no_such_user, or bad_name
+lookup         not_logged_in           user_key, or no_such_user, bad_name,
+                                       no_e2e_key
+e2e_whisper    not_logged_in           e2e_message to recipient and sender,
+                                       or no_such_user, bad_name, no_e2e_key
 who            not_logged_in           users
 ping           pong                    pong
 pong           (nothing)               (nothing)
@@ -28,6 +34,12 @@ server types   unexpected_message,     unexpected_message, closed
 Before any of that, every message (before login too) costs its sender a
 token (``flood.py``): past the burst the answer is ``Throttle`` (the message
 is held, not handled), later ``rate_limited``, then ``excess_flood`` (closed).
+
+End-to-end whispers: the hub keeps each user's login bundle (its e2e key,
+signed by its user identity over the key and the name) and relays sealed
+whispers with the sender's bundle, never opening them (it has no key that
+could). A user who logged in without a bundle (an old client) is never sent
+a ``user_key`` or an ``e2e_message``.
 """
 
 from __future__ import annotations
@@ -37,22 +49,28 @@ from collections.abc import Callable, Iterable
 
 from socketlab.protocol import (
     AnyMessage,
+    Bundle,
     Bye,
+    E2EMessage,
+    E2EWhisper,
     Error,
     Joined,
     Left,
     Login,
+    Lookup,
     Message,
     Ping,
     Pong,
     ProtocolError,
     Say,
+    UserKey,
     Users,
     Welcome,
     Whisper,
     Who,
     check_name,
     name_key,
+    verify_bundle,
 )
 
 from .commands import Broadcast, Close, Command, Log, Send, Throttle
@@ -71,6 +89,7 @@ class Hub:
         self._names: dict[int, str | None] = {}  # every open connection -> its name, once logged in
         self._by_key: dict[str, int] = {}  # name_key(name) -> conn_id
         self._members: dict[int, str] = {}  # logged in, in the order they joined
+        self._bundles: dict[int, Bundle] = {}  # members whose login carried an e2e bundle
 
     # -- queries the shell needs ---------------------------------------------
 
@@ -130,6 +149,12 @@ class Hub:
             check_name(msg.name)
         except ProtocolError as exc:  # a typo: the user may try again on this connection
             return [Send(conn_id, Error(exc.code, exc.message))]
+        bundle = Bundle.of_login(msg)
+        if bundle is not None:
+            try:
+                verify_bundle(msg.name, bundle)
+            except ProtocolError as exc:  # a broken or lying client: bad_key, bad_signature
+                return self._refuse(conn_id, exc.code, exc.message)
         if self._max_members is not None and len(self._members) >= self._max_members:
             text = f"the server is full ({self._max_members} users)"
             return self._refuse(conn_id, "server_full", text)
@@ -140,6 +165,8 @@ class Hub:
         self._names[conn_id] = msg.name
         self._by_key[key] = conn_id
         self._members[conn_id] = msg.name
+        if bundle is not None:
+            self._bundles[conn_id] = bundle
         return [
             Send(conn_id, Welcome(msg.name, tuple(self._members.values()))),
             Broadcast(Joined(msg.name), exclude=conn_id),
@@ -162,6 +189,32 @@ class Hub:
             return [Send(conn_id, line)]
         return [Send(target, line), Send(conn_id, line)]
 
+    def _lookup(self, conn_id: int, name: str, msg: Lookup, now_ms: int) -> list[Command]:
+        found = self._find(conn_id, msg.name)
+        if isinstance(found, Error):
+            return [Send(conn_id, found)]
+        bundle = self._bundles[found]
+        return [
+            Send(conn_id, UserKey(self._members[found], bundle.key, bundle.identity,
+                                  bundle.signature))
+        ]
+
+    def _e2e_whisper(
+        self, conn_id: int, name: str, msg: E2EWhisper, now_ms: int
+    ) -> list[Command]:
+        own = self._bundles.get(conn_id)
+        if own is None:
+            text = "you logged in without an e2e key; your client cannot whisper end-to-end"
+            return [Send(conn_id, Error("no_e2e_key", text))]
+        target = self._find(conn_id, msg.to)
+        if isinstance(target, Error):
+            return [Send(conn_id, target)]
+        line = E2EMessage(name, self._members[target], now_ms, own.key, own.identity,
+                          own.signature, msg.nonce, msg.box)
+        if target == conn_id:
+            return [Send(conn_id, line)]
+        return [Send(target, line), Send(conn_id, line)]
+
     def _who(self, conn_id: int, name: str, msg: Who, now_ms: int) -> list[Command]:
         return [Send(conn_id, Users(tuple(self._members.values())))]
 
@@ -180,6 +233,22 @@ class Hub:
         return [Log(logging.DEBUG, f"{who} reported {msg.code}: {msg.message}")]
 
     # -- helpers ------------------------------------------------------------------
+
+    def _find(self, conn_id: int, asked: str) -> int | Error:
+        """The member called ``asked`` who has an e2e key, else the error to answer."""
+        try:
+            check_name(asked)
+        except ProtocolError as exc:
+            return Error(exc.code, exc.message)
+        target = self._by_key.get(name_key(asked))
+        if target is None:
+            return Error("no_such_user", f"no one called {asked} is here")
+        if target not in self._bundles:
+            who = self._members[target]
+            text = (f"{who}'s client has no e2e key (an older client): an ordinary whisper "
+                    "reaches them, encrypted between you and the server only")
+            return Error("no_e2e_key", text)
+        return target
 
     def _over_rate(self, conn_id: int, flood: FloodState, now_ms: int) -> list[Command]:
         """[] if the message may be handled now; else why not (held, warned or dropped)."""
@@ -206,6 +275,7 @@ class Hub:
         if self._names.pop(conn_id, False) is False:
             return []  # already gone: disconnect is idempotent
         name = self._members.pop(conn_id, None)
+        self._bundles.pop(conn_id, None)
         if name is None:
             return []
         del self._by_key[name_key(name)]
@@ -223,10 +293,12 @@ _HANDLERS: dict[type, Callable[..., list[Command]]] = {
     Login: Hub._login,
     Say: Hub._say,
     Whisper: Hub._whisper,
+    Lookup: Hub._lookup,
+    E2EWhisper: Hub._e2e_whisper,
     Who: Hub._who,
     Ping: Hub._ping,
     Pong: Hub._pong,
     Bye: Hub._bye,
     Error: Hub._error,
 }
-_NEED_LOGIN: frozenset[type] = frozenset({Say, Whisper, Who})
+_NEED_LOGIN: frozenset[type] = frozenset({Say, Whisper, Lookup, E2EWhisper, Who})

@@ -1,0 +1,54 @@
+"""Step 1: the server signs each handshake with its identity."""
+
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
+
+from socketlab.client import ChatClient, ChatError
+from socketlab.labs import harness
+from socketlab.protocol import IdentityError, Message, PinStore
+
+# docs/protocol.md section 10: the fixed keys, and the signature in the server_hello vector.
+VECTOR_IDENTITY = SigningKey(bytes(range(201, 233)))
+VECTOR_CLIENT_KEY = bytes(PrivateKey(bytes(range(1, 33))).public_key)
+VECTOR_SERVER_KEY = bytes(PrivateKey(bytes(range(101, 133))).public_key)
+VECTOR_SIGNATURE = bytes.fromhex(
+    "8ba8ab2976295df762e1a3a3baad9ba0446a17b2ae9808083ead2af1dc424e1c"
+    "44c6b396077320cbfb4638e1c57a3ee51b08e648d897991b2c8f73ebb154c900")
+
+
+def test_sign_hello_vector(identity_module):
+    """sign_hello with the keys of docs/protocol.md §10 makes §10's signature, byte for byte"""
+    got = harness.call_with_timeout(identity_module.sign_hello, VECTOR_IDENTITY,
+                                    VECTOR_CLIENT_KEY, VECTOR_SERVER_KEY, timeout=3)
+    assert isinstance(got, bytes) and len(got) == 64, (
+        f"sign_hello returned {got!r:.80}: the signature is 64 bytes — keep only "
+        ".signature of what identity.sign() returns (it is followed by the data) — README step 1")
+    assert got == VECTOR_SIGNATURE, (
+        f"sign_hello signed something else: got {got.hex()[:32]}…, expected "
+        f"{VECTOR_SIGNATURE.hex()[:32]}… (the server_hello vector of §10). Sign exactly "
+        "HELLO_CONTEXT + client_key + server_key, in that order, the raw 32-byte keys — "
+        "README step 1")
+
+
+def test_kit_client_accepts_your_server(tmp_path):
+    """the kit's ChatClient checks your server's signature, pins it, logs in and chats"""
+    module = harness.load("chat_server.py")
+    identity = SigningKey.generate()
+    with harness.student_server(lambda listener: module.serve(listener, identity)) as address:
+        client = ChatClient(*address, pins=PinStore(tmp_path / "known_servers"), timeout=3)
+        try:
+            try:
+                client.connect()
+                client.login("kit")
+            except (IdentityError, ChatError) as error:
+                raise AssertionError(harness.why(
+                    f"the kit's client refused your server: {error.code}: {error.message}. "
+                    "server_hello's signature must verify over HELLO_CONTEXT + the client's "
+                    "key + your server's key — README step 1")) from None
+            assert client.pin_status == "new", f"the kit's client pinned: {client.pin_status}"
+            client.say("signed and sealed")
+            said = client.events.get(timeout=3)
+            assert isinstance(said, Message) and said.text == "signed and sealed", harness.why(
+                f"the kit's client said 'signed and sealed' and got back {said}")
+        finally:
+            client.close()

@@ -1,0 +1,79 @@
+"""Step 6: trust on first use — pin the first identity, refuse a different one."""
+
+from conftest import code_of, refusal
+from nacl.signing import SigningKey
+
+from socketlab.labs import harness
+from socketlab.protocol import fingerprint
+
+
+def _identity() -> bytes:
+    return bytes(SigningKey.generate().verify_key)
+
+
+def test_first_contact_pins(pins_module, home):
+    """the first contact with HOST:PORT is 'new' and pins its identity in known_servers"""
+    identity = _identity()
+    got = harness.call_with_timeout(pins_module.check_pin, home, "127.0.0.1", 7777, identity,
+                                    timeout=3)
+    assert got == "new", f"check_pin of a server never seen returned {got!r}, expected 'new' — README step 6"
+    path = home / "known_servers"
+    text = path.read_text(encoding="utf-8") if path.exists() else "(no file)"
+    assert text == f"127.0.0.1:7777 {identity.hex()}\n", (
+        f"after the first contact known_servers holds {text!r}, expected the line "
+        f"'127.0.0.1:7777 {identity.hex()}' — README step 6")
+
+
+def test_same_identity_known(pins_module, home):
+    """the same identity at the same HOST:PORT again is 'known', and the file does not change"""
+    identity = _identity()
+    pins_module.check_pin(home, "127.0.0.1", 7777, identity)
+    before = (home / "known_servers").read_bytes()
+    got = harness.call_with_timeout(pins_module.check_pin, home, "127.0.0.1", 7777, identity,
+                                    timeout=3)
+    assert got == "known", f"check_pin of the pinned identity returned {got!r}, expected 'known' — README step 6"
+    assert (home / "known_servers").read_bytes() == before, (
+        "known_servers changed although nothing new was pinned — README step 6")
+
+
+def test_changed_identity_refused(pins_module, home):
+    """another identity at a pinned HOST:PORT is refused, with BOTH fingerprints and how to forget; the pin stays"""
+    pinned, impostor = _identity(), _identity()
+    pins_module.check_pin(home, "127.0.0.1", 7777, pinned)
+    before = (home / "known_servers").read_bytes()
+    error = refusal(lambda: pins_module.check_pin(home, "127.0.0.1", 7777, impostor), "check_pin")
+    assert error is not None, (
+        "check_pin accepted a different identity for a pinned server: that is exactly what a "
+        "man in the middle presents. Compare with the pin and raise identity_changed — README step 6")
+    assert code_of(error) == "identity_changed", (
+        f"check_pin refused with {code_of(error)}: {error}; expected "
+        "ProtocolError('identity_changed', warning) — README step 6")
+    warning = str(getattr(error, "message", error))
+    missing = [f"{label} {fingerprint(key)}" for label, key
+               in (("the pinned fingerprint", pinned), ("the presented fingerprint", impostor))
+               if fingerprint(key) not in warning]
+    assert not missing, (
+        f"the warning is:\n{warning}\nIt lacks {' and '.join(missing)}: a person compares both "
+        "with the server's operator — README step 6")
+    assert "forget" in warning and "127.0.0.1:7777" in warning, (
+        f"the warning is:\n{warning}\nIt must say how to forget the pin of 127.0.0.1:7777 "
+        "(python chat_client.py --forget-server 127.0.0.1:7777) — README step 6")
+    assert (home / "known_servers").read_bytes() == before, (
+        "after refusing the impostor, known_servers changed: the pin must stay as it was, or "
+        "the next connection trusts the man in the middle (trust on FIRST use) — README step 6")
+
+
+def test_each_server_its_own_pin(pins_module, home):
+    """another port, or 'localhost' for '127.0.0.1', is another server with a pin of its own"""
+    first, second, third = _identity(), _identity(), _identity()
+    pins_module.check_pin(home, "127.0.0.1", 7777, first)
+    for host, port, identity in (("127.0.0.1", 7778, second), ("localhost", 7777, third)):
+        error = refusal(lambda h=host, p=port, i=identity: pins_module.check_pin(home, h, p, i),
+                        "check_pin")
+        assert error is None, (
+            f"check_pin refused {host}:{port} ({code_of(error)}) because 127.0.0.1:7777 is pinned: "
+            "a pin belongs to HOST:PORT exactly as typed — README step 6")
+    lines = sorted((home / "known_servers").read_text(encoding="utf-8").splitlines())
+    expected = sorted([f"127.0.0.1:7777 {first.hex()}", f"127.0.0.1:7778 {second.hex()}",
+                       f"localhost:7777 {third.hex()}"])
+    assert lines == expected, f"known_servers holds {lines}, expected {expected} — README step 6"

@@ -118,6 +118,11 @@ def _offline(bench: Bench, work: Path) -> list[Row]:
             f"({full.stdout_lines:,} frames, box with key log, --json, {full.seconds:.1f} s)",
         ),
     ]
+    one = _timed(_read_command(big, big.pcap, jobs=1))
+    if one.returncode == 0:
+        rows.append(Row("6.inspector.read_pps_one_process",
+                        "inspector read --jobs 1, same pcap", round(big.packets / one.seconds),
+                        "packets/s", note=f"{one.seconds:.1f} s, one process"))
     if shutil.which("tshark"):
         tshark = _timed(["tshark", "-r", str(big.pcap)])
         tshark_rate = big.packets / tshark.seconds
@@ -187,17 +192,20 @@ class Capture:
     packets: int
 
 
-def _read_command(capture: Capture, pcap: Path) -> list[str]:
+def _read_command(capture: Capture, pcap: Path, *, jobs: int | None = None) -> list[str]:
+    """``socketlab read`` as a user types it; ``jobs`` None leaves the choice to it
+    (two processes for a pcap this large on two cores)."""
     return [
         sys.executable,
         "-m",
-        "inspector",
+        "socketlab",
         "read",
         "--json",
         "--keylog",
         str(capture.keylog),
         "--port",
         str(capture.port),
+        *(["--jobs", str(jobs)] if jobs is not None else []),
         str(pcap),
     ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import queue
 import signal
 import sys
@@ -36,11 +37,14 @@ def _keys(path: str | None) -> KeyLogFile | None:
 def cmd_read(args: argparse.Namespace) -> int:
     from .pipeline import PcapSummary, decode_events, read_pcap
 
-    keys = _keys(args.keylog)
-    printer = Printer(args.json)
     path = Path(args.file)
     if not path.exists():
         raise CaptureError("cannot_open", f"{path}: no such file")
+    jobs = _read_jobs(args.jobs, path)
+    if jobs > 1:
+        return _read_in_parallel(args, path, jobs)
+    keys = _keys(args.keylog)
+    printer = Printer(args.json)
     summary = PcapSummary()
     if path.suffix == ".jsonl":
         from .recording import read_recording
@@ -51,6 +55,34 @@ def cmd_read(args: argparse.Namespace) -> int:
     printer.emit(items)
     for note in summary.notes:
         print(f"inspector: {note}", file=sys.stderr)
+    return 0
+
+
+# Below this size a second process costs more than it saves.
+PARALLEL_FROM_BYTES = 4 << 20
+
+
+def _read_jobs(asked: int | None, path: Path) -> int:
+    """Processes for ``read``: as asked, else two on a multi-core machine for a large pcap."""
+    if path.suffix == ".jsonl":
+        return 1  # a recording is small, and its events come in one stream
+    if asked is not None:
+        return asked
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if (cores or 1) >= 2 and path.stat().st_size >= PARALLEL_FROM_BYTES else 1
+
+
+def _read_in_parallel(args: argparse.Namespace, path: Path, jobs: int) -> int:
+    from .parallel_read import ReadJob, ReadTotals, read_lines
+    from .pipeline import truncation_note
+
+    printer = Printer(args.json)
+    job = ReadJob(path, Path(args.keylog) if args.keylog else None, args.port, args.view,
+                  args.json, printer.colour, printer.width, jobs)
+    totals = ReadTotals()
+    printer.write(read_lines(job, totals))
+    if totals.truncated_at is not None:
+        print(f"inspector: {truncation_note(totals.truncated_at)}", file=sys.stderr)
     return 0
 
 
@@ -186,6 +218,12 @@ def _chunk(text: str) -> int | str:
     return int(text)
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"a number of processes from 1 to 64, not {text!r}")
+    return int(text)
+
+
 def _on_terminate(stop: threading.Event) -> None:
     """SIGTERM stops the loop like Ctrl-C does (where the platform has it)."""
     if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
@@ -215,6 +253,9 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
     p = sub.add_parser("read", help="show a pcap (or a proxy recording .jsonl) offline")
     p.add_argument("file")
     p.add_argument("--port", type=int, help="only this TCP port")
+    p.add_argument("--jobs", type=_jobs, metavar="N",
+                   help="decoding processes (default: 2 for a pcap over 4 MB on a multi-core "
+                        "machine, else 1); the output is the same")
     output(p)
     p.set_defaults(run=cmd_read)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple
 
 # TCP flag bits (byte 13 of the TCP header).
@@ -53,9 +52,12 @@ class RawPacket(NamedTuple):
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """The parts of one TCP segment that reassembly and the views need."""
+class Segment(NamedTuple):
+    """The parts of one TCP segment that reassembly and the views need.
+
+    A named tuple, not a frozen dataclass: a capture makes one per packet, and
+    a frozen dataclass's ``__init__`` costs several times a tuple's.
+    """
 
     ts: float
     src: tuple[str, int]

@@ -57,8 +57,11 @@ def read_pcap(path: str | Path, keys: dict[bytes, bytes] | None, *, port: int | 
 
     yield from decode_events(reassemble(segments(), port), keys, view)
     if summary.truncated_at is not None:
-        summary.notes.append(
-            f"the file is truncated: it ends inside a packet record at byte "
-            f"{summary.truncated_at}; every whole packet before it is shown")
+        summary.notes.append(truncation_note(summary.truncated_at))
+
+
+def truncation_note(offset: int) -> str:
+    return (f"the file is truncated: it ends inside a packet record at byte {offset}; "
+            "every whole packet before it is shown")
 
 

@@ -14,22 +14,32 @@ from .view import render, to_json_line
 class Printer:
     """Writes decoded items as the side-by-side view or as JSON lines."""
 
-    def __init__(self, as_json: bool, colour: bool | None = None) -> None:
+    def __init__(self, as_json: bool, colour: bool | None = None,
+                 width: int | None = None) -> None:
         self.as_json = as_json
         self.colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ \
             if colour is None else colour
-        self.width = max(80, min(160, _terminal_width()))
+        self.width = max(80, min(160, _terminal_width())) if width is None else width
         self._seen: set[Connection] = set()
 
+    def format(self, items: Iterable[Decoded]) -> list[str]:
+        """The text blocks for ``items``, one or more per item, without writing them."""
+        if self.as_json:
+            return [to_json_line(item) for item in items]
+        return list(render(items, colour=self.colour, width=self.width, seen=self._seen))
+
     def emit(self, items: Iterable[Decoded]) -> None:
-        """Write ``items``, in chunks: one write per item would dominate a large file."""
+        """Write ``items`` as they come (a live capture shows each at once)."""
+        if self.as_json:
+            self.write(to_json_line(item) for item in items)
+        else:
+            self.write(render(items, colour=self.colour, width=self.width, seen=self._seen))
+
+    def write(self, texts: Iterable[str]) -> None:
+        """Write text blocks in chunks: one write per block would dominate a large file."""
         chunk: list[str] = []
-        for item in items:
-            if self.as_json:
-                chunk.append(to_json_line(item))
-            else:
-                chunk.extend(render([item], colour=self.colour, width=self.width,
-                                    seen=self._seen))
+        for text in texts:
+            chunk.append(text)
             if len(chunk) >= 512:
                 sys.stdout.write("\n".join(chunk) + "\n")
                 chunk.clear()

@@ -1,0 +1,187 @@
+"""``socketlab read`` on several cores: the connections are shared out between processes.
+
+Decoding a capture is per connection (reassembly, decryption, strict JSON), so
+each worker process reads the whole file, keeps only the packets of its share
+of the connections (by their ports, which both directions have in common) and
+decodes them exactly as one process would. Every line it prints carries the
+number of the packet that produced it; the parent merges the workers' lines
+by that number, so the output is the same, line for line, as ``--jobs 1``.
+What the end of the capture flushes comes last, ordered as one reassembler
+would order it: by each connection's last packet. (One difference, at the
+edge: a worker remembers the last 1,024 closed connections of its own share,
+so a straggling packet of a long-closed connection is recognised longer.)
+
+Python's threads share one interpreter lock, so only processes use the
+second core. The parent checks the file and the key log first, so their
+errors are one line as always.
+"""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+import multiprocessing.context
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection as Pipe
+from operator import itemgetter
+from pathlib import Path
+
+from .decode import Decoded, SessionDecoder, ViewChoice
+from .errors import CaptureError
+from .events import Connection
+from .keylog_file import KeyLogFile
+from .packets import LINKTYPE_ETHERNET, parse_packet
+from .pcapread import iter_pcap
+from .printer import Printer
+from .reassembly import Reassembler
+
+_BATCH = 1024  # lines per message to the parent: few pickles, little memory
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """What every worker needs: the same arguments ``read`` got."""
+
+    path: Path
+    keylog: Path | None
+    port: int | None
+    view: ViewChoice
+    as_json: bool
+    colour: bool
+    width: int
+    workers: int
+
+
+@dataclass
+class ReadTotals:
+    """Filled in when the lines have all been merged."""
+
+    packets: int = 0
+    truncated_at: int | None = None
+
+
+def share_of(linktype: int, data: bytes, workers: int) -> int:
+    """Which worker decodes this packet's connection: a hash of the sum of its two ports.
+
+    The sum is the same both ways, so a connection stays with one worker. It is
+    hashed (Knuth's multiplicative hash) because Linux gives connecting sockets
+    ports of one parity, so the plain sum modulo 2 would send every connection to
+    one worker. Linux loopback frames (Ethernet, IPv4, TCP) are read in place;
+    anything else is parsed.
+    """
+    if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00" and data[23] == 6 \
+            and len(data) >= 38 + (data[14] & 0x0F) * 4:
+        tcp = 14 + (data[14] & 0x0F) * 4
+        ports = ((data[tcp] + data[tcp + 2]) << 8) + data[tcp + 1] + data[tcp + 3]
+    else:
+        seg = parse_packet(0.0, linktype, data)
+        if seg is None:
+            return 0
+        ports = seg.src[1] + seg.dst[1]
+    return ((ports * 2654435761) >> 16) % workers
+
+
+def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
+    """The output lines of ``read``, made by ``job.workers`` processes, in order."""
+    iter_pcap(job.path).close()  # not a pcap, or unreadable: one clear error, here
+    if job.keylog is not None:
+        KeyLogFile(job.keylog)  # a bad key-log line: the same
+    # fork: the workers need no start-up of their own (spawn elsewhere, as Windows must)
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context: multiprocessing.context.DefaultContext = multiprocessing.get_context(method)  # type: ignore[assignment]
+    pipes: list[Pipe] = []
+    processes = []
+    for index in range(job.workers):
+        ours, theirs = context.Pipe(duplex=False)
+        process = context.Process(target=_work, args=(job, index, theirs), daemon=True,
+                                  name=f"read-{index}")
+        process.start()
+        theirs.close()
+        pipes.append(ours)
+        processes.append(process)
+    try:
+        streams = [_lines_from(pipe, totals) for pipe in pipes]
+        for _, text in heapq.merge(*streams, key=itemgetter(0)):
+            yield text
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+
+
+def _lines_from(pipe: Pipe, totals: ReadTotals) -> Iterator[tuple[int, str]]:
+    while True:
+        try:
+            message = pipe.recv()
+        except EOFError:
+            raise CaptureError("worker_failed", "a decoding process ended early") from None
+        if isinstance(message, list):
+            yield from message
+            continue
+        kind, first, second = message
+        if kind == "error":
+            raise CaptureError(first, second)
+        totals.packets, totals.truncated_at = first, second
+        return
+
+
+def _work(job: ReadJob, index: int, pipe: Pipe) -> None:
+    """One worker: decode this share of the connections, send (packet number, text) lines."""
+    try:
+        _decode_share(job, index, pipe)
+    except CaptureError as exc:
+        pipe.send(("error", exc.code, exc.message))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        pipe.send(("error", "worker_failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        pipe.close()
+
+
+def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
+    keys = KeyLogFile(job.keylog) if job.keylog is not None else None
+    decoder = SessionDecoder(keys, view=job.view)
+    reassembler = Reassembler()
+    printer = Printer(job.as_json, colour=job.colour, width=job.width)
+    last: dict[tuple[tuple[str, int], tuple[str, int]], int] = {}
+    batch: list[tuple[int, str]] = []
+
+    def show(number: int, items: list[Decoded]) -> None:
+        batch.extend((number, text) for text in printer.format(items))
+        if len(batch) >= _BATCH:
+            pipe.send(batch[:])
+            batch.clear()
+
+    workers, port = job.workers, job.port
+    number = -1
+    with iter_pcap(job.path) as pcap:
+        for number, (ts, linktype, data) in enumerate(pcap):
+            # share_of's common case, inlined: this line runs for every packet in every worker.
+            if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00" and data[23] == 6 \
+                    and len(data) >= 38 + (data[14] & 0x0F) * 4:
+                tcp = 14 + (data[14] & 0x0F) * 4
+                ports = ((data[tcp] + data[tcp + 2]) << 8) + data[tcp + 1] + data[tcp + 3]
+                if ((ports * 2654435761) >> 16) % workers != index:
+                    continue
+            elif share_of(linktype, data, workers) != index:
+                continue
+            seg = parse_packet(ts, linktype, data)
+            if seg is None or (port is not None and port not in (seg.src[1], seg.dst[1])):
+                continue
+            last[(seg.src, seg.dst) if seg.src <= seg.dst else (seg.dst, seg.src)] = number
+            events = reassembler.add(seg)
+            if events:
+                show(number, [item for event in events for item in decoder.add(event)])
+    end = number + 1
+    for event in reassembler.finish():  # after every packet, by each connection's last one
+        show(end + _last_packet(last, event.conn), decoder.add(event))
+    pipe.send(batch)
+    pipe.send(("end", pcap.packets, pcap.truncated_at))
+
+
+def _last_packet(last: dict[tuple[tuple[str, int], tuple[str, int]], int],
+                 conn: Connection) -> int:
+    a, b = conn.client, conn.server
+    return last.get((a, b) if a <= b else (b, a), 0)

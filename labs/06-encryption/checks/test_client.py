@@ -1,0 +1,109 @@
+"""Step 8: ChatSession.connect() does the client's side of the handshake and logs in."""
+
+from nacl.public import PrivateKey
+
+from socketlab.labs import harness
+
+
+def connect_to(client_module, address, name="alice"):
+    return harness.call_with_timeout(client_module.ChatSession.connect, *address, name, timeout=5)
+
+
+def welcome_script(replies: dict):
+    """A server of the checks' own: the kit's handshake, then welcome, then answers per type."""
+    def script(side):
+        side.handshake()
+        login = side.recv()
+        assert login is not None and login.get("type") == "login", \
+            f"after server_hello your client sent {login}, expected a sealed login — README step 8"
+        side.send({"type": "welcome", "name": login["name"], "users": ["zed", login["name"]]})
+        while (msg := side.recv()) is not None:
+            for reply in replies.get(msg["type"], ()):
+                side.send({**reply, "text": msg.get("text", "")} if "text" in reply else reply)
+    return script
+
+
+def test_connect_and_chat(client_module, kit_server):
+    """connect() logs in through the box handshake; say() and receive() work sealed"""
+    server = kit_server(welcome_script({"say": [{"type": "message", "from": "alice", "text": "",
+                                                 "ts": 1}]}))
+    try:
+        session = connect_to(client_module, server.address)
+    except client_module.ProtocolError as error:
+        raise AssertionError(f"connect() raised ProtocolError {error}{server.problem()}") from None
+    try:
+        assert (session.name, session.users) == ("alice", ["zed", "alice"]), (
+            f"after welcome the session has name {session.name!r} and users {session.users!r}: "
+            "keep them from the welcome message — README step 8")
+        session.say("over the sealed channel")
+        msg = session.receive(2)
+        assert msg is not None and msg.get("text") == "over the sealed channel", (
+            f"said a text, and received {msg}{server.problem()} — README step 8")
+    finally:
+        session.close()
+
+
+def refused_with(client_module, server) -> str:
+    """The code of the ProtocolError connect() raised; fails the check if it returned."""
+    try:
+        session = connect_to(client_module, server.address)
+    except client_module.ProtocolError as error:
+        return str(error.code)
+    session.close()
+    raise AssertionError(f"connect() returned a session{server.problem()}")
+
+
+def test_refusals_raise_the_servers_code(client_module, kit_server):
+    """a refused login (name_taken) and a refused hello (server_full) raise ProtocolError with that code"""
+    def taken(side):
+        side.handshake()
+        side.recv()
+        side.send({"type": "error", "code": "name_taken", "message": "alice is taken"})
+        side.recv()
+
+    def full(side):
+        side.body()
+        side.send_plain({"type": "error", "code": "server_full", "message": "come back later"})
+
+    for script, code, when in ((taken, "name_taken", "the login"), (full, "server_full", "the hello")):
+        got = refused_with(client_module, kit_server(script))
+        assert got == code, (
+            f"the server answered {when} with error {code}; connect() raised ProtocolError "
+            f"{got!r}: raise ProtocolError with the server's code — README step 8")
+
+
+def test_low_order_server_key_refused(client_module, kit_server):
+    """a server_hello with a low-order key makes connect() raise ProtocolError bad_key"""
+    def evil(side):
+        side.body()
+        signature = PrivateKey.generate()  # never checked in this lab: any 64 bytes do
+        side.send_plain({"type": "server_hello", "version": 1, "mode": "box",
+                         "key": bytes(32).hex(), "identity": bytes(signature.public_key).hex(),
+                         "signature": "00" * 64})
+        side.body()
+
+    got = refused_with(client_module, kit_server(evil))
+    assert got == "bad_key", (
+        f"the server's key was all zeros and connect() raised {got!r}: session_key() refuses it "
+        "with bad_key — README steps 1 and 8")
+
+
+def test_your_client_with_your_server(client_module, chat_server):
+    """two of your ChatSessions chat through your server: say and whisper arrive"""
+    alice = connect_to(client_module, chat_server, "alice")
+    try:
+        bob = connect_to(client_module, chat_server, "bob")
+        try:
+            joined = alice.receive(2)
+            assert joined is not None and joined["type"] == "joined", f"alice got {joined}"
+            bob.say("hi alice")
+            said = alice.receive(2)
+            assert said is not None and said.get("text") == "hi alice", f"alice got {said}"
+            alice.whisper("bob", "psst")
+            seen = [bob.receive(2) for _ in range(2)]
+            assert any(m and m.get("to") == "bob" and m.get("text") == "psst" for m in seen), \
+                f"bob got {seen}, expected alice's whisper"
+        finally:
+            bob.close()
+    finally:
+        alice.close()

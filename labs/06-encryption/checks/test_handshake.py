@@ -1,0 +1,75 @@
+"""Step 5: the box handshake, checked by the kit's own client code (docs/protocol.md section 4)."""
+
+from conftest import LOW_ORDER
+from nacl.public import PrivateKey
+
+from socketlab.labs import harness
+from socketlab.protocol import keylog_line, read_keylog
+
+
+def test_box_hello_answered(connect):
+    """a box hello gets a server_hello the kit accepts (fresh key, identity, signature); then login works, sealed"""
+    client = connect("alice")
+    client.hello()
+    welcome = client.login("alice")
+    assert welcome["name"] == "alice", harness.why(f"welcome was {welcome}")
+
+
+def test_each_session_its_own_key(connect):
+    """two sessions get two different server keys, so two different session keys"""
+    first, second = connect("first"), connect("second")
+    first.hello()
+    second.hello()
+    assert first.key != second.key, harness.why(
+        "two sessions got the same session key: make a new_key() in every handshake, never one "
+        "for the whole server — README step 5")
+
+
+def test_handshake_writes_the_key_log(connect, keylog):
+    """with $SOCKETLAB_KEYLOG set, the server appends this session's line to the key log"""
+    client = connect("alice")
+    client.hello()
+    client.login("alice")
+    assert keylog.exists(), harness.why(
+        "$SOCKETLAB_KEYLOG was set and no key log was written: call write_keylog(client key, "
+        "session key) in handshake() — README step 5")
+    expected = keylog_line(client.kit.client_key, client.key)
+    assert client.kit.client_key in read_keylog(keylog) and expected in keylog.read_text(), \
+        harness.why(f"the key log holds {keylog.read_text()!r}; expected the line {expected!r} "
+                    "— README steps 4 and 5")
+
+
+def test_plain_hello_refused(connect):
+    """a plain hello gets error plaintext_refused (in plaintext), then the connection closes"""
+    client = connect()
+    client.send_plain({"type": "hello", "version": 1, "mode": "plain"})
+    client.expect_error("plaintext_refused", "this server only speaks box — README step 5")
+    assert client.closed(), harness.why("after plaintext_refused the connection must close")
+
+
+def test_low_order_keys_refused(connect):
+    """a box hello with a low-order key gets error bad_key and no server_hello, then the connection closes"""
+    for name, key in LOW_ORDER.items():
+        client = connect()
+        client.send_plain({"type": "hello", "version": 1, "mode": "box", "key": key.hex()})
+        client.expect_error("bad_key", f"a hello with the key {name} must be refused before "
+                            "anything is signed: session_key() raises bad_key — README steps 1 "
+                            "and 5")
+        assert client.closed(), harness.why("after bad_key the connection must close")
+
+
+def test_other_bad_hellos_refused(connect):
+    """a box hello without a key, a bad key, version 2, or login first: each refused, then closed"""
+    key = bytes(PrivateKey.generate().public_key).hex()
+    cases = [
+        ({"type": "hello", "version": 1, "mode": "box"}, "bad_message"),
+        ({"type": "hello", "version": 1, "mode": "box", "key": "zz" * 32}, "bad_message"),
+        ({"type": "hello", "version": 1, "mode": "box", "key": key[:62]}, "bad_message"),
+        ({"type": "hello", "version": 2, "mode": "box", "key": key}, "bad_version"),
+        ({"type": "login", "name": "alice"}, "unexpected_message"),
+    ]
+    for hello, code in cases:
+        client = connect()
+        client.send_plain(hello)
+        client.expect_error(code, f"the first frame was {hello} — README step 5")
+        assert client.closed(), harness.why(f"after {code} the connection must close")

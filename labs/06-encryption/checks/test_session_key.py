@@ -1,0 +1,49 @@
+"""Step 1: session_key() gives both sides the same key, and refuses a key everyone could know."""
+
+from conftest import LOW_ORDER
+from nacl.public import Box, PrivateKey
+
+from socketlab.labs import harness
+
+
+def test_same_key_as_box(secure_module):
+    """session_key(own, peer) is Box(own, peer).shared_key(), and both sides get the same key"""
+    for _ in range(3):
+        alice, bob = PrivateKey.generate(), PrivateKey.generate()
+        key = harness.call_with_timeout(
+            secure_module.session_key, alice, bytes(bob.public_key), timeout=2)
+        expected = Box(alice, bob.public_key).shared_key()
+        assert key == expected, (
+            f"session_key() gave {key!r}, Box(own, PublicKey(peer)).shared_key() gives "
+            f"{expected.hex()}: X25519 alone is not the session key, Box adds HSalsa20 on top "
+            "— README step 1")
+        other_side = secure_module.session_key(bob, bytes(alice.public_key))
+        assert other_side == key, (
+            "the two sides got different keys: each uses its OWN secret and the OTHER's "
+            "public key — README step 1")
+
+
+def refusal(secure_module, name: str, peer: bytes) -> str:
+    """The code of the ProtocolError session_key() raised for ``peer``; else the check fails."""
+    try:
+        key = harness.call_with_timeout(
+            secure_module.session_key, PrivateKey.generate(), peer, timeout=2)
+    except secure_module.ProtocolError as error:
+        return str(error.code)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any other exception is the student's to see
+        raise AssertionError(
+            f"the key {name} raised {type(error).__name__}: {error}; catch it and raise "
+            "ProtocolError('bad_key', …) instead — README step 1") from None
+    raise AssertionError(
+        f"session_key() accepted the key {name} and returned {key!r}: with it, anyone can "
+        "compute the session key — raise ProtocolError('bad_key', …) — README step 1")
+
+
+def test_low_order_keys_refused(secure_module):
+    """a low-order public key (whose session key everyone knows) raises ProtocolError bad_key"""
+    for name, peer in LOW_ORDER.items():
+        code = refusal(secure_module, name, peer)
+        assert code == "bad_key", (
+            f"the key {name} raised ProtocolError {code!r}, expected 'bad_key' — README step 1")

@@ -1,0 +1,80 @@
+"""Step 3: check_nonce, the receiver's rules in docs/protocol.md's order."""
+
+from conftest import refusal
+
+from socketlab.protocol import make_nonce
+
+STEP = "README step 3"
+
+
+def _server(secure, key: bytes):
+    """The student's channel on the server's side: it receives the client's frames."""
+    return secure.SecureChannel(key, "server")
+
+
+def _accept(channel, counters: list[int]) -> None:
+    for counter in counters:
+        code = refusal(lambda c=counter: channel.check_nonce(make_nonce("client", c)), STEP)
+        assert code is None, (
+            f"the server's channel refused the client's nonce with counter {counter} ({code}) "
+            f"after accepting {counters[:counters.index(counter)]}: the peer's next counter is "
+            f"accepted, and self.received goes up by one — {STEP}")
+
+
+def test_next_counters_accepted(secure, key):
+    """the client's counters 0, 1, 2, 3 are accepted one after another"""
+    channel = _server(secure, key)
+    _accept(channel, [0, 1, 2, 3])
+    assert channel.received == 4, (
+        f"after 4 accepted frames self.received is {channel.received}, expected 4 — {STEP}")
+
+
+def test_bad_layout_is_bad_nonce(secure, key):
+    """a nonce with a non-zero byte among bytes 1-15, or a direction other than C or S: bad_nonce"""
+    good = make_nonce("client", 0)
+    cases = {
+        "byte 7 is 1": good[:7] + b"\x01" + good[8:],
+        "byte 15 is 0x80": good[:15] + b"\x80" + good[16:],
+        "byte 0 is b'X'": b"X" + good[1:],
+        "byte 0 is b'c' (lower case)": b"c" + good[1:],
+        "byte 0 is b'S' and byte 1 is 1": b"S\x01" + good[2:],  # bad_nonce comes before reflected
+    }
+    for what, nonce in cases.items():
+        code = refusal(lambda n=nonce: _server(secure, key).check_nonce(n), STEP)
+        assert code == "bad_nonce", (
+            f"a nonce where {what} ({nonce.hex(' ')}) gave {code or 'no error'}, expected "
+            f"bad_nonce: first of all, byte 0 is b'C' or b'S' and bytes 1-15 are zero — {STEP}")
+
+
+def test_own_direction_is_reflected(secure, key):
+    """a nonce with the server's own direction, whatever its counter, is refused as reflected"""
+    for counter in (0, 5):
+        code = refusal(lambda c=counter: _server(secure, key).check_nonce(make_nonce("server", c)),
+                       STEP)
+        assert code == "reflected", (
+            f"the server's channel got a nonce with ITS OWN direction (b'S', counter {counter}) "
+            f"and said {code or 'nothing: it accepted it'}, expected reflected: that frame was "
+            "sealed by this side and sent back to it; compare byte 0 with "
+            f"DIRECTIONS[self.role] before you look at the counter — {STEP}")
+
+
+def test_old_counter_is_replayed(secure, key):
+    """after counters 0, 1, 2: the counter 2 again, and 0 again, are refused as replayed"""
+    for again in (2, 0):
+        channel = _server(secure, key)
+        _accept(channel, [0, 1, 2])
+        code = refusal(lambda a=again, ch=channel: ch.check_nonce(make_nonce("client", a)), STEP)
+        assert code == "replayed", (
+            f"after the counters 0, 1, 2 the counter {again} came again and got "
+            f"{code or 'accepted'}, expected replayed: a counter below self.received "
+            f"(the next one expected, 3) has been seen already — {STEP}")
+
+
+def test_future_counter_is_reordered(secure, key):
+    """after counter 0: the counter 2 (1 skipped) is refused as reordered"""
+    channel = _server(secure, key)
+    _accept(channel, [0])
+    code = refusal(lambda: channel.check_nonce(make_nonce("client", 2)), STEP)
+    assert code == "reordered", (
+        f"after the counter 0 came the counter 2 and got {code or 'accepted'}, expected "
+        f"reordered: a counter above self.received means a frame was held back — {STEP}")

@@ -1,0 +1,111 @@
+"""Step 4: open, the MAC first, then the nonce, then the message inside."""
+
+from conftest import refusal
+from nacl.bindings import crypto_box_easy_afternm
+
+from socketlab.protocol import SecureChannel, encode_frame, make_nonce
+
+STEP = "README step 4"
+SAY = b'{"type":"say","text":"meet at noon"}'
+
+
+def _seal(key: bytes, nonce: bytes, body: bytes = SAY) -> bytes:
+    """A frame sealed with the session key under any nonce we like (the rules broken on purpose)."""
+    return nonce + crypto_box_easy_afternm(encode_frame(body), nonce, key)
+
+
+def _flip(frame: bytes, byte: int, bit: int = 0) -> bytes:
+    flipped = bytearray(frame)
+    flipped[byte] ^= 1 << bit
+    return bytes(flipped)
+
+
+def _open(channel, frame: bytes) -> tuple[str | None, bytes | None]:
+    """(the code it was refused with, or None) and what open() returned."""
+    got: list[bytes] = []
+    code = refusal(lambda: got.append(channel.open(frame)), STEP)
+    return code, (got[0] if got else None)
+
+
+def test_kit_frames_open_in_order(secure, key):
+    """three frames the kit's client channel seals open in order, each to its message body"""
+    channel, kit = secure.SecureChannel(key, "server"), SecureChannel(key, "client")
+    for number in range(3):
+        body = b'{"type":"say","text":"line %d"}' % number
+        code, got = _open(channel, kit.seal(encode_frame(body)))
+        assert code is None, (
+            f"the client's frame {number} (sealed by the kit, by the rules) was refused with "
+            f"{code}: decrypt with self.box.decrypt(sealed), then self.check_nonce(the first "
+            f"24 bytes) — {STEP}")
+        assert got == body, (
+            f"open() returned {got!r} for frame {number}, expected the body {body!r}: "
+            f"return inner_body(plaintext) — {STEP}")
+
+
+def test_flipped_bit_is_decrypt_failed(secure, key):
+    """a frame with one bit flipped in its MAC or its ciphertext is refused with decrypt_failed"""
+    frame = SecureChannel(key, "client").seal(encode_frame(SAY))
+    for where, byte in (("the MAC", 30), ("the ciphertext", 50), ("the last byte", len(frame) - 1)):
+        code, got = _open(secure.SecureChannel(key, "server"), _flip(frame, byte, 3))
+        assert code == "decrypt_failed", (
+            f"a frame with a bit flipped in {where} (byte {byte}) gave "
+            f"{code or f'the body {got!r}'}, expected decrypt_failed: catch the "
+            f"nacl.exceptions.CryptoError that self.box.decrypt() raises — {STEP}")
+
+
+def test_short_frame_is_decrypt_failed(secure, key):
+    """a sealed frame of 39 bytes (shorter than nonce + MAC) is refused with decrypt_failed"""
+    code, _ = _open(secure.SecureChannel(key, "server"), make_nonce("client", 0) + bytes(15))
+    assert code == "decrypt_failed", (
+        f"a 39-byte frame gave {code or 'no error'}, expected decrypt_failed: a sealed frame "
+        f"has at least NONCE_SIZE + MAC_SIZE = 40 bytes — {STEP}")
+
+
+def test_tampered_nonce_fails_the_mac(secure, key):
+    """a frame whose nonce was changed on the way is decrypt_failed (the MAC covers the nonce)"""
+    frame = SecureChannel(key, "client").seal(encode_frame(SAY))
+    changes = {"a padding byte": (7, 0), "the direction byte (C → B)": (0, 0),
+               "the counter (0 → 1)": (23, 0)}
+    for what, (byte, bit) in changes.items():
+        code, _ = _open(secure.SecureChannel(key, "server"), _flip(frame, byte, bit))
+        assert code == "decrypt_failed", (
+            f"a frame whose nonce was tampered with ({what}) gave {code or 'no error'}, expected "
+            "decrypt_failed: check the MAC FIRST; only a nonce that passed it is the one the "
+            f"sender used, so only then does check_nonce() look at it — {STEP}")
+
+
+def test_forgery_does_not_count(secure, key):
+    """a forged frame 0 is refused and does not count: the genuine frame 0 still opens after it"""
+    genuine = SecureChannel(key, "client").seal(encode_frame(SAY))
+    channel = secure.SecureChannel(key, "server")
+    code, _ = _open(channel, _flip(genuine, 60))
+    assert code == "decrypt_failed", (
+        f"a frame with a flipped bit gave {code or 'no error'}, expected decrypt_failed — {STEP}")
+    code, got = _open(channel, genuine)
+    assert code is None and got == SAY, (
+        f"after a forged frame 0 was refused, the genuine frame 0 gave {code or repr(got)}: the "
+        "forgery moved your counter on. Check the nonce only once the MAC verified — "
+        f"{STEP}")
+
+
+def test_rule_breakers_refused(secure, key):
+    """frames sealed with the right key but against the rules: bad_nonce, reflected, replayed, reordered"""
+    client = SecureChannel(key, "client")
+    frames = [client.seal(encode_frame(SAY)) for _ in range(3)]
+    cases = [
+        ("bad_nonce", "a nonce with byte 9 set, sealed with the key", [],
+         _seal(key, make_nonce("client", 0)[:9] + b"\x01" + make_nonce("client", 0)[10:])),
+        ("reflected", "the server's own frame 0", [],
+         SecureChannel(key, "server").seal(encode_frame(SAY))),
+        ("replayed", "frame 1 again, after frames 0 and 1", frames[:2], frames[1]),
+        ("reordered", "frame 2 right after frame 0", frames[:1], frames[2]),
+    ]
+    for expected, what, before, frame in cases:
+        channel = secure.SecureChannel(key, "server")
+        for number, earlier in enumerate(before):
+            code, _ = _open(channel, earlier)
+            assert code is None, f"the client's frame {number} was refused with {code} — {STEP}"
+        code, got = _open(channel, frame)
+        assert code == expected, (
+            f"{what} gave {code or f'the body {got!r}'}, expected {expected}: after the MAC, "
+            f"open() calls self.check_nonce(sealed[:NONCE_SIZE]) — {STEP}")

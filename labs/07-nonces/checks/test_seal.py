@@ -1,0 +1,83 @@
+"""Step 2: seal, one nonce per frame, never the same one twice."""
+
+from conftest import kit_code, refusal
+
+from socketlab.protocol import NONCE_SIZE, SecureChannel, make_nonce
+
+STEP = "README step 2"
+
+
+def _seal_three(secure, key: bytes, role: str) -> list[bytes]:
+    channel = secure.SecureChannel(key, role)
+    sealed = []
+    for text in (b'{"type":"say","text":"one"}', b'{"type":"say","text":"two"}',
+                 b'{"type":"say","text":"three"}'):
+        code = refusal(lambda body=text: sealed.append(channel.seal(body)), STEP)
+        assert code is None, f"seal() refused to seal a message with {code} — {STEP}"
+    for frame in sealed:
+        assert isinstance(frame, bytes) and len(frame) > NONCE_SIZE + 16, (
+            f"seal() returned {frame!r:.80}: it returns bytes, nonce + MAC + ciphertext — "
+            "README step 2")
+    return sealed
+
+
+def test_first_frame_nonce(secure, key):
+    """the first frame a client seals starts with make_nonce("client", 0), a server's with ("server", 0)"""
+    for role in ("client", "server"):
+        first = _seal_three(secure, key, role)[0]
+        expected = make_nonce(role, 0)
+        assert first[:NONCE_SIZE] == expected, (
+            f"the first frame the {role} sealed starts with {first[:NONCE_SIZE].hex(' ')}, "
+            f"expected the nonce {expected.hex(' ')}: seal with make_nonce(self.role, self.sent), "
+            "not a random nonce (that was lab 06) — README step 2")
+
+
+def test_no_nonce_is_used_twice(secure, key):
+    """three frames in a row carry the counters 0, 1, 2: the counter goes up with every seal"""
+    for role in ("client", "server"):
+        counters = [int.from_bytes(frame[16:NONCE_SIZE], "big")
+                    for frame in _seal_three(secure, key, role)]
+        assert counters == [0, 1, 2], (
+            f"three frames the {role} sealed carry the counters {counters}, expected [0, 1, 2]: "
+            "add 1 to self.sent after each seal — the same nonce twice under one key "
+            "gives away the XOR of the two messages — README step 2")
+
+
+def test_kit_opens_your_frames(secure, key):
+    """the kit's SecureChannel, as the peer, opens your three frames in order and reads each body"""
+    bodies = [b'{"type":"say","text":"one"}', b'{"type":"say","text":"two"}',
+              b'{"type":"say","text":"three"}']
+    peer = SecureChannel(key, "server")
+    for number, (frame, body) in enumerate(zip(_seal_three(secure, key, "client"), bodies,
+                                               strict=True)):
+        opened: list[list[bytes]] = []
+        code = kit_code(lambda frame=frame, out=opened: out.append(peer.open_bodies(frame)))
+        assert code is None, (
+            f"the kit refused the client's frame {number} with {code}: "
+            + {"decrypt_failed": "encrypt the inner frame (inner_frame(body)) under the session "
+                                 "key with self.box.encrypt(plaintext, nonce)",
+               "replayed": "the counter did not go up", "reordered": "the counter skipped one",
+               "bad_nonce": "the nonce is not the protocol's layout (make_nonce)",
+               "reflected": "the nonce says the wrong direction (self.role)"}.get(code or "", "")
+            + " — README step 2")
+        assert opened[0] == [body], (
+            f"frame {number} held {opened[0]!r}, expected [{body!r}]: seal inner_frame(body) "
+            "— README step 2")
+
+
+def test_counter_exhausted(secure, key):
+    """the frame with counter 2**64 - 1 is sealed; the next one is refused with counter_exhausted"""
+    channel = secure.SecureChannel(key, "server")
+    channel.sent = 2**64 - 1
+    last: list[bytes] = []
+    assert refusal(lambda: last.append(channel.seal(b'{"type":"pong"}')), STEP) is None, (
+        "seal() refused the frame with counter 2**64 - 1: that is the last one allowed, "
+        "refuse only when self.sent is ABOVE MAX_COUNTER — README step 2")
+    assert last[0][:NONCE_SIZE] == make_nonce("server", 2**64 - 1), (
+        f"the frame with counter 2**64 - 1 starts with {last[0][:NONCE_SIZE].hex(' ')} "
+        "— README step 2")
+    code = refusal(lambda: channel.seal(b'{"type":"pong"}'), STEP)
+    assert code == "counter_exhausted", (
+        f"sealing after the counter 2**64 - 1 gave {code or 'a frame'}: the counter would wrap "
+        "to 0 and a nonce be used twice; raise ProtocolError('counter_exhausted', ...) "
+        "— README step 2")

@@ -17,7 +17,7 @@ from socketlab.protocol import (
     socketlab_home,
 )
 
-from .app import ChatServer
+from . import ENGINES
 from .flood import FloodLimits
 
 log = logging.getLogger("server")
@@ -44,6 +44,14 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
         help="append session keys for the inspector (else $SOCKETLAB_KEYLOG)",
     )
     parser.add_argument("--trace", metavar="FILE", help="write thread activity as JSON lines")
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES, reverse=True),
+        default="threads",
+        help="threads: a reader and a writer thread per client (the labs' design); "
+        "events: one thread and a selectors loop, for a lecture hall of hundreds "
+        "(default %(default)s)",
+    )
     parser.add_argument(
         "--max-clients",
         type=int,
@@ -100,6 +108,31 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
     return parser
 
 
+def raise_open_files(needed: int) -> None:
+    """Raise this process's open-files limit towards ``needed`` (one per client), as far
+    as the hard limit allows; say so when that is not enough. POSIX only: Windows has no
+    such per-process limit on sockets."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target < needed:
+        log.warning(
+            "open files limited to %d (ulimit -n): fewer clients than --max-clients "
+            "can connect; raise the hard limit (ulimit -Hn) to %d",
+            target,
+            needed,
+        )
+
+
 def main(argv: list[str] | None = None, prog: str = "socketlab server") -> int:
     args = build_parser(prog).parse_args(argv)
     logging.basicConfig(
@@ -109,7 +142,8 @@ def main(argv: list[str] | None = None, prog: str = "socketlab server") -> int:
     identity_path = args.identity or socketlab_home() / "server_identity.key"
     try:
         identity = load_or_create_identity(identity_path)
-        server = ChatServer(
+        raise_open_files(args.max_clients + args.max_pending + 64)
+        server = ENGINES[args.engine](
             args.host,
             args.port,
             allow_plaintext=args.allow_plaintext,
@@ -140,10 +174,11 @@ def main(argv: list[str] | None = None, prog: str = "socketlab server") -> int:
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     host, port = server.address
     log.info(
-        "listening on %s:%d (%s)",
+        "listening on %s:%d (%s; engine %s)",
         host,
         port,
         "box or plain" if args.allow_plaintext else "box only",
+        args.engine,
     )
     log.info("identity %s  (%s)", server.fingerprint, identity_path)
     if server.keylog is not None:

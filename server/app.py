@@ -122,6 +122,9 @@ class _Batch:
 class ChatServer:
     """The chat server: ``start()``, ``address``, ``stop()``; also a context manager."""
 
+    loop_thread_name = "accept"  # the thread start() begins (the event engine's loop is "events")
+    accept_batch = ACCEPT_BATCH
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -196,7 +199,9 @@ class ChatServer:
             raise
         self._listener.setblocking(False)
         self._wake = socket.socketpair()  # stop() writes a byte to wake the accept thread
-        self._accept_thread = threading.Thread(target=self._accept_loop, name="accept", daemon=True)
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name=self.loop_thread_name, daemon=True
+        )
         self._accept_thread.start()
 
     @property
@@ -392,7 +397,7 @@ class ChatServer:
 
     def _accept_ready(self) -> None:
         assert self._listener is not None
-        for _ in range(ACCEPT_BATCH):
+        for _ in range(self.accept_batch):
             try:
                 sock, addr = self._listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -411,16 +416,7 @@ class ChatServer:
             full = self._hub.member_count() >= self.max_clients
             if not full:
                 self._make_room(addr[0], batch)
-                peer = Peer(
-                    self,
-                    next(self._ids),
-                    sock,
-                    addr,
-                    conn,
-                    sendq=self.sendq,
-                    keylog=self.keylog,
-                    tracer=self.trace,
-                )
+                peer = self._new_peer(next(self._ids), sock, addr, conn)
                 self._peers[peer.conn_id] = peer
                 self._run(self._hub.connect(peer.conn_id, time.time_ns() // 1_000_000), batch)
             self._queue(batch)
@@ -431,6 +427,14 @@ class ChatServer:
             return
         log.debug("connection %d from %s:%d", peer.conn_id, *addr)
         peer.start()
+
+    def _new_peer(
+        self, conn_id: int, sock: socket.socket, addr: tuple[str, int], conn: ServerConnection
+    ) -> Peer:
+        """A peer with its two threads (the event engine makes its own kind)."""
+        return Peer(
+            self, conn_id, sock, addr, conn, sendq=self.sendq, keylog=self.keylog, tracer=self.trace
+        )
 
     def _make_room(self, host: str, batch: _Batch) -> None:
         """Before a new connection from ``host`` joins the pending ones (not logged in):

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from socketlab.protocol import Message, Say, read_keylog
-from socketlab.server import ChatServer
+from socketlab.server import ChatServer, EventServer
 from tests.server.server_helpers import RawClient
 
 TRACE_STATES = {"recv", "handling", "sending", "queue_wait", "lock_wait", "exit"}
@@ -64,3 +64,24 @@ def test_the_trace_file_follows_the_schema(tmp_path: Path) -> None:
     states_of_alice = {r["state"] for r in records if r["thread"] == "reader-alice"}
     assert {"recv", "handling", "lock_wait", "sending"} <= states_of_alice
     assert "queue_wait" in {r["state"] for r in records if r["thread"] == "writer-alice"}
+
+
+def test_the_event_engine_traces_one_row(tmp_path: Path) -> None:
+    """The lesson of the timeline: the event engine serves everyone from one thread."""
+    path = tmp_path / "events.trace"
+    with EventServer(trace=path) as server:
+        clients = []
+        for name in ("alice", "bob"):
+            client = RawClient(server.address)
+            client.handshake()
+            client.login(name)
+            clients.append(client)
+        clients[0].send(Say("traced"))
+        clients[1].wait_for(lambda m: isinstance(m, Message) and m.text == "traced")
+    for client in clients:
+        client.close()
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert {r["thread"] for r in records} == {"events"}
+    assert all(r["state"] in TRACE_STATES for r in records)
+    assert {"recv", "handling", "sending"} <= {r["state"] for r in records}
+    assert max(records, key=lambda r: r["t"])["state"] == "exit"

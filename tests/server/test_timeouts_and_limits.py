@@ -49,8 +49,8 @@ def test_beyond_max_clients_a_connection_is_refused_clearly(make_server, connect
     assert [m.code for m in received if isinstance(m, Error)] == ["server_full"]
 
     first.sock.close()  # a place frees up
+    second.wait_for(lambda m: isinstance(m, Left) and m.name == "first")
     assert eventually(lambda: not any("first" in name for name in server_threads()))
     fourth = connect(server, "fourth")
-    second.wait_for(lambda m: isinstance(m, Left) and m.name == "first")
     fourth.send(Say("made it"))
     second.wait_for(lambda m: isinstance(m, Message) and m.text == "made it")

@@ -13,7 +13,6 @@ role. Framing always goes through ``protocol/``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,7 +33,6 @@ from socketlab.protocol import (
 from socketlab.protocol.secure import open_any_nonce
 
 from .classify import View, classify
-from .e2e_notes import E2EWatch
 from .events import (
     Closed,
     Conflict,
@@ -48,7 +46,6 @@ from .events import (
     Opened,
     Tampered,
 )
-from .keylog_file import KeyLogFile
 
 FrameKind = Literal["plain", "sealed", "undecodable", "frame"]
 ViewChoice = Literal["auto", "raw", "frames", "socketlab"]
@@ -122,30 +119,12 @@ class _Session:
     mode: str | None = None  # from the client's hello
     client_key: bytes | None = None
     channels: dict[str, SecureChannel] = field(default_factory=dict)
-    e2e: E2EWatch = field(default_factory=E2EWatch)
 
     def half(self, direction: Direction) -> _Direction:
         return self.c2s if direction == "c2s" else self.s2c
 
     def first_bytes(self, direction: Direction) -> bytes:
         return b"".join(e.data for e in self.waiting if e.direction == direction)
-
-
-# In a class's capture one broadcast reaches every client as the same inner body
-# (each sealed apart), so most bodies were decoded a moment ago: remember them.
-# Messages are frozen, so sharing one decoded message between frames is safe.
-_DECODED: dict[bytes, AnyMessage] = {}
-_DECODED_MAX = 2048
-
-
-def _decode_known(body: bytes) -> AnyMessage:
-    message = _DECODED.get(body)
-    if message is None:
-        message = decode_message(body)  # an error is raised, never remembered
-        if len(_DECODED) >= _DECODED_MAX:
-            _DECODED.clear()
-        _DECODED[body] = message
-    return message
 
 
 class SessionDecoder:
@@ -155,18 +134,11 @@ class SessionDecoder:
     note unless it is socketlab) or one of ``raw``, ``frames``, ``socketlab``
     for every connection (``--as``). Until a connection's view is known its
     bytes are held (at most one frame's worth, ``max_frame``).
-
-    ``e2e_keys`` (e2e public key → secret, a client's ``SOCKETLAB_E2E`` lines;
-    a ``KeyLogFile`` brings its own) open that client's end-to-end whispers;
-    without them those show as ciphertext, whatever the transport keys.
     """
 
     def __init__(self, keys: dict[bytes, bytes] | None = None, max_frame: int = MAX_FRAME,
-                 view: ViewChoice = "auto",
-                 e2e_keys: Mapping[bytes, bytes] | None = None) -> None:
+                 view: ViewChoice = "auto") -> None:
         self.keys = keys
-        self.e2e_keys = keys.e2e if e2e_keys is None and isinstance(keys, KeyLogFile) \
-            else e2e_keys
         self.max_frame = max_frame
         self.view = view
         self._sessions: dict[Connection, _Session] = {}
@@ -344,8 +316,7 @@ class SessionDecoder:
             return Frame(conn, direction, number, ts, wire, "undecodable", note=str(exc))
         if number == 1 and direction == "c2s" and isinstance(message, Hello):
             session.mode, session.client_key = message.mode, message.key
-        return Frame(conn, direction, number, ts, wire, "plain", (message,), bodies=(body,),
-                     note=session.e2e.describe((message,), self.e2e_keys))
+        return Frame(conn, direction, number, ts, wire, "plain", (message,), bodies=(body,))
 
     def _sealed(self, session: _Session, conn: Connection, direction: Direction, number: int,
                 ts: float, wire: bytes, body: bytes) -> Frame:
@@ -374,13 +345,10 @@ class SessionDecoder:
                 how += "; random nonce (the kit says bad_nonce) — lab 07 shows why"
             else:
                 bodies = tuple(channel.open_bodies(body, parts))
-            messages = tuple(_decode_known(inner) for inner in bodies)
+            messages = tuple(decode_message(inner) for inner in bodies)
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")
         if len(messages) > 1:
             how += f"; a batch of {len(messages)} messages in one sealed frame"
-        e2e = session.e2e.describe(messages, self.e2e_keys)
-        if e2e:
-            how += f"; {e2e}"
         return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, how, bodies)

@@ -127,6 +127,23 @@ class _Session:
         return b"".join(e.data for e in self.waiting if e.direction == direction)
 
 
+# In a class's capture one broadcast reaches every client as the same inner body
+# (each sealed apart), so most bodies were decoded a moment ago: remember them.
+# Messages are frozen, so sharing one decoded message between frames is safe.
+_DECODED: dict[bytes, AnyMessage] = {}
+_DECODED_MAX = 2048
+
+
+def _decode_known(body: bytes) -> AnyMessage:
+    message = _DECODED.get(body)
+    if message is None:
+        message = decode_message(body)  # an error is raised, never remembered
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[body] = message
+    return message
+
+
 class SessionDecoder:
     """Feed it events; it returns chunks, frames and notes, in order.
 
@@ -345,7 +362,7 @@ class SessionDecoder:
                 how += "; random nonce (the kit says bad_nonce) — lab 07 shows why"
             else:
                 bodies = tuple(channel.open_bodies(body, parts))
-            messages = tuple(decode_message(inner) for inner in bodies)
+            messages = tuple(_decode_known(inner) for inner in bodies)
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")

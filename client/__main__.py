@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from socketlab.protocol import DEFAULT_PORT, PinStore
+from socketlab.protocol import DEFAULT_PORT, PinStore, UserPinStore
 
 from . import tui
 
@@ -37,21 +37,39 @@ def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
         "--trace", metavar="FILE", help="write thread activity (JSON lines) to FILE"
     )
     parser.add_argument(
+        "--no-e2e",
+        action="store_true",
+        help="no end-to-end whispers (behave like an old client: the server can read them)",
+    )
+    parser.add_argument(
         "--forget-server",
         metavar="HOST:PORT",
         help="forget the pinned identity of a server, then exit",
+    )
+    parser.add_argument(
+        "--forget-user",
+        nargs=2,
+        metavar=("HOST:PORT", "NAME"),
+        help="forget the pinned identity of a user on that server, then exit",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     return parser
 
 
-def forget_server(where: str) -> int:
-    """Remove the pin for ``HOST:PORT``; exit status 0 if there was one."""
+def _host_port(where: str) -> tuple[str, int] | None:
     host, _, port = where.rpartition(":")
     if not host or not port.isdigit():
         sys.stderr.write(f"error: expected HOST:PORT, got {where!r}\n")
+        return None
+    return host.removeprefix("[").removesuffix("]"), int(port)  # "[::1]:7777" names ::1
+
+
+def forget_server(where: str) -> int:
+    """Remove the pin for ``HOST:PORT``; exit status 0 if there was one."""
+    parsed = _host_port(where)
+    if parsed is None:
         return 2
-    host = host.removeprefix("[").removesuffix("]")  # "[::1]:7777" names ::1
+    host, port = parsed
     store = PinStore()
     if store.forget(host, int(port)):
         print(f"forgot the pinned identity of {host}:{port} ({store.path})")
@@ -60,11 +78,27 @@ def forget_server(where: str) -> int:
     return 1
 
 
+def forget_user(where: str, name: str) -> int:
+    """Remove the pin for user ``name`` on ``HOST:PORT``; exit status 0 if there was one."""
+    parsed = _host_port(where)
+    if parsed is None:
+        return 2
+    host, port = parsed
+    store = UserPinStore()
+    if store.forget(host, port, name):
+        print(f"forgot the pinned identity of {name} on {host}:{port} ({store.path})")
+        return 0
+    print(f"no identity pinned for {name} on {host}:{port} in {store.path}")
+    return 1
+
+
 def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
     args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.forget_server:
         return forget_server(args.forget_server)
+    if args.forget_user:
+        return forget_user(*args.forget_user)
     if args.tui:
         try:
             return tui.run(
@@ -75,6 +109,7 @@ def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
                 verify=not args.no_verify,
                 keylog=args.keylog,
                 trace=args.trace,
+                e2e=not args.no_e2e,
             )
         except KeyboardInterrupt:  # Ctrl-C while asked for a name: leave quietly
             return 130

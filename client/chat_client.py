@@ -5,50 +5,121 @@ refused name or a changed server identity before anything else happens.
 After login a thread named ``receive`` reads the socket and puts every
 message on ``events`` (a ``queue.Queue``), ending with ``Disconnected``.
 Front ends drain that queue on their own thread (Tk: with ``after()``).
+
+With ``e2e=True`` whispers are end to end (docs/protocol.md, "End-to-end
+whispers"): ``whisper()`` looks the recipient's signed key up (once per name
+while they stay), pins their identity, and sends the text sealed to that key;
+a recipient without a key (an old client) gets a plain whisper instead. The
+server answers each lookup and each whisper in the order they were sent, so
+``_outstanding`` pairs every answer with its request without any id on the
+wire. Every whisper reaches ``events`` as a ``Whispered`` that says how far it
+can be trusted; a whisper that fails a check arrives as ``WhisperRefused``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import logging
 import os
 import queue
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from socketlab.protocol import (
     AnyMessage,
     Bye,
     ClientConnection,
+    E2EError,
+    E2EKeys,
+    E2EMessage,
     Error,
     KeyLogWriter,
+    Left,
     LocalProtocolError,
     Login,
+    Lookup,
+    Message,
+    Peer,
     Ping,
     PinStore,
     Pong,
     ProtocolError,
     Say,
     SocketlabError,
+    UserKey,
+    UserPinStore,
     Welcome,
     Whisper,
     Who,
+    accept_user_key,
+    encode_message,
     fingerprint,
     keylog_from_env,
+    load_or_create_user_identity,
+    name_key,
+    open_e2e_message,
+    seal_whisper,
+    socketlab_home,
 )
 from socketlab.trace import NullTracer, Tracer, open_tracer
 
-from .events import CLOSED_BY_SERVER, CLOSED_BY_YOU, CONNECTION_LOST, Disconnected
+from .events import (
+    CLOSED_BY_SERVER,
+    CLOSED_BY_YOU,
+    CONNECTION_LOST,
+    E2E_CHANGED,
+    E2E_NEW,
+    E2E_VERIFIED,
+    TRANSPORT,
+    Disconnected,
+    PeerIdentityChanged,
+    Security,
+    Whispered,
+    WhisperRefused,
+)
 
 log = logging.getLogger(__name__)
 
 _RECV_SIZE = 65536
 # How long close() waits for the server to answer our bye by closing its end.
 _LINGER = 2.0
+# The errors that answer a lookup or a whisper (the server sends nothing else back
+# for them that could be confused with these).
+_ANSWER_ERRORS = frozenset({"no_such_user", "no_e2e_key", "bad_name"})
+_SECURITY_OF_PIN: dict[str, Security] = {
+    "new": E2E_NEW,
+    "known": E2E_VERIFIED,
+    "changed": E2E_CHANGED,
+}
 
-Event = AnyMessage | Disconnected
+Event = AnyMessage | Disconnected | Whispered | WhisperRefused | PeerIdentityChanged
+
+
+@dataclass
+class _Lookup:
+    """A lookup on its way: the name asked for, and the texts waiting for its key."""
+
+    name: str
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A whisper on its way; its copy comes back to us (or an error does)."""
+
+    to_key: str
+    peer: Peer | None  # None: a plain whisper (the recipient has no e2e key)
+    security: Security
+
+
+_Outstanding = _Lookup | _Sent
 
 
 class ChatError(SocketlabError):
@@ -74,6 +145,10 @@ class ChatClient:
     pinning (only for the lab that shows the man-in-the-middle attack).
     ``trace`` (a path or a ``Tracer``) records thread activity from login on,
     as process ``client:NAME``; ``tracer`` lets a front end add its own threads.
+    ``e2e=True`` makes whispers end to end (see the module's docstring): the
+    user identity is ``user_identity.key`` in ``home`` (default: the socketlab
+    home, ``$SOCKETLAB_HOME``), other users' identities are pinned in its
+    ``known_users``.
     """
 
     def __init__(
@@ -87,6 +162,8 @@ class ChatClient:
         keylog: str | os.PathLike[str] | KeyLogWriter | None = None,
         timeout: float = 10.0,
         trace: str | os.PathLike[str] | Tracer | None = None,
+        e2e: bool = False,
+        home: str | os.PathLike[str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -112,6 +189,30 @@ class ChatClient:
         self._state_lock = threading.Lock()
         self._closing = False
         self._thread: threading.Thread | None = None
+        # End-to-end whispers: our keys, other users' pins and keys, requests in flight.
+        self.e2e: E2EKeys | None = None
+        self._user_pins: UserPinStore | None = None
+        if e2e:
+            folder = Path(home) if home is not None else socketlab_home()
+            self.e2e = E2EKeys(load_or_create_user_identity(folder))
+            self._user_pins = UserPinStore(folder / "known_users")
+        # name_key -> the user's checked key, or None: that user's client has no e2e key.
+        self._peers: dict[str, Peer | None] = {}
+        self._outstanding: deque[_Outstanding] = deque()
+        self._warned: set[tuple[str, bytes]] = set()  # (name_key, identity) already reported
+        # Held while a tracked request is sent and recorded, and while an answer is taken.
+        self._e2e_lock = threading.Lock()
+
+    @property
+    def user_fingerprint(self) -> str | None:
+        """Our own user identity's fingerprint (to compare out of band); None without e2e."""
+        return fingerprint(bytes(self.e2e.identity.verify_key)) if self.e2e else None
+
+    def peer_fingerprint(self, name: str) -> str | None:
+        """The identity fingerprint of ``name`` as checked in this session, if known."""
+        with self._e2e_lock:
+            peer = self._peers.get(name_key(name))
+        return peer.fingerprint if peer is not None else None
 
     # -- connecting ---------------------------------------------------------
 
@@ -168,7 +269,8 @@ class ChatClient:
             raise ChatError("not_connected", "connect() first")
         if self.name is not None:
             raise ChatError("already_logged_in", f"already logged in as {self.name}")
-        self._send(Login(name))
+        # The bundle signs the name, so each try is signed afresh.
+        self._send(self.e2e.login(name) if self.e2e is not None else Login(name))
         while True:
             msg = self._next_message()
             if isinstance(msg, Welcome):
@@ -180,6 +282,8 @@ class ChatClient:
             else:
                 self.events.put(msg)
         self.name = msg.name
+        if self.e2e is not None and self._keylog is not None:
+            self._keylog.write_e2e(self.e2e.public, self.e2e.secret_bytes)
         # Opened only now, because the trace names the process by our chat name.
         self.tracer = open_tracer(self._trace_target, f"client:{self.name}")
         # From now on only the receive thread reads, and it may wait forever
@@ -227,7 +331,7 @@ class ChatClient:
                 if isinstance(last, Ping):
                     self._answer_ping()
                 else:
-                    self.events.put(last)
+                    self._deliver(last)
             try:
                 self.tracer.record("recv")
                 data = self._sock.recv(_RECV_SIZE)
@@ -255,6 +359,198 @@ class ChatClient:
         except ChatError as exc:
             log.debug("pong not sent: %s", exc)  # the next recv reports the broken line
 
+    # -- end-to-end whispers (the receive thread) ------------------------------
+
+    def _deliver(self, msg: AnyMessage) -> None:
+        """Put ``msg`` on ``events``; with e2e, first pair answers with our requests."""
+        if self.e2e is None:
+            self.events.put(msg)
+        elif isinstance(msg, UserKey):
+            self._take_user_key(msg)
+        elif isinstance(msg, E2EMessage):
+            self._take_e2e_message(msg, self.e2e)
+        elif isinstance(msg, Message) and msg.to is not None:
+            self._take_plain_whisper(msg)
+        elif isinstance(msg, Error) and msg.code in _ANSWER_ERRORS:
+            self._take_refusal(msg)
+        else:
+            if isinstance(msg, Left):  # a new user of that name may have another key
+                with self._e2e_lock:
+                    self._peers.pop(name_key(msg.name), None)
+            self.events.put(msg)
+
+    def _take_user_key(self, msg: UserKey) -> None:
+        with self._e2e_lock:
+            asked = self._outstanding[0] if self._outstanding else None
+            if not isinstance(asked, _Lookup):
+                log.debug("user_key for %s answers no lookup of ours: ignored", msg.name)
+                return
+            self._outstanding.popleft()
+            if name_key(msg.name) != name_key(asked.name):
+                # The signature binds the name: another user's genuine bundle is no use.
+                self._refuse_texts(
+                    asked,
+                    "e2e_misrouted",
+                    f"asked for {asked.name}'s key, the server answered with {msg.name}'s",
+                )
+                return
+            try:
+                peer = accept_user_key(msg, self._user_pins, self.host, self.port)
+            except E2EError as exc:
+                self._refuse_texts(asked, exc.code, exc.message)
+                return
+            key = name_key(peer.name)
+            self._peers[key] = peer
+            for text in asked.texts:
+                # Read again each time: after the first, a new contact is a known one.
+                current = self._peers[key]
+                assert current is not None
+                self._send_waiting(functools.partial(self._send_to_peer, current, text))
+
+    def _take_refusal(self, error: Error) -> None:
+        with self._e2e_lock:
+            if not self._outstanding:
+                self.events.put(error)
+                return
+            asked = self._outstanding.popleft()
+            if isinstance(asked, _Lookup) and error.code == "no_e2e_key":
+                # An old client: its whispers can only be transport-encrypted.
+                key = name_key(asked.name)
+                self._peers[key] = None
+                for text in asked.texts:
+                    self._send_waiting(
+                        functools.partial(
+                            self._send_tracked,
+                            Whisper(asked.name, text),
+                            _Sent(key, None, TRANSPORT),
+                        )
+                    )
+                return
+        self.events.put(error)
+
+    def _take_plain_whisper(self, msg: Message) -> None:
+        assert msg.to is not None and self.name is not None
+        if name_key(msg.sender) == name_key(self.name):
+            with self._e2e_lock:
+                self._pop_sent(name_key(msg.to), e2e=False)
+        self.events.put(Whispered(msg.sender, msg.to, msg.text, msg.ts, TRANSPORT))
+
+    def _take_e2e_message(self, msg: E2EMessage, keys: E2EKeys) -> None:
+        assert self.name is not None
+        ours = name_key(msg.sender) == name_key(self.name)
+        sent: _Sent | None = None
+        recipient: Peer | None = None
+        if ours:
+            with self._e2e_lock:
+                sent = self._pop_sent(name_key(msg.to), e2e=True)
+                recipient = sent.peer if sent is not None else self._peers.get(name_key(msg.to))
+        try:
+            opened = open_e2e_message(
+                msg,
+                keys,
+                pins=self._user_pins,
+                host=self.host,
+                port=self.port,
+                recipient=recipient,
+            )
+        except E2EError as exc:
+            other = msg.to if ours else msg.sender
+            self.events.put(WhisperRefused(other, exc.code, exc.message, outgoing=False))
+            return
+        peer = opened.peer
+        with self._e2e_lock:
+            if peer.pin == "changed":
+                self._warn_changed(peer)
+            elif not ours:  # a reply needs no lookup: the sender's key is checked and pinned
+                self._peers[name_key(peer.name)] = dataclasses.replace(peer, pin="known")
+        security = sent.security if sent is not None else _SECURITY_OF_PIN[peer.pin]
+        self.events.put(
+            Whispered(
+                opened.sender,
+                opened.to,
+                opened.text,
+                opened.ts,
+                security,
+                fingerprint=peer.fingerprint,
+                pinned=peer.known_fingerprint,
+            )
+        )
+
+    def _warn_changed(self, peer: Peer) -> None:
+        """Report ``peer``'s changed identity once per session (its whispers stay marked).
+        The caller holds ``_e2e_lock``."""
+        seen = (name_key(peer.name), peer.identity)
+        if seen in self._warned:
+            return
+        self._warned.add(seen)
+        self.events.put(
+            PeerIdentityChanged(
+                peer.name, self._where, peer.known_fingerprint or "(unknown)", peer.fingerprint
+            )
+        )
+
+    def _refuse_texts(self, asked: _Lookup, code: str, reason: str) -> None:
+        for _text in asked.texts:
+            self.events.put(WhisperRefused(asked.name, code, reason, outgoing=True))
+
+    def _pop_sent(self, to_key: str, *, e2e: bool) -> _Sent | None:
+        """Our oldest whisper in flight if this copy of one to ``to_key`` answers it."""
+        head = self._outstanding[0] if self._outstanding else None
+        if isinstance(head, _Sent) and head.to_key == to_key and (head.peer is not None) == e2e:
+            return self._outstanding.popleft()  # type: ignore[return-value]
+        return None
+
+    # -- end-to-end whispers (sending; callers hold _e2e_lock) ---------------------
+
+    def _whisper_end_to_end(self, to: str, text: str) -> None:
+        key = name_key(to)
+        with self._e2e_lock:
+            if key in self._peers:
+                peer = self._peers[key]
+                if peer is None:
+                    self._send_tracked(Whisper(to, text), _Sent(key, None, TRANSPORT))
+                else:
+                    self._send_to_peer(peer, text)
+                return
+            for asked in self._outstanding:
+                if isinstance(asked, _Lookup) and name_key(asked.name) == key:
+                    asked.texts.append(text)  # one lookup per name is enough
+                    return
+            self._send_tracked(Lookup(to), _Lookup(to, [text]))
+
+    def _send_to_peer(self, peer: Peer, text: str) -> None:
+        assert self.e2e is not None and self.name is not None
+        if peer.pin == "changed":
+            # Sealing to a key we cannot vouch for could hand the text to an impostor.
+            self._warn_changed(peer)
+            self.events.put(
+                WhisperRefused(
+                    peer.name,
+                    "identity_changed",
+                    f"not sent: {peer.name} signs with another identity than the one pinned",
+                    outgoing=True,
+                )
+            )
+            return
+        key = name_key(peer.name)
+        sealed = seal_whisper(self.e2e.secret, peer.key, self.name, peer.name, text)
+        self._send_tracked(sealed, _Sent(key, peer, _SECURITY_OF_PIN[peer.pin]))
+        if peer.pin == "new":  # first contact is marked once; afterwards it is the pin
+            self._peers[key] = dataclasses.replace(peer, pin="known")
+
+    def _send_tracked(self, msg: AnyMessage, pending: _Outstanding) -> None:
+        """Send a request the server answers, and remember it (in wire order)."""
+        self._send(msg)
+        self._outstanding.append(pending)
+
+    def _send_waiting(self, send: Callable[[], None]) -> None:
+        """From the receive thread: send what waited for an answer; a dead line is
+        reported by the next recv."""
+        try:
+            send()
+        except ChatError as exc:
+            log.debug("whisper not sent: %s", exc)
+
     # -- sending ------------------------------------------------------------
 
     def say(self, text: str) -> None:
@@ -262,8 +558,19 @@ class ChatClient:
         self._send_logged_in(Say(text))
 
     def whisper(self, to: str, text: str) -> None:
-        """Send ``text`` to ``to`` only (the server echoes it back to us)."""
-        self._send_logged_in(Whisper(to, text))
+        """Send ``text`` to ``to`` only (the server echoes it back to us).
+
+        With e2e the text is sealed for ``to`` (after a lookup of their key, the
+        first time); what becomes of it arrives on ``events``.
+        """
+        if self.e2e is None or self.name is None:
+            self._send_logged_in(Whisper(to, text))
+            return
+        try:
+            encode_message(Whisper(to, text))  # the text's rules, checked before sealing
+        except LocalProtocolError as exc:
+            raise ChatError(exc.code, exc.message) from None
+        self._whisper_end_to_end(to, text)
 
     def who(self) -> None:
         """Ask who is online; the answer arrives as ``Users`` on ``events``."""

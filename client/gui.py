@@ -12,6 +12,12 @@ The lesson of the original project is in ``ChatApp``'s threads:
   ``POLL_MS`` an ``after()`` callback drains both queues, in slices of at
   most ``BATCH`` events or ``BUDGET_S`` seconds, so a flood cannot starve
   redraws and clicks.
+
+Whispers are end to end unless ``Settings.e2e`` is off (``--no-e2e``): each
+whisper's line is marked with what ``ChatClient`` found (a padlock and
+"end-to-end", a new contact, a changed identity with a warning window, or
+"transport-encrypted only"), and the status bar's second row shows your key's
+fingerprint and the last peer's.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import threading
 import time
 import tkinter as tk
 from dataclasses import dataclass
+from pathlib import Path
 
 from socketlab.protocol import (
     DEFAULT_PORT,
@@ -44,10 +51,38 @@ from socketlab.protocol import (
 from socketlab.trace import NullTracer, Tracer, open_tracer
 
 from .chat_client import ChatClient, ChatError
-from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command
-from .events import Disconnected
+from .commands import (
+    HELP_TEXT,
+    Fingerprint,
+    Help,
+    Quit,
+    Usage,
+    describe_fingerprint,
+    format_event,
+    parse_command,
+)
+from .events import (
+    E2E_CHANGED,
+    E2E_NEW,
+    Disconnected,
+    PeerIdentityChanged,
+    Whispered,
+    WhisperRefused,
+)
 from .gui_dialog import HOST, NAME, ConnectDialog, ConnectRequest, IdentityWarning
-from .gui_styles import ERROR, OTHER, OWN, SYSTEM, WHISPER_IN, WHISPER_OUT, apply_theme
+from .gui_styles import (
+    E2E_IN,
+    E2E_OUT,
+    E2E_WARN,
+    ERROR,
+    LOCK,
+    OTHER,
+    OWN,
+    SYSTEM,
+    WHISPER_IN,
+    WHISPER_OUT,
+    apply_theme,
+)
 from .gui_window import ChatWindow, LogLine
 
 log = logging.getLogger(__name__)
@@ -75,6 +110,8 @@ class Settings:
     trace: str | None = None  # thread-activity JSON lines, for the inspector's timeline
     pins: PinStore | None = None
     timeout: float = 10.0
+    e2e: bool = True  # end-to-end whispers (off: like an old client, --no-e2e)
+    home: Path | None = None  # user identity and known_users (default: the socketlab home)
 
     @property
     def where(self) -> str:
@@ -208,6 +245,8 @@ class ChatApp:
             keylog=s.keylog,
             timeout=s.timeout,
             trace=self.tracer if isinstance(self.tracer, Tracer) else None,
+            e2e=s.e2e,
+            home=s.home,
         )
 
     def _worker_busy(self) -> bool:
@@ -293,6 +332,26 @@ class ChatApp:
         else:
             self.dialog.ask_all(outcome.message, outcome.field)
 
+    def _warn_user_identity(self, event: PeerIdentityChanged) -> None:
+        self.warning = IdentityWarning(
+            self.root,
+            where=event.where,
+            known=event.pinned,
+            offered=event.offered,
+            forget_hint=(
+                f"If {event.name} really has a new identity (another computer), and you "
+                "compared the new fingerprint with them, forget the old one: "
+                f"socketlab client --forget-user {event.where} {event.name}"
+            ),
+            title=f"{event.name}'s identity changed",
+            text=(
+                f"{event.name} signs with a different identity key than the one pinned the "
+                "first time you whispered. The server may be passing someone else's key "
+                f"off as {event.name}'s, or {event.name} has a new identity.\n\n"
+                f"Whispers from {event.name} are marked NOT verified; yours to them are not sent."
+            ),
+        )
+
     def _warn_identity(self, error: IdentityError) -> None:
         where = self.settings.where
         self.warning = IdentityWarning(
@@ -333,8 +392,18 @@ class ChatApp:
                 )
             )
         lines.append(LogLine(format_event(welcome, welcome.name), SYSTEM, now))
+        own_key = client.user_fingerprint
+        if own_key is not None:
+            lines.append(
+                LogLine(
+                    f"* whispers are end-to-end; your key {own_key} (/fingerprint shows it)",
+                    SYSTEM,
+                    now,
+                )
+            )
         lines.append(LogLine("* type /help for commands", SYSTEM, now))
         self.window.append(lines)
+        self.window.show_own_key(own_key)
 
     def _drain(self, client: ChatClient) -> bool:
         """Show one slice of ``client``'s events; True if more are waiting."""
@@ -352,9 +421,7 @@ class ChatApp:
                 ended = event.reason
                 lines.append(LogLine(format_event(event), ERROR, time.time()))
                 break
-            line = self._apply(event)
-            if line is not None:
-                lines.append(line)
+            lines += self._apply(event)
         self.window.append(lines)
         if ended is not None:
             self.client = None
@@ -363,11 +430,18 @@ class ChatApp:
             return False
         return not client.events.empty()
 
-    def _apply(self, event: object) -> LogLine | None:
-        """Update the user list for ``event``; return its log line (None: not shown)."""
+    def _apply(self, event: object) -> list[LogLine]:
+        """Update the user list and status for ``event``; return its log lines."""
         me = self.settings.name
         if isinstance(event, (Ping, Pong)):
-            return None
+            return []
+        if isinstance(event, Whispered):
+            return self._whisper_lines(event)
+        if isinstance(event, PeerIdentityChanged):
+            self._warn_user_identity(event)
+            return [LogLine(format_event(event, me), ERROR, time.time())]
+        if isinstance(event, WhisperRefused):
+            return [LogLine(format_event(event, me), ERROR, time.time())]
         if isinstance(event, Message):
             mine = name_key(event.sender) == name_key(me)
             if event.to is None:
@@ -380,7 +454,7 @@ class ChatApp:
                 if event.to is None and text.startswith(f"{event.sender}:")
                 else 0
             )
-            return LogLine(text, tag, event.ts / 1000, lead)
+            return [LogLine(text, tag, event.ts / 1000, lead)]
         if isinstance(event, Joined):
             self.window.add_user(event.name)
         elif isinstance(event, Left):
@@ -388,7 +462,30 @@ class ChatApp:
         elif isinstance(event, (Users, Welcome)):
             self.window.set_users(event.names if isinstance(event, Users) else event.users, me)
         tag = ERROR if isinstance(event, Error) else SYSTEM
-        return LogLine(format_event(event, me), tag, time.time())
+        return [LogLine(format_event(event, me), tag, time.time())]
+
+    def _whisper_lines(self, event: Whispered) -> list[LogLine]:
+        """A whisper's line: its look and icon say end to end or not, verified or not;
+        a new contact's key follows it, to compare out of band."""
+        outgoing = name_key(event.sender) == name_key(self.settings.name)
+        peer = event.to if outgoing else event.sender
+        text = format_event(event, self.settings.name)
+        when = event.ts / 1000
+        if not event.end_to_end:
+            return [LogLine(text, WHISPER_OUT if outgoing else WHISPER_IN, when)]
+        assert event.fingerprint is not None
+        changed = event.security == E2E_CHANGED
+        self.window.show_peer_key(peer, event.fingerprint, verified=not changed)
+        if changed:
+            return [LogLine(f"⚠ {text}", E2E_WARN, when)]
+        lines = [LogLine(text, E2E_OUT if outgoing else E2E_IN, when, icon=LOCK)]
+        if event.security == E2E_NEW:
+            note = (
+                f"* {peer}'s end-to-end key {event.fingerprint} is pinned now: "
+                f"compare it with {peer} out of band (they type /fingerprint)"
+            )
+            lines.append(LogLine(note, SYSTEM, when))
+        return lines
 
     # -- input ---------------------------------------------------------------------------
 
@@ -406,6 +503,15 @@ class ChatApp:
         elif isinstance(command, Quit):
             self.close()
             return
+        elif isinstance(command, Fingerprint):
+            client = self.client
+            own = client.user_fingerprint if client is not None else None
+            peer = (
+                client.peer_fingerprint(command.name)
+                if client is not None and command.name is not None
+                else None
+            )
+            self.window.append([LogLine(describe_fingerprint(command, own, peer), SYSTEM, now)])
         elif self.client is not None:
             try:
                 if isinstance(command, Say):
@@ -480,6 +586,7 @@ def main(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         keylog=args.keylog,
         trace=args.trace,
+        e2e=not args.no_e2e,
     )
     try:
         root = tk.Tk(className="socketlab")

@@ -181,33 +181,46 @@ class ConnectDialog(ttk.Frame):
         return "break"
 
 
+SERVER_CHANGED = "Server identity changed"
+SERVER_CHANGED_TEXT = (
+    "The server at {where} presented a different identity key than the one "
+    "pinned the first time you connected. Someone may be intercepting the "
+    "connection (a man in the middle), or the server's key was replaced.\n\n"
+    "The connection was refused."
+)
+
+
 class IdentityWarning(tk.Toplevel):
-    """Modal warning: the server at ``where`` shows another identity than the pinned one.
+    """Modal warning: the server at ``where`` (or, with ``title`` and ``text``, a
+    user) shows another identity than the pinned one; both fingerprints shown.
 
     Non-blocking (no ``wait_window``): the grab makes it modal while the main
     loop, and with it the rest of the app, keeps running.
     """
 
     def __init__(
-        self, master: tk.Misc, *, where: str, known: str, offered: str, forget_hint: str
+        self,
+        master: tk.Misc,
+        *,
+        where: str,
+        known: str,
+        offered: str,
+        forget_hint: str,
+        title: str = SERVER_CHANGED,
+        text: str = SERVER_CHANGED_TEXT,
     ) -> None:
         super().__init__(master)
-        self.title("Server identity changed")
+        self.title(title)
         self.transient(master.winfo_toplevel())
         self.resizable(False, False)
         frame = ttk.Frame(self, padding=(20, 16))  # a ttk frame: the theme's background
         frame.pack(fill="both", expand=True)
-        ttk.Label(frame, text="⚠ Server identity changed", style="Warning.TLabel").grid(
+        ttk.Label(frame, text=f"⚠ {title}", style="Warning.TLabel").grid(
             row=0, column=0, columnspan=2, sticky="w"
         )
         ttk.Label(
             frame,
-            text=(
-                f"The server at {where} presented a different identity key than the one "
-                "pinned the first time you connected. Someone may be intercepting the "
-                "connection (a man in the middle), or the server's key was replaced.\n\n"
-                "The connection was refused."
-            ),
+            text=text.format(where=where),
             wraplength=460,
             justify="left",
         ).grid(row=1, column=0, columnspan=2, sticky="w", pady=(10, 10))

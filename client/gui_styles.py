@@ -15,13 +15,16 @@ from typing import Any
 # The log's line kinds; gui_window tags every line with one of these.
 OWN = "own"
 OTHER = "other"
-WHISPER_IN = "whisper_in"
+WHISPER_IN = "whisper_in"  # a whisper the server could read (transport-encrypted only)
 WHISPER_OUT = "whisper_out"
+E2E_IN = "e2e_in"  # an end-to-end whisper, its sender's identity checked
+E2E_OUT = "e2e_out"
+E2E_WARN = "e2e_warn"  # end to end, from an identity other than the pinned one
 SYSTEM = "system"
 ERROR = "error"
 TIME = "time"
 NICK = "nick"  # a sender's name, over the line's own tag
-LINE_TAGS = (OWN, OTHER, WHISPER_IN, WHISPER_OUT, SYSTEM, ERROR)
+LINE_TAGS = (OWN, OTHER, WHISPER_IN, WHISPER_OUT, E2E_IN, E2E_OUT, E2E_WARN, SYSTEM, ERROR)
 
 CIPHER = "encrypted (X25519 + XSalsa20-Poly1305)"
 PLAINTEXT = "PLAINTEXT"
@@ -38,6 +41,27 @@ WARN_BG = "#fde68a"
 ERROR_FG = "#b91c1c"
 WHISPER_FG = "#7e22ce"
 WHISPER_BG = "#f6f0ff"
+E2E_FG = "#14532d"
+E2E_BG = "#e8f7ee"
+CHANGED_BG = "#ffedd5"
+
+# The padlock drawn before an end-to-end whisper (a bitmap: no font here has U+1F512).
+LOCK = "lock"
+_LOCK_ROWS = (
+    "...######...",
+    "..##....##..",
+    ".##......##.",
+    ".##......##.",
+    ".##......##.",
+    "############",
+    "############",
+    "#####..#####",
+    "#####..#####",
+    "######.#####",
+    "######.#####",
+    "############",
+    "############",
+)
 
 # Per tag: foreground, background (None: the log's own) and font variant.
 _TAG_LOOK: dict[str, tuple[str, str | None, str]] = {
@@ -46,9 +70,32 @@ _TAG_LOOK: dict[str, tuple[str, str | None, str]] = {
     OTHER: (TEXT, None, "normal"),
     WHISPER_IN: (WHISPER_FG, WHISPER_BG, "italic"),
     WHISPER_OUT: ("#9333ea", WHISPER_BG, "italic"),
+    E2E_IN: (E2E_FG, E2E_BG, "normal"),
+    E2E_OUT: (OK_FG, E2E_BG, "normal"),
+    E2E_WARN: (WARN_FG, CHANGED_BG, "bold"),
     SYSTEM: (MUTED, None, "italic"),
     ERROR: (ERROR_FG, None, "bold"),
 }
+
+
+def _xbm(rows: tuple[str, ...]) -> str:
+    """An X bitmap of ``rows`` ("#" set): each row's bytes hold pixels LSB first."""
+    width = len(rows[0])
+    data = []
+    for row in rows:
+        for start in range(0, width, 8):
+            chunk = row[start : start + 8]
+            data.append(sum(1 << bit for bit, pixel in enumerate(chunk) if pixel == "#"))
+    values = ", ".join(f"0x{byte:02x}" for byte in data)
+    return (
+        f"#define icon_width {width}\n#define icon_height {len(rows)}\n"
+        f"static unsigned char icon_bits[] = {{ {values} }};"
+    )
+
+
+def log_icons(master: tk.Misc) -> dict[str, tk.BitmapImage]:
+    """The images the chat log shows in front of some lines (keep a reference to them)."""
+    return {LOCK: tk.BitmapImage(master=master, data=_xbm(_LOCK_ROWS), foreground=OK_FG)}
 
 
 def _pick_theme(style: ttk.Style) -> None:
@@ -92,6 +139,10 @@ def apply_theme(root: tk.Tk) -> dict[str, tkfont.Font]:
         "Warn.Status.TLabel", foreground=WARN_FG, background=WARN_BG, font=fonts["bold"]
     )
     style.configure("Fingerprint.Status.TLabel", foreground=MUTED, font=fonts["mono"])
+    style.configure("E2E.Status.TLabel", foreground=OK_FG, font=fonts["mono"])
+    style.configure(
+        "Changed.Status.TLabel", foreground=WARN_FG, background=WARN_BG, font=fonts["mono"]
+    )
     style.configure("Heading.TLabel", font=fonts["bold"])
     style.configure("Warning.TLabel", foreground=WARN_FG, font=fonts["title"])
     style.configure("Fingerprint.TLabel", font=fonts["mono"])

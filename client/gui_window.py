@@ -1,5 +1,9 @@
 """The chat window's widgets: log, user list, entry with Send, status bar.
 
+The status bar's second row is about end-to-end whispers: your own key's
+fingerprint, and the key of the last person you whispered with end to end
+(what you compare out of band).
+
 Pure presentation: it knows nothing of sockets or threads. ``gui.ChatApp``
 calls it from the Tk main thread only, with whole batches of lines, so a
 flood of messages costs one text insert per batch instead of one per message.
@@ -17,7 +21,16 @@ from typing import Any
 
 from socketlab.protocol import name_key
 
-from .gui_styles import CIPHER, NICK, PLAINTEXT, SYSTEM, TIME, configure_log_tags
+from .gui_styles import (
+    CIPHER,
+    LOCK,
+    NICK,
+    PLAINTEXT,
+    SYSTEM,
+    TIME,
+    configure_log_tags,
+    log_icons,
+)
 
 # Older lines are dropped beyond this, so a long session cannot eat memory
 # and the text widget stays fast.
@@ -28,13 +41,15 @@ MAX_LOG_LINES = 5000
 class LogLine:
     """One line of the chat log: its text, its kind (a gui_styles tag) and when.
 
-    The first ``lead`` characters (a sender's "name:") are shown in bold.
+    The first ``lead`` characters (a sender's "name:") are shown in bold;
+    ``icon`` (a gui_styles icon name, e.g. LOCK) is drawn before the text.
     """
 
     text: str
     tag: str
     when: float  # seconds since the epoch
     lead: int = 0
+    icon: str | None = None
 
 
 class ChatWindow(ttk.Frame):
@@ -87,6 +102,8 @@ class ChatWindow(ttk.Frame):
             cursor="arrow",
         )
         configure_log_tags(self.log, fonts)
+        self._icons = log_icons(self.log)
+        self._icon_of_image = {str(image): name for name, image in self._icons.items()}
         log_scroll = ttk.Scrollbar(log_frame, orient="vertical", command=self.log.yview)
         self.log.configure(yscrollcommand=log_scroll.set)
         self.log.pack(side="left", fill="both", expand=True)
@@ -123,10 +140,18 @@ class ChatWindow(ttk.Frame):
         ttk.Separator(status, orient="vertical").pack(side="left", fill="y", padx=2)
         self.fingerprint_label.pack(side="left")
 
+        e2e_status = ttk.Frame(self, padding=(0, 0, 0, 6))
+        self.own_key_label = ttk.Label(e2e_status, style="Fingerprint.Status.TLabel")
+        self.peer_key_label = ttk.Label(e2e_status, style="Fingerprint.Status.TLabel")
+        self.own_key_label.pack(side="left")
+        ttk.Separator(e2e_status, orient="vertical").pack(side="left", fill="y", padx=2)
+        self.peer_key_label.pack(side="left")
+
         panes.grid(row=0, column=0, sticky="nsew")
         bottom.grid(row=1, column=0, sticky="ew", pady=(8, 0))
         ttk.Separator(self, orient="horizontal").grid(row=2, column=0, sticky="ew", pady=(8, 0))
         status.grid(row=3, column=0, sticky="ew")
+        e2e_status.grid(row=4, column=0, sticky="ew")
         self.rowconfigure(0, weight=1)
         self.columnconfigure(0, weight=1)
 
@@ -135,12 +160,18 @@ class ChatWindow(ttk.Frame):
     def append(self, lines: Iterable[LogLine]) -> None:
         """Add lines to the log in one insert; keep the view at the bottom if it was."""
         args: list[Any] = []  # text, tags, text, tags, ...
-        for line in lines:
+        lines = list(lines)
+        # The batch's first line: the log's last one, or the next if it holds text.
+        first = int(self.log.index("end-1c").split(".")[0]) + (self._last_tag is not None)
+        icons: list[tuple[int, int, LogLine]] = []  # (line, column, line)
+        for number, line in enumerate(lines, start=first):
             if self._last_tag is not None:
                 # A line's newline carries its tag, so a whisper's band spans the width.
                 args += ["\n", self._last_tag]
             stamp = time.strftime("%H:%M:%S ", time.localtime(line.when))
             args += [stamp, (TIME, line.tag)]
+            if line.icon is not None:
+                icons.append((number, len(stamp), line))
             if line.lead:
                 args += [line.text[: line.lead], (NICK, line.tag)]
             args += [line.text[line.lead :], line.tag]
@@ -150,6 +181,11 @@ class ChatWindow(ttk.Frame):
         follow = self.log.yview()[1] >= 0.999
         self.log.configure(state="normal")
         self.log.insert("end", *args)
+        for number, column, line in icons:
+            assert line.icon is not None
+            where = f"{number}.{column}"
+            self.log.image_create(where, image=self._icons[line.icon], padx=3)
+            self.log.tag_add(line.tag, where)  # the line's band goes on behind the icon
         excess = int(self.log.index("end-1c").split(".")[0]) - MAX_LOG_LINES
         if excess > 0:
             self.log.delete("1.0", f"{excess + 1}.0")
@@ -159,6 +195,15 @@ class ChatWindow(ttk.Frame):
 
     def system(self, text: str) -> None:
         self.append([LogLine(text, SYSTEM, time.time())])
+
+    def icon_lines(self, icon: str) -> list[str]:
+        """The text of each log line that shows ``icon`` (timestamp included)."""
+        found = []
+        for _key, image, index in self.log.dump("1.0", "end", image=True):
+            # Each use of an image in the text is named after it: "pyimage1", "pyimage1#1"...
+            if self._icon_of_image.get(image.split("#")[0]) == icon:
+                found.append(self.log.get(f"{index} linestart", f"{index} lineend"))
+        return found
 
     def log_lines(self, tag: str | None = None) -> list[str]:
         """The log, one string per line, timestamp included (only ``tag``'s lines if given)."""
@@ -254,6 +299,34 @@ class ChatWindow(ttk.Frame):
             widget.state(["!disabled"])
         self.entry.focus_set()
 
+    def show_own_key(self, fingerprint: str | None) -> None:
+        """The second status row: our end-to-end key, or that whispers are not end to end."""
+        if fingerprint is None:
+            self.own_key_label.configure(
+                text="end-to-end whispers off: the server can read your whispers",
+                style="Warn.Status.TLabel",
+            )
+        else:
+            self.own_key_label.configure(
+                text=f"your key {fingerprint}", style="Fingerprint.Status.TLabel"
+            )
+
+    def show_peer_key(self, name: str, fingerprint: str, *, verified: bool) -> None:
+        """The key of the last user whispered with end to end (NOT verified: it changed)."""
+        if verified:
+            self.peer_key_label.configure(
+                text=f"{name} {fingerprint}",
+                image=self._icons[LOCK],
+                compound="left",
+                style="E2E.Status.TLabel",
+            )
+        else:
+            self.peer_key_label.configure(
+                text=f"{name} {fingerprint} NOT verified: identity changed",
+                image="",
+                style="Changed.Status.TLabel",
+            )
+
     def show_disconnected(self, where: str, reason: str) -> None:
         """Status for a lost session: say why, lock the input, offer Reconnect."""
         self.set_users([], self._me)  # nobody is known to be online any more
@@ -273,5 +346,11 @@ class ChatWindow(ttk.Frame):
 
     def status_text(self) -> str:
         """The status bar as one string (for tests and screen readers alike)."""
-        parts = (self.where_label, self.mode_label, self.fingerprint_label)
+        parts = (
+            self.where_label,
+            self.mode_label,
+            self.fingerprint_label,
+            self.own_key_label,
+            self.peer_key_label,
+        )
         return " | ".join(str(label.cget("text")) for label in parts)

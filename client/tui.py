@@ -4,7 +4,10 @@ Three threads: ``stdin`` reads and sends what the user types (it blocks on
 input), ``printer`` drains the client's event queue and prints, and the main
 thread waits for either to finish, then closes the connection. Works the same
 with a keyboard or a pipe; on end of input it says bye and exits 0.
-Notices and errors that are not chat events go to stderr.
+Notices and errors that are not chat events go to stderr. Whispers are marked
+as the window marks them (end to end, new contact, identity changed, or
+transport-encrypted only), and a changed user identity prints both
+fingerprints.
 """
 
 from __future__ import annotations
@@ -17,8 +20,18 @@ from typing import BinaryIO
 from socketlab.protocol import IdentityError, KeyLogWriter, Say, Whisper, Who
 
 from .chat_client import ChatClient, ChatError
-from .commands import HELP_TEXT, Help, Quit, Usage, format_event, parse_command
-from .events import Disconnected
+from .commands import (
+    HELP_TEXT,
+    Fingerprint,
+    Help,
+    Quit,
+    Usage,
+    describe_fingerprint,
+    format_event,
+    identity_change_lines,
+    parse_command,
+)
+from .events import Disconnected, PeerIdentityChanged
 
 EXIT_OK = 0
 EXIT_ENDED = 1  # name refused, or the server ended the session
@@ -101,11 +114,12 @@ def run(
     verify: bool = True,
     keylog: str | os.PathLike[str] | KeyLogWriter | None = None,
     trace: str | os.PathLike[str] | None = None,
+    e2e: bool = True,
 ) -> int:
     """Run the terminal client until end of input, /quit or disconnect; the exit status."""
     out, keyboard = _Output(), _Input()
     where = f"{host}:{port}"
-    client = ChatClient(host, port, mode=mode, verify=verify, keylog=keylog, trace=trace)
+    client = ChatClient(host, port, mode=mode, verify=verify, keylog=keylog, trace=trace, e2e=e2e)
     try:
         client.connect()
     except IdentityError as exc:
@@ -131,6 +145,8 @@ def _notices(client: ChatClient, where: str) -> None:
         _error(f"* NOT verifying the server's identity (--no-verify): {client.server_fingerprint}")
     elif client.pin_status == "new":
         _error(f"* first connection to {where}: pinned its identity {client.server_fingerprint}")
+    if client.user_fingerprint is not None:
+        _error(f"* your end-to-end key: {client.user_fingerprint} (/fingerprint shows it again)")
 
 
 def _login(client: ChatClient, name: str | None, keyboard: _Input, out: _Output) -> bool:
@@ -168,7 +184,11 @@ def _chat(client: ChatClient, keyboard: _Input, out: _Output) -> int:
                 client.tracer.record("queue_wait")
                 event = client.events.get()
                 client.tracer.record("handling", type(event).__name__)
-                out.line(format_event(event, client.name))
+                if isinstance(event, PeerIdentityChanged):
+                    for line in identity_change_lines(event):
+                        out.line(line)
+                else:
+                    out.line(format_event(event, client.name))
                 if isinstance(event, Disconnected):
                     return
         finally:
@@ -209,6 +229,9 @@ def _read_commands(client: ChatClient, keyboard: _Input, out: _Output) -> bool:
                         out.line(help_line)
                 case Usage(text=text):
                     out.line(f"! {text}")
+                case Fingerprint(name=name):
+                    peer = client.peer_fingerprint(name) if name is not None else None
+                    out.line(describe_fingerprint(command, client.user_fingerprint, peer))
                 case Say(text=text):
                     client.say(text)
                 case Whisper(to=to, text=text):

@@ -2,8 +2,10 @@
 
 Starts its own Xvfb display, a server and scripted clients, and writes
 ``connect-dialog.png``, ``chat.png`` (two users chatting, a whisper each
-way, a third user joining) and ``identity-warning.png`` (the man-in-the-middle
-warning) into ``--out`` (default ``docs/images``).
+way, a third user joining), ``e2e-whisper.png`` (end-to-end whispers marked
+with a padlock, a new contact's key, an old client's transport-only whisper)
+and ``identity-warning.png`` (the man-in-the-middle warning) into ``--out``
+(default ``docs/images``). Keys and pins live in a temporary home.
 Needs Xvfb and ImageMagick's ``import`` (Linux; CI installs both).
 """
 
@@ -62,22 +64,34 @@ def _start_server() -> ChatServer:
     raise ListenError("listen_failed", "no port for the screenshot server")
 
 
+def _home(pins: PinStore, name: str) -> Path:
+    """Each user's own folder (identity and known_users) next to the pins."""
+    return pins.path.parent / name
+
+
 def _connect_dialog(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
     host, port = server.address
-    app = ChatApp(root, Settings(host=host, port=port, pins=pins))
+    app = ChatApp(root, Settings(host=host, port=port, pins=pins, home=_home(pins, "alice")))
     app.dialog.entries["name"].insert(0, "alice")
     _grab(root, out / "connect-dialog.png")
     app.close()
 
 
+def _alice(root: tk.Tk, server: ChatServer, pins: PinStore, home: str = "alice") -> ChatApp:
+    host, port = server.address
+    settings = Settings(host=host, port=port, name="alice", pins=pins, home=_home(pins, home))
+    app = ChatApp(root, settings, connect_now=True)
+    _pump(root, lambda: app.client is not None, "login")
+    return app
+
+
 def _chat(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
     host, port = server.address
-    app = ChatApp(root, Settings(host=host, port=port, name="alice", pins=pins), connect_now=True)
-    _pump(root, lambda: app.client is not None, "login")
+    app = _alice(root, server, pins)
     clients: list[ChatClient] = []
 
     def join(name: str) -> ChatClient:
-        client = ChatClient(host, port, pins=pins)
+        client = ChatClient(host, port, pins=pins, e2e=True, home=_home(pins, name))
         client.connect()
         client.login(name)
         clients.append(client)
@@ -113,10 +127,43 @@ def _chat(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
         app.close()
 
 
+def _e2e_whisper(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
+    """End-to-end whispers as alice sees them: bob's (a new contact, then verified), and
+    carol's from an old client, which the server could read."""
+    host, port = server.address
+    # Fresh homes: alice and bob meet for the first time here (in chat.png's homes they
+    # know each other's identities already).
+    app = _alice(root, server, pins, home="alice-e2e")
+    clients: list[ChatClient] = []
+    try:
+        for name, e2e in (("bob", True), ("carol", False)):
+            client = ChatClient(host, port, pins=pins, e2e=e2e, home=_home(pins, f"{name}-e2e"))
+            client.connect()
+            client.login(name)
+            clients.append(client)
+        bob, carol = clients
+        _pump(root, lambda: len(app.window.user_names()) == 3, "bob and carol joining")
+        bob.whisper("alice", "the server only relays this: it cannot open the box")
+        _pump(root, lambda: app.window.icon_lines("lock"), "bob's end-to-end whisper")
+        app.send_line("/w bob and my answer is sealed for your key alone")
+        _settle(root, 0.2)
+        carol.whisper("alice", "psst, is lab 10 hard?")
+        _settle(root, 0.2)
+        app.send_line("/w carol your client is old: the server can read this one")
+        _settle(root, 0.2)
+        app.send_line("/fingerprint")
+        _grab(root, out / "e2e-whisper.png")
+    finally:
+        for client in clients:
+            client.close()
+        app.close()
+
+
 def _identity_warning(root: tk.Tk, impostor: ChatServer, pins: PinStore, out: Path) -> None:
     """A server with another key where ``pins`` remember the chat server: the MITM warning."""
     host, port = impostor.address
-    app = ChatApp(root, Settings(host=host, port=port, name="alice", pins=pins), connect_now=True)
+    settings = Settings(host=host, port=port, name="alice", pins=pins, home=_home(pins, "alice"))
+    app = ChatApp(root, settings, connect_now=True)
     _pump(root, lambda: app.warning is not None, "the identity warning")
     assert app.warning is not None
     _grab(app.warning, out / "identity-warning.png")
@@ -155,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 _shoot(_connect_dialog, server, pins, args.out)
                 _shoot(_chat, server, pins, args.out)  # pins the server's key
+                _shoot(_e2e_whisper, server, pins, args.out)
             finally:
                 server.stop()
             with ChatServer(host, port) as impostor:  # same place, another key

@@ -92,12 +92,17 @@ def test_whisper_is_shown_as_a_whisper_and_reaches_no_third_client(
         bob.whisper("alice", "psst, alice")
         pump(root, lambda: app.window.log_lines(WHISPER_IN), "the whisper from bob")
         [line] = app.window.log_lines(WHISPER_IN)
-        assert line.endswith(" [whisper from bob] psst, alice")
+        # bob's client has no e2e key: the whisper is marked as one the server could read.
+        assert line.endswith(
+            " [whisper from bob · transport-encrypted only: the server can read it] psst, alice"
+        )
         type_and_enter(root, app.window.entry, "/w bob only for bob")
         got = next_event(bob, lambda e: isinstance(e, Message) and e.sender == "alice", "whisper")
         assert (got.to, got.text) == ("bob", "only for bob")
         pump(root, lambda: app.window.log_lines(WHISPER_OUT), "the echo of alice's whisper")
-        assert app.window.log_lines(WHISPER_OUT)[0].endswith("[whisper to bob] only for bob")
+        assert app.window.log_lines(WHISPER_OUT)[0].endswith(
+            "[whisper to bob · transport-encrypted only: the server can read it] only for bob"
+        )
         # carol speaks after both whispers were delivered: a leaked whisper would
         # sit in her queue before her own line.
         carol.say("marker")

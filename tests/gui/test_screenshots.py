@@ -1,4 +1,4 @@
-"""``python -m tools.screenshots`` still draws the docs' three pictures.
+"""``python -m tools.screenshots`` still draws the docs' four pictures.
 
 The tool starts its own Xvfb, server and clients; a change to the GUI that
 breaks it would otherwise be found only when someone next needs a picture.
@@ -16,7 +16,7 @@ from matplotlib import image
 from tests.ci_rules import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[2]
-PICTURES = ("connect-dialog.png", "chat.png", "identity-warning.png")
+PICTURES = ("connect-dialog.png", "chat.png", "e2e-whisper.png", "identity-warning.png")
 
 
 def test_the_docs_screenshots_are_drawn_from_a_live_window(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``socketlab lab …``: list, start, check, sniff and hand out the labs.
+"""``socketlab lab …``: list, start, check, sniff, load and hand out the labs.
 
 Every expected failure (an unknown lab, a missing folder, a file Python
 cannot read, a hung check) is one clear line and a non-zero exit status,
@@ -106,6 +106,17 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from .load import LOAD_LABS, run_load  # matplotlib only when loading
+
+    lab = find_lab(args.lab)
+    if lab.number not in LOAD_LABS:
+        raise LabError(f"lab {lab.number} has no load test (lab {', '.join(LOAD_LABS)} has)")
+    target, _ = _target(lab, args)
+    run_load(target, args.clients, args.stall, args.seconds, Path(args.chart).resolve())
+    return 0
+
+
 def cmd_handout(args: argparse.Namespace) -> int:
     labs = lab_range(args.labs) if args.labs else all_labs()
     out = Path(args.out).resolve()
@@ -156,6 +167,20 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
                    help="sniff where you may (default), or always go through the proxy")
     p.add_argument("--pcap", metavar="OUT", help="also write the capture (and its key log)")
     p.set_defaults(run=cmd_sniff)
+
+    p = sub.add_parser("load", help="lab 09: the others' latency with a slow client, with and "
+                                    "without your fix (a table and a chart)")
+    p.add_argument("lab", help="the lab's number: 09")
+    p.add_argument("path", nargs="?", help="load this folder's server instead of work/NN-…")
+    p.add_argument("--solution", action="store_true", help="load the solution (instructors)")
+    p.add_argument("--clients", type=int, default=50, metavar="N", help="clients (default 50)")
+    p.add_argument("--stall", type=int, default=1, metavar="K",
+                   help="of them, how many never read (default 1)")
+    p.add_argument("--seconds", type=float, default=2.0, metavar="S",
+                   help="how long the others talk (default 2)")
+    p.add_argument("--chart", default="latency-09.png", metavar="PNG",
+                   help="where the chart goes (default latency-09.png here)")
+    p.set_defaults(run=cmd_load)
 
     p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
     p.add_argument("--out", required=True, metavar="DIR")

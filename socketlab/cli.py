@@ -29,7 +29,7 @@ VERBS: dict[str, Verb] = {
     "client": Verb("socketlab.client.__main__", False,
                    "the chat window (--tui: the terminal client)"),
     "lab": Verb("socketlab.labs.cli", False,
-                "the labs: list, start, check, sniff, handout"),
+                "the labs: list, start, check, sniff, load, handout"),
     "sniff": Verb("socketlab.inspector.__main__", True,
                   "live capture on loopback, decoded side by side (needs capture rights)"),
     "read": Verb("socketlab.inspector.__main__", True, "show a pcap or a proxy recording offline"),

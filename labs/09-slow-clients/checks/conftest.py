@@ -1,0 +1,106 @@
+"""Lab 09's fixtures: the student's Client on a real connection, and the student's server.
+
+The server's sockets get a small send buffer (accepted sockets inherit the
+listener's), and a client that never reads a small receive buffer: so SENDQ
+is reached after a few dozen long lines, in a fraction of a second.
+"""
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
+import nacl.utils
+import pytest
+
+from socketlab.labs import harness
+from socketlab.labs.conformance import Target, peers  # noqa: F401 - peers: a fixture the checks use
+from socketlab.protocol import FrameDecoder, SecureChannel
+
+SNDBUF = 16 * 1024  # the server side's send buffer (the kernel may double it)
+WAIT = 3.0  # seconds: only a wrong answer waits this long
+SERVE_THREAD = "student-serve"
+
+
+@pytest.fixture
+def server_module():
+    return harness.load("chat_server.py")
+
+
+@pytest.fixture
+def secure_module(server_module):
+    return harness.load("secure.py")
+
+
+class Wire:
+    """A TCP connection: ``conn`` is the server's side (a Client gets it), ``peer`` the
+    client's. ``channel`` seals for the server, ``opener`` opens on the client's side."""
+
+    def __init__(self, secure, rcvbuf: int | None) -> None:
+        key = nacl.utils.random(32)
+        with harness.listening_socket(SNDBUF) as listener:
+            self.peer = harness.connect(listener.getsockname(), rcvbuf=rcvbuf)
+            self.conn, _ = listener.accept()
+        self.channel = secure.SecureChannel(key, "server")
+        self.opener = SecureChannel(key, "client")  # the kit's: the oracle
+        self._frames = FrameDecoder()
+        self.received: list[bytes] = []
+
+    def read(self, count: int, timeout: float = WAIT) -> list[bytes]:
+        """Read until ``count`` bodies came (or the connection ended, or ``timeout``)."""
+        self.peer.settimeout(0.05)
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            try:
+                data = self.peer.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            for sealed in self._frames.feed(data):
+                self.received += self.opener.open_bodies(sealed)
+        return self.received
+
+    def close(self) -> None:
+        for sock in (self.peer, self.conn):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+@pytest.fixture
+def wire(secure_module) -> Iterator:
+    """``wire(rcvbuf=None)``: a connection whose server side a student's Client can own."""
+    made: list[Wire] = []
+
+    def make(rcvbuf: int | None = None) -> Wire:
+        made.append(Wire(secure_module, rcvbuf))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+
+
+@pytest.fixture
+def server_threads():
+    """``server_threads()``: the names of the threads started since the check began
+    (the student's server's, as this check's clients start none)."""
+    before = set(threading.enumerate())
+
+    def names() -> list[str]:
+        return sorted(t.name for t in set(threading.enumerate()) - before
+                      if t.name != SERVE_THREAD and t is not threading.current_thread())
+
+    return names
+
+
+@pytest.fixture
+def chat_target(server_module) -> Iterator[Target]:
+    """The student's ``serve()`` running, as the conformance suite's target."""
+    sendq = getattr(server_module, "SENDQ", None)
+    assert isinstance(sendq, int) and sendq > 0, (
+        "chat_server.py needs SENDQ, the bytes that may wait for one client — README step 1")
+    with harness.student_server(server_module.serve, sndbuf=SNDBUF, name=SERVE_THREAD) as address:
+        yield Target(address, sendq, "your server")

@@ -1,0 +1,40 @@
+"""Step 4: a clean close sends what is queued first, then stops the writer."""
+
+import threading
+
+from conftest import WAIT
+
+from socketlab.labs import harness
+
+
+def test_close_sends_what_is_queued_first(server_module, wire):
+    """close() lets the writer send every queued message before it ends"""
+    line = wire(rcvbuf=4096)  # it reads only once close() has begun
+    client = server_module.Client(line.conn, line.channel)
+    harness.call_with_timeout(client.start, timeout=WAIT)
+    msg = {"type": "message", "from": "ann", "text": "y" * 2000, "ts": 1}
+    count = server_module.SENDQ // len(server_module.encode(msg)) // 2
+    for _ in range(count):
+        harness.call_with_timeout(client.send, msg, timeout=WAIT)
+    closer = threading.Thread(target=client.close, name="check-close", daemon=True)
+    closer.start()
+    got = line.read(count)
+    closer.join(WAIT)
+    assert len(got) == count, harness.why(
+        f"{count} messages were queued when close() was called and the client got {len(got)}: "
+        "a clean close lets the writer send what is queued, then it ends (set closing, "
+        "notify, join) — README step 4")
+    assert not closer.is_alive(), "close() did not return within 3 s — README step 4"
+
+
+def test_close_stops_the_writer(server_module, wire):
+    """close() on an idle client ends its writer thread, and returns at once"""
+    line = wire()
+    client = server_module.Client(line.conn, line.channel)
+    harness.call_with_timeout(client.start, timeout=WAIT)
+    harness.call_with_timeout(client.close, timeout=WAIT)
+    client.writer.join(0.5)
+    assert not client.writer.is_alive(), harness.why(
+        "after close() the writer thread is still running, waiting for work that never comes: "
+        "set self.closing AND wake it (self.lock.notify()), so it sees the queue is empty "
+        "and ends — README step 4")

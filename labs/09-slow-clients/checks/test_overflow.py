@@ -1,0 +1,55 @@
+"""Step 2: the queue is bounded in bytes; over SENDQ the client is dropped."""
+
+import json
+
+from conftest import WAIT
+
+from socketlab.labs import harness
+
+
+def _fill(module, client, text: str) -> tuple[int, bool]:
+    """send() lines of ``text`` until one is refused: how many fitted, and whether one was."""
+    msg = {"type": "message", "from": "ann", "text": text, "ts": 1}
+    most = module.SENDQ // len(module.encode(msg)) + 10
+    for n in range(most):
+        if not harness.call_with_timeout(client.send, msg, timeout=WAIT):
+            return n, True
+    return most, False
+
+
+def test_queue_is_bounded_in_bytes(server_module, wire):
+    """SENDQ bytes fit in the queue, one byte more does not: long lines fill it sooner"""
+    for text in ("x" * 2000, "hi"):
+        line = wire()
+        client = server_module.Client(line.conn, line.channel)
+        size = len(server_module.encode({"type": "message", "from": "ann", "text": text, "ts": 1}))
+        fits = server_module.SENDQ // size
+        count, refused = _fill(server_module, client, text)
+        assert refused, (
+            f"{count} messages of {size} bytes were all queued, more than SENDQ = "
+            f"{server_module.SENDQ:,} bytes: send() must return False once the queue would hold "
+            "more than SENDQ bytes (count the bytes, self.queued + len(body) > SENDQ, not the "
+            "messages) — README step 2")
+        assert count == fits, (
+            f"with messages of {size} bytes, {count} fitted before send() said False; SENDQ = "
+            f"{server_module.SENDQ:,} bytes holds exactly {fits}: count the bytes "
+            "(self.queued + len(body) > SENDQ), not the messages — README step 2")
+
+
+def test_overflow_leaves_only_the_error(server_module, wire):
+    """over SENDQ: what was queued is dropped, error sendq_exceeded is queued alone, the client is closing"""
+    line = wire()
+    client = server_module.Client(line.conn, line.channel)
+    _fill(server_module, client, "x" * 2000)
+    queue = list(client.queue)
+    assert len(queue) == 1 and json.loads(queue[0]).get("code") == "sendq_exceeded", (
+        f"after the overflow the queue holds {len(queue)} bodies "
+        f"({queue[0][:80]!r}…): drop them all and queue the error sendq_exceeded alone — "
+        "README step 2")
+    assert client.queued == len(queue[0]), (
+        f"client.queued is {client.queued}; the queue holds {len(queue[0])} bytes — README step 2")
+    assert client.closing and client.dropped_for == "sendq_exceeded", (
+        f"closing={client.closing!r}, dropped_for={client.dropped_for!r}: a dropped client is "
+        "closing, and dropped_for says why (sendq_exceeded) — README step 2")
+    assert harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT) is True \
+        and len(client.queue) == 1, "after the overflow send() must take nothing more — README step 2"

@@ -1,0 +1,40 @@
+"""Step 1: send() only queues, and returns at once."""
+
+import json
+
+from conftest import WAIT
+
+from socketlab.labs import harness
+
+
+def test_send_queues_and_returns_at_once(server_module, wire):
+    """send() puts the message's body in the queue and returns True, sending nothing itself"""
+    line = wire()
+    client = server_module.Client(line.conn, line.channel)  # its writer is not started
+    messages = [{"type": "message", "from": "ann", "text": f"line {n}", "ts": n} for n in range(5)]
+    for msg in messages:
+        result = harness.call_with_timeout(client.send, msg, timeout=WAIT)
+        assert result is True, (
+            f"send() returned {result!r} for a message that fits: return True once it is "
+            "queued — README step 1")
+    bodies = [server_module.encode(msg) for msg in messages]
+    assert list(client.queue) == bodies, (
+        f"after 5 send()s client.queue holds {list(client.queue)[:3]}…, expected the 5 bodies "
+        "(encode(msg)) in order — README step 1")
+    assert client.queued == sum(map(len, bodies)), (
+        f"client.queued is {client.queued}, the 5 bodies weigh {sum(map(len, bodies))} bytes: "
+        "add len(body) for each one queued — README step 1")
+    assert not line.read(1, timeout=0.1), (
+        "send() sent the message itself: it must only queue it (the writer thread sends) — "
+        "README step 1")
+
+
+def test_send_after_closing_is_ignored(server_module, wire):
+    """once the client is closing, send() takes nothing more (and says True)"""
+    line = wire()
+    client = server_module.Client(line.conn, line.channel)
+    client.closing = True
+    result = harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT)
+    assert result is True and not client.queue, (
+        f"send() on a closing client returned {result!r} and queued {json.dumps([b.decode() for b in client.queue])}: "
+        "nobody will send it any more, so take nothing and return True — README step 1")

@@ -1,0 +1,47 @@
+"""Step 3: the writer thread sends what is queued, in order, sealed."""
+
+import time
+
+from conftest import WAIT
+
+from socketlab.labs import harness
+
+
+def test_writer_sends_everything_in_order(server_module, wire):
+    """with the writer started, 200 queued messages reach the client sealed, in order"""
+    line = wire()
+    client = server_module.Client(line.conn, line.channel)
+    harness.call_with_timeout(client.start, timeout=WAIT)
+    bodies = []
+    for n in range(200):
+        msg = {"type": "message", "from": "ann", "text": f"line {n}", "ts": n}
+        bodies.append(server_module.encode(msg))
+        harness.call_with_timeout(client.send, msg, timeout=WAIT)
+    got = line.read(200)
+    wrong = [g for g, b in zip(got, bodies, strict=False) if g != b]
+    assert got == bodies, harness.why(
+        f"the client received {len(got)} of 200 messages"
+        + (f", the first wrong one: {wrong[0][:60]!r}" if wrong else "")
+        + ": the writer thread must take what is queued and send it, in order, sealed with "
+        "send_frame(self.conn, self.channel.seal(body)) — README step 3")
+    assert client.writer.is_alive(), harness.why(
+        "the writer thread ended after sending: it must wait for more (self.lock.wait()) "
+        "until the client is closing — README step 3")
+
+
+def test_send_never_waits_for_a_client_that_does_not_read(server_module, wire):
+    """a client that never reads: send() still returns at once (the writer waits, not the caller)"""
+    line = wire(rcvbuf=4096)  # and it never reads
+    client = server_module.Client(line.conn, line.channel)
+    harness.call_with_timeout(client.start, timeout=WAIT)
+    msg = {"type": "message", "from": "ann", "text": "x" * 2000, "ts": 1}
+    fits = server_module.SENDQ // len(server_module.encode(msg))
+    slowest = 0.0
+    for _ in range(fits):
+        started = time.monotonic()
+        harness.call_with_timeout(client.send, msg, timeout=WAIT)
+        slowest = max(slowest, time.monotonic() - started)
+    assert slowest < 0.5, harness.why(
+        f"one send() took {slowest:.1f} s with a client that does not read: send() must never "
+        "wait for the network; hold self.lock only to touch the queue, never while sending — "
+        "README step 3")

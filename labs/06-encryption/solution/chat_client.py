@@ -62,34 +62,33 @@ class ChatSession:
     def connect(cls, host: str, port: int, name: str, *, timeout: float = 10.0) -> "ChatSession":
         """Connect, do the box handshake, log in as name; the session, ready to chat.
 
-        The connection is open and session made for you. Then:
+        0. session = cls(socket.create_connection((host, port), timeout=timeout))
         1. own = new_key(); session.send() {"type": "hello", "version": 1, "mode": "box",
            "key": bytes(own.public_key).hex()}
-        2. session._answer(timeout, "server_hello") waits for the answer (the server's
+        2. session.expect("server_hello", timeout) waits for the answer (the server's
            error becomes a ProtocolError with its code). Not mode "box" or no "key":
            ProtocolError("unexpected_message", ...). It also carries "identity" and
            "signature": checking them is lab 08.
         3. session.channel = SecureChannel(session_key(own, the server's key as bytes),
            "client") — a low-order server key raises bad_key there. From now on
            send() seals and receive() opens.
-        4. send {"type": "login", "name": name}; session._answer(timeout, "welcome"):
+        4. send {"type": "login", "name": name}; session.expect("welcome", timeout):
            keep session.name and session.users from it.
         On any failure close the session before you raise: nothing may leak.
         """
-        sock = socket.create_connection((host, port), timeout=timeout)
-        session = cls(sock)
         # BEGIN SOLUTION 06.8: hello with our key; server_hello (or the server's error) -> session key and channel; login -> welcome, else ProtocolError
+        session = cls(socket.create_connection((host, port), timeout=timeout))
         try:
             own = new_key()
             session.send({"type": "hello", "version": 1, "mode": "box",
                           "key": bytes(own.public_key).hex()})
-            answer = session._answer(timeout, "server_hello")
+            answer = session.expect("server_hello", timeout)
             if answer.get("mode") != "box" or not isinstance(answer.get("key"), str):
                 raise ProtocolError("unexpected_message", f"not a box server_hello: {answer}")
             server_key = _key_bytes(answer["key"])
             session.channel = SecureChannel(session_key(own, server_key), "client")
             session.send({"type": "login", "name": name})
-            welcome = session._answer(timeout, "welcome")
+            welcome = session.expect("welcome", timeout)
             session.name = welcome["name"]
             session.users = list(welcome["users"])
         except BaseException:
@@ -98,7 +97,7 @@ class ChatSession:
         return session
         # END SOLUTION
 
-    def _answer(self, timeout: float, kind: str) -> dict:
+    def expect(self, kind: str, timeout: float) -> dict:
         """The server's next message, which must be of type kind; its error as ProtocolError."""
         msg = self.receive(timeout)
         if msg is None:

@@ -62,25 +62,23 @@ class ChatSession:
     def connect(cls, host: str, port: int, name: str, *, timeout: float = 10.0) -> "ChatSession":
         """Connect, do the box handshake, log in as name; the session, ready to chat.
 
-        The connection is open and session made for you. Then:
+        0. session = cls(socket.create_connection((host, port), timeout=timeout))
         1. own = new_key(); session.send() {"type": "hello", "version": 1, "mode": "box",
            "key": bytes(own.public_key).hex()}
-        2. session._answer(timeout, "server_hello") waits for the answer (the server's
+        2. session.expect("server_hello", timeout) waits for the answer (the server's
            error becomes a ProtocolError with its code). Not mode "box" or no "key":
            ProtocolError("unexpected_message", ...). It also carries "identity" and
            "signature": checking them is lab 08.
         3. session.channel = SecureChannel(session_key(own, the server's key as bytes),
            "client") — a low-order server key raises bad_key there. From now on
            send() seals and receive() opens.
-        4. send {"type": "login", "name": name}; session._answer(timeout, "welcome"):
+        4. send {"type": "login", "name": name}; session.expect("welcome", timeout):
            keep session.name and session.users from it.
         On any failure close the session before you raise: nothing may leak.
         """
-        sock = socket.create_connection((host, port), timeout=timeout)
-        session = cls(sock)
         raise NotImplementedError("TODO(lab 06.8): hello with our key; server_hello (or the server's error) -> session key and channel; login -> welcome, else ProtocolError")
 
-    def _answer(self, timeout: float, kind: str) -> dict:
+    def expect(self, kind: str, timeout: float) -> dict:
         """The server's next message, which must be of type kind; its error as ProtocolError."""
         msg = self.receive(timeout)
         if msg is None:

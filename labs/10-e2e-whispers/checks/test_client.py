@@ -1,0 +1,171 @@
+"""Step 6: your client checks every key a server hands it, and every whisper it is given.
+
+The server here is the checks' own, and it lies: it forges keys, swaps
+identities and reflects whispers. Your ChatSession must notice each time.
+"""
+
+import json
+
+from conftest import User, expect_refusal, verifies
+
+from socketlab.labs import harness
+from socketlab.protocol import fingerprint
+
+
+def logged_in(fake, open_session, home, name="alice"):
+    fake.accept_one()
+    session = open_session(fake.address, name, home)
+    fake.ready()
+    return session
+
+
+def test_login_carries_a_signed_bundle(fake_server, open_session, tmp_path):
+    """your client logs in with e2e_key, e2e_identity and a signature that verifies"""
+    logged_in(fake_server, open_session, tmp_path)
+    login = fake_server.login
+    fields = ("e2e_key", "e2e_identity", "e2e_signature")
+    assert all(f in login for f in fields) and verifies(
+        login["e2e_identity"], login["e2e_key"], login["name"], login["e2e_signature"]), (
+        f"your client's login was {json.dumps(login)[:300]}: it carries sign_bundle(...)'s three "
+        "fields, and the signature verifies — README step 1")
+
+
+def test_whisper_is_sealed_to_the_recipient(fake_server, open_session, tmp_path):
+    """whisper("BOB", …) looks bob up, then sends e2e_whisper sealed to bob's key, from/to inside"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob = User("bob")
+    fake_server.send(bob.user_key())  # the answer is there before the question: order is enough
+    harness.call_with_timeout(lambda: session.whisper("BOB", "meet at noon"), timeout=5)
+    asked = fake_server.recv()
+    assert asked == {"type": "lookup", "name": "BOB"}, (
+        f"before whispering to BOB your client sent {asked}; expected lookup{{name}} — "
+        "README step 6")
+    sent = fake_server.recv()
+    assert sent is not None and sent.get("type") == "e2e_whisper" and sent.get("to") == "bob", (
+        f"then it sent {sent}; expected e2e_whisper to 'bob' (the name as the user_key gives "
+        "it) — README step 6")
+    alice_key = bytes.fromhex(fake_server.login["e2e_key"])
+    inner = json.loads(bob.open(alice_key, sent["nonce"], sent["box"]))
+    assert inner == {"from": "alice", "to": "bob", "text": "meet at noon"}, (
+        f"bob opened it and found {inner}: seal_whisper(self.e2e, bob's key, your name, bob's "
+        "name, text) — README step 6")
+    harness.call_with_timeout(lambda: session.whisper("bob", "again"), timeout=5)
+    again = fake_server.recv()
+    assert again is not None and again.get("type") == "e2e_whisper", (
+        f"a second whisper to bob sent {again}: keep the key you checked (known_keys) and "
+        "whisper without a second lookup — README step 6")
+
+
+def test_forged_key_is_refused(fake_server, open_session, tmp_path):
+    """a user_key whose signature does not verify (a key the server made up) is refused"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob, mallory = User("bob"), User("mallory")
+    forged = {**bob.user_key(), "key": bytes(mallory.e2e.public_key).hex()}
+    fake_server.send(forged)
+    expect_refusal(lambda: session.lookup("bob"), "bad_signature",
+           "lookup('bob') answered with a key the server swapped in (bob's identity and "
+           "signature, the server's own key) — verify_bundle before you keep it, README step 6")
+    fake_server.send(forged)
+    expect_refusal(lambda: session.whisper("bob", "secret"), "bad_signature",
+           "whisper('bob', …) after the same forged user_key")
+    fake_server.recv()  # the lookups
+    fake_server.recv()
+    sent = fake_server.recv(0.3)
+    assert sent is None, (
+        f"your client sent {json.dumps(sent)[:200]} after a forged key: never seal to a key "
+        "that did not verify — README step 6")
+    fake_server.send({**bob.user_key(), "name": "carol"})
+    expect_refusal(lambda: session.lookup("bob"), "bad_message",
+           "lookup('bob') answered with carol's user_key (the name must be the one you asked)")
+
+
+def test_changed_identity_is_refused(fake_server, open_session, tmp_path):
+    """bob met once; next time the server offers another identity for bob: refused, both fingerprints"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob = User("bob")
+    fake_server.send(bob.user_key())
+    harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
+    session.close()
+    impostor = User("bob")  # a correctly self-signed bundle, by another identity
+    session = logged_in(fake_server, open_session, tmp_path)
+    fake_server.send(impostor.user_key())
+    message = expect_refusal(lambda: session.lookup("bob"), "identity_changed",
+                     "the second session's lookup('bob') got a new identity for bob — "
+                     "check_user_pin(...) after verify_bundle, README step 6")
+    wanted = [fingerprint(bytes(u.identity.verify_key)) for u in (bob, impostor)]
+    assert all(fp in message for fp in wanted), (
+        f"the refusal said {message!r}; it must show both fingerprints {wanted} — README step 5")
+
+
+def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):
+    """bob's e2e_message is shown with its text: first contact "new", then "known" """
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob = User("bob")
+    alice_key = bytes.fromhex(fake_server.login["e2e_key"])
+    for trust in ("new", "known"):
+        fake_server.send(bob.e2e_message("alice", {"from": "bob", "to": "alice", "text": "hi"},
+                                         alice_key))
+        got = harness.call_with_timeout(lambda: session.receive(2), timeout=5)
+        expected = {"type": "e2e_message", "from": "bob", "to": "alice", "text": "hi",
+                    "trust": trust}
+        assert isinstance(got, dict) and {k: got.get(k) for k in expected} == expected, (
+            f"receive() gave {got}; expected (at least) {expected} — open_e2e, README step 6")
+
+
+def test_forged_whisper_is_refused(fake_server, open_session, tmp_path):
+    """an e2e_message whose sender bundle does not verify is refused, never shown as text"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob, mallory = User("bob"), User("mallory")
+    alice_key = bytes.fromhex(fake_server.login["e2e_key"])
+    msg = mallory.e2e_message("alice", {"from": "bob", "to": "alice", "text": "send money"},
+                              alice_key)
+    real = bob.bundle()
+    fake_server.send({**msg, "from": "bob", "identity": real["e2e_identity"],
+                      "signature": real["e2e_signature"]})
+    got = harness.call_with_timeout(lambda: session.receive(2), timeout=5)
+    assert isinstance(got, dict) and got.get("type") == "e2e_refused" and \
+        got.get("code") == "bad_signature" and "send money" not in json.dumps(got), (
+            f"receive() gave {got} for a whisper 'from bob' sealed with the server's own key: "
+            "verify_bundle(from, key, identity, signature) first, and refuse it "
+            "(e2e_refused, bad_signature) — README step 6")
+
+
+def test_reflected_whisper_is_refused(fake_server, open_session, tmp_path):
+    """your own whisper to bob, sent back to you as "from bob", is refused"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob = User("bob")
+    fake_server.send(bob.user_key())
+    harness.call_with_timeout(lambda: session.whisper("bob", "I owe you 10"), timeout=5)
+    fake_server.recv()
+    sent = fake_server.recv()
+    assert sent is not None and sent.get("type") == "e2e_whisper", \
+        f"your client sent {sent} for a whisper; expected e2e_whisper — README step 6"
+    bundle = bob.bundle()
+    reflected = {"type": "e2e_message", "from": "bob", "to": "alice", "ts": 1,
+                 "key": bundle["e2e_key"], "identity": bundle["e2e_identity"],
+                 "signature": bundle["e2e_signature"], "nonce": sent["nonce"], "box": sent["box"]}
+    fake_server.send(reflected)
+    got = harness.call_with_timeout(lambda: session.receive(2), timeout=5)
+    assert isinstance(got, dict) and got.get("type") == "e2e_refused" and \
+        "I owe you 10" not in json.dumps(got), (
+            f"receive() gave {got} for your own whisper to bob, reflected back to you as if bob "
+            "had sent it (Box opens both ways!): compare inner from/to with the message's and "
+            "refuse it (e2e_refused) — README step 6")
+
+
+def test_changed_identity_is_marked(fake_server, open_session, tmp_path):
+    """a whisper from bob under a new identity is shown marked "changed", with both fingerprints"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    alice_key = bytes.fromhex(fake_server.login["e2e_key"])
+    bob, impostor = User("bob"), User("bob")
+    inner = {"from": "bob", "to": "alice", "text": "it is me"}
+    fake_server.send(bob.e2e_message("alice", inner, alice_key))
+    harness.call_with_timeout(lambda: session.receive(2), timeout=5)
+    fake_server.send(impostor.e2e_message("alice", inner, alice_key))
+    got = harness.call_with_timeout(lambda: session.receive(2), timeout=5)
+    wanted = [fingerprint(bytes(u.identity.verify_key)) for u in (bob, impostor)]
+    assert isinstance(got, dict) and got.get("trust") == "changed" and \
+        all(fp in str(got.get("warning")) for fp in wanted), (
+            f"receive() gave {got} for a whisper from bob under another identity than the "
+            f"pinned one: trust 'changed' and a warning with both fingerprints {wanted} — "
+            "README step 6")

@@ -1,0 +1,138 @@
+"""Lab 10 · end-to-end whispers: what only the two users' programs can do.
+
+The server relays a whisper it cannot read. Each user has:
+- a long-term Ed25519 **user identity** (user_identity.key in their home
+  folder): it signs, it never encrypts;
+- a fresh X25519 **e2e key** per session: whispers are sealed to it.
+
+At login the client sends its e2e key with a signature by its identity over
+E2E_CONTEXT + key + name. Whoever gets that bundle (from the server, which
+could lie) checks the signature, and pins the identity per user the first
+time it sees it (known_users), as lab 08 pinned the server.
+"""
+
+import json
+from pathlib import Path
+
+import nacl.utils
+from identity import fingerprint, read_pins, write_pins
+from nacl.exceptions import BadSignatureError, CryptoError
+from nacl.public import Box, PrivateKey, PublicKey
+from nacl.signing import SigningKey, VerifyKey
+from secure import ProtocolError
+
+E2E_CONTEXT = b"socketlab/1 e2e key\x00"
+NONCE_SIZE = 24
+
+
+def sign_bundle(identity: SigningKey, e2e_key: bytes, name: str) -> dict:
+    """The three login fields that publish this session's e2e key, as hex strings.
+
+    {"e2e_key": e2e_key in hex, "e2e_identity": the identity's public key
+    (bytes(identity.verify_key)) in hex, "e2e_signature": identity.sign(...)
+    .signature in hex}, where the signed bytes are E2E_CONTEXT + e2e_key + the
+    name as UTF-8. Signing the name too stops a server from handing Alice's
+    (genuine, signed) key out as Bob's.
+    """
+    # BEGIN SOLUTION 10.1: sign E2E_CONTEXT + key + name with the identity; return the three login fields in hex
+    signature = identity.sign(E2E_CONTEXT + e2e_key + name.encode("utf-8")).signature
+    return {"e2e_key": e2e_key.hex(), "e2e_identity": bytes(identity.verify_key).hex(),
+            "e2e_signature": signature.hex()}
+    # END SOLUTION
+
+
+def verify_bundle(name: str, e2e_key: bytes, identity: bytes, signature: bytes) -> None:
+    """Raise ProtocolError("bad_signature", ...) unless identity signed e2e_key for name.
+
+    VerifyKey(identity).verify(signed bytes, signature) raises
+    nacl.exceptions.BadSignatureError when it does not verify (and ValueError
+    for a key that is not a key at all): both mean bad_signature.
+    """
+    # BEGIN SOLUTION 10.2: verify the signature over E2E_CONTEXT + key + name; else ProtocolError bad_signature
+    try:
+        VerifyKey(identity).verify(E2E_CONTEXT + e2e_key + name.encode("utf-8"), signature)
+    except (BadSignatureError, ValueError):
+        raise ProtocolError("bad_signature", f"{name}'s e2e key is not signed by their identity") \
+            from None
+    # END SOLUTION
+
+
+def inner_json(sender: str, recipient: str, text: str) -> bytes:
+    """What is sealed: compact UTF-8 JSON {"from":...,"to":...,"text":...}, in that order."""
+    inner = {"from": sender, "to": recipient, "text": text}
+    return json.dumps(inner, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def seal_whisper(own: PrivateKey, peer_key: bytes, sender: str, recipient: str,
+                 text: str) -> tuple[str, str]:
+    """Seal a whisper to the recipient: (nonce, box), both in hex.
+
+    - nonce: 24 random bytes (nacl.utils.random(NONCE_SIZE)). Random is safe
+      here: each whisper is sealed once, and 24 bytes never repeat by chance.
+    - box: Box(own, PublicKey(peer_key)).encrypt(inner_json(...), nonce)
+      .ciphertext (the MAC first, then the ciphertext; without the nonce).
+    peer_key is the RECIPIENT's e2e key: sealed to your own key, only you could
+    open it.
+    """
+    # BEGIN SOLUTION 10.6: seal inner_json(sender, recipient, text) with Box(own, recipient's key) and a random nonce
+    nonce = nacl.utils.random(NONCE_SIZE)
+    box = Box(own, PublicKey(peer_key)).encrypt(inner_json(sender, recipient, text), nonce)
+    return nonce.hex(), box.ciphertext.hex()
+    # END SOLUTION
+
+
+def open_whisper(own: PrivateKey, peer_key: bytes, nonce: str, box: str) -> dict:
+    """The inner {"from", "to", "text"} of a sealed whisper, or ProtocolError.
+
+    - Box(own, PublicKey(peer_key)).decrypt(bytes.fromhex(box), bytes.fromhex(nonce));
+      nacl.exceptions.CryptoError (tampered, or sealed to someone else) ->
+      ProtocolError("e2e_decrypt_failed", ...).
+    - What comes out must be a JSON object with exactly the string fields
+      from, to and text: else ProtocolError("e2e_bad_inner", ...).
+    peer_key is the other user's e2e key (Box works both ways: the sender's own
+    copy opens with the recipient's key).
+    """
+    # BEGIN SOLUTION 10.7: open the box (e2e_decrypt_failed), then parse the inner JSON (e2e_bad_inner)
+    try:
+        plain = Box(own, PublicKey(peer_key)).decrypt(bytes.fromhex(box), bytes.fromhex(nonce))
+    except (CryptoError, ValueError):
+        raise ProtocolError("e2e_decrypt_failed", "this whisper does not open with our key") from None
+    try:
+        inner = json.loads(plain.decode("utf-8"))
+    except (UnicodeError, ValueError):
+        raise ProtocolError("e2e_bad_inner", "the sealed whisper is not JSON") from None
+    if not isinstance(inner, dict) or sorted(inner) != ["from", "text", "to"] \
+            or not all(isinstance(value, str) for value in inner.values()):
+        raise ProtocolError("e2e_bad_inner", "a sealed whisper holds from, to and text")
+    return inner
+    # END SOLUTION
+
+
+def check_user_pin(home: Path, where: str, name_key: str, identity: bytes) -> str:
+    """Trust on first use, per user: "new" (pinned now), "known", or ProtocolError.
+
+    The pins are the file home / "known_users", one line per user:
+    HOST:PORT NAMEKEY IDENTITYHEX (read_pins(path, 3) gives
+    {"HOST:PORT NAMEKEY": "IDENTITYHEX"}; write_pins(path, pins) saves them).
+    - nobody pinned for where + name_key: pin identity.hex(), return "new";
+    - the same identity: "known";
+    - another identity: ProtocolError("identity_changed", ...) whose message
+      shows BOTH fingerprints (fingerprint(...) of the pinned and of the
+      offered identity), so the user can compare them with the person.
+    """
+    # BEGIN SOLUTION 10.8: pin on first use, accept the same identity, refuse another showing both fingerprints
+    path = home / "known_users"
+    pins = read_pins(path, 3)
+    who = f"{where} {name_key}"
+    pinned = pins.get(who)
+    if pinned is None:
+        pins[who] = identity.hex()
+        write_pins(path, pins)
+        return "new"
+    if pinned == identity.hex():
+        return "known"
+    raise ProtocolError(
+        "identity_changed",
+        f"{name_key}'s identity changed: pinned {fingerprint(bytes.fromhex(pinned))}, "
+        f"offered {fingerprint(identity)} — compare with them in person before you trust it")
+    # END SOLUTION

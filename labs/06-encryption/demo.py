@@ -44,6 +44,9 @@ def run_clients(target: Path, address: tuple[str, int]) -> None:
                      lambda: alice.send({"type": "who"})):
             step()
             time.sleep(0.05)  # apart, so each exchange shows on its own
+        for session in sessions:  # read what came, so each closes cleanly (no reset)
+            while session.receive(0.2) is not None:
+                pass
     finally:
         for session in reversed(sessions):
             session.close()

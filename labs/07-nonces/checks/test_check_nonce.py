@@ -15,10 +15,12 @@ def _server(secure, key: bytes):
 def _accept(channel, counters: list[int]) -> None:
     for counter in counters:
         code = refusal(lambda c=counter: channel.check_nonce(make_nonce("client", c)), STEP)
+        slicing = (" (byte 0 is nonce[:1], which is bytes like b'C'; nonce[0] is an int, 67)"
+                   if code == "bad_nonce" else "")
         assert code is None, (
             f"the server's channel refused the client's nonce with counter {counter} ({code}) "
             f"after accepting {counters[:counters.index(counter)]}: the peer's next counter is "
-            f"accepted, and self.received goes up by one — {STEP}")
+            f"accepted, and self.received goes up by one{slicing} — {STEP}")
 
 
 def test_next_counters_accepted(secure, key):

@@ -35,11 +35,11 @@ def test_kit_frames_open_in_order(secure, key):
         code, got = _open(channel, kit.seal(encode_frame(body)))
         assert code is None, (
             f"the client's frame {number} (sealed by the kit, by the rules) was refused with "
-            f"{code}: decrypt with self.box.decrypt(sealed), then self.check_nonce(the first "
-            f"24 bytes) — {STEP}")
+            f"{code}: decrypt (the given decrypt(self.box, sealed)), then check_nonce() on the "
+            f"nonce, the first 24 bytes — {STEP}")
         assert got == body, (
             f"open() returned {got!r} for frame {number}, expected the body {body!r}: "
-            f"return inner_body(plaintext) — {STEP}")
+            f"return the inner frame's body (inner_body) — {STEP}")
 
 
 def test_flipped_bit_is_decrypt_failed(secure, key):
@@ -49,8 +49,8 @@ def test_flipped_bit_is_decrypt_failed(secure, key):
         code, got = _open(secure.SecureChannel(key, "server"), _flip(frame, byte, 3))
         assert code == "decrypt_failed", (
             f"a frame with a bit flipped in {where} (byte {byte}) gave "
-            f"{code or f'the body {got!r}'}, expected decrypt_failed: catch the "
-            f"nacl.exceptions.CryptoError that self.box.decrypt() raises — {STEP}")
+            f"{code or f'the body {got!r}'}, expected decrypt_failed: the given decrypt() "
+            f"checks the MAC — call it first — {STEP}")
 
 
 def test_short_frame_is_decrypt_failed(secure, key):
@@ -58,7 +58,8 @@ def test_short_frame_is_decrypt_failed(secure, key):
     code, _ = _open(secure.SecureChannel(key, "server"), make_nonce("client", 0) + bytes(15))
     assert code == "decrypt_failed", (
         f"a 39-byte frame gave {code or 'no error'}, expected decrypt_failed: a sealed frame "
-        f"has at least NONCE_SIZE + MAC_SIZE = 40 bytes — {STEP}")
+        f"has at least NONCE_SIZE + MAC_SIZE = 40 bytes, which the given decrypt() checks "
+        f"— {STEP}")
 
 
 def test_tampered_nonce_fails_the_mac(secure, key):
@@ -108,4 +109,4 @@ def test_rule_breakers_refused(secure, key):
         code, got = _open(channel, frame)
         assert code == expected, (
             f"{what} gave {code or f'the body {got!r}'}, expected {expected}: after the MAC, "
-            f"open() calls self.check_nonce(sealed[:NONCE_SIZE]) — {STEP}")
+            f"open() checks the nonce (the first NONCE_SIZE bytes) with check_nonce() — {STEP}")

@@ -58,6 +58,9 @@ def test_kit_opens_your_frames(secure, key):
                                  "key with self.box.encrypt(plaintext, nonce)",
                "replayed": "the counter did not go up", "reordered": "the counter skipped one",
                "bad_nonce": "the nonce is not the protocol's layout (make_nonce)",
+               "frame_truncated": "seal inner_frame(body), not body: the plaintext is the "
+                                  "message's 4-byte length, then the message",
+               "frame_empty": "seal inner_frame(body), not body",
                "reflected": "the nonce says the wrong direction (self.role)"}.get(code or "", "")
             + " — README step 2")
         assert opened[0] == [body], (

@@ -114,6 +114,24 @@ def inner_body(plaintext: bytes) -> bytes:
     return plaintext[INNER_HEADER.size:]
 
 
+# ---- decryption (lab 06) ----------------------------------------------------------
+
+
+def decrypt(box: SecretBox, sealed: bytes) -> bytes:
+    """The plaintext of sealed (nonce + MAC + ciphertext), if its MAC verifies.
+
+    Too short to hold a nonce and a MAC, or a MAC that does not verify
+    (tampered, or sealed with another key): decrypt_failed. The MAC covers the
+    nonce too, so a frame whose nonce was changed on the way fails here.
+    """
+    if len(sealed) < NONCE_SIZE + MAC_SIZE:
+        raise ProtocolError("decrypt_failed", f"{len(sealed)} bytes is too short for a sealed frame")
+    try:
+        return box.decrypt(sealed)  # PyNaCl reads the nonce from the first 24 bytes
+    except CryptoError:
+        raise ProtocolError("decrypt_failed", "the frame does not authenticate (tampered?)") from None
+
+
 # ---- lab 06's channel: random nonces ------------------------------------------------
 
 
@@ -133,14 +151,8 @@ class RandomNonceChannel:
         return bytes(self.box.encrypt(inner_frame(body)))  # no nonce given: PyNaCl draws one
 
     def open(self, sealed: bytes) -> bytes:
-        """The body inside sealed, if its MAC verifies (decrypt_failed if not)."""
-        if len(sealed) < NONCE_SIZE + MAC_SIZE:
-            raise ProtocolError("decrypt_failed", f"{len(sealed)} bytes is too short for a sealed frame")
-        try:
-            plaintext = self.box.decrypt(sealed)
-        except CryptoError:
-            raise ProtocolError("decrypt_failed", "the frame does not authenticate") from None
-        return inner_body(plaintext)
+        """The body inside sealed, if its MAC verifies (decrypt_failed if not). Whatever its nonce."""
+        return inner_body(decrypt(self.box, sealed))
 
 
 # ---- this lab: direction + counter --------------------------------------------------
@@ -175,7 +187,7 @@ class SecureChannel:
     def seal(self, body: bytes) -> bytes:
         """nonce + MAC + ciphertext of body's inner frame (inner_frame(body)).
 
-        - The nonce is make_nonce(self.role, self.sent); then self.sent goes up
+        - The nonce is make_nonce(self.role, self.sent), and self.sent goes up
           by one, so no two frames of this side ever share a nonce. (The same
           nonce twice under one key leaks the XOR of the two plaintexts, and
           lets an attacker forge MACs.)
@@ -186,11 +198,11 @@ class SecureChannel:
           ProtocolError("counter_exhausted", ...) instead of sealing.
         """
         # BEGIN SOLUTION 07.2: refuse past MAX_COUNTER (counter_exhausted), seal under make_nonce(role, sent), count up
-        if self.sent > MAX_COUNTER:
+        counter = self.sent
+        if counter > MAX_COUNTER:
             raise ProtocolError("counter_exhausted", "this session has sealed 2**64 frames")
-        nonce = make_nonce(self.role, self.sent)
-        self.sent += 1
-        return bytes(self.box.encrypt(inner_frame(body), nonce))
+        self.sent = counter + 1
+        return bytes(self.box.encrypt(inner_frame(body), make_nonce(self.role, counter)))
         # END SOLUTION
 
     def check_nonce(self, nonce: bytes) -> None:
@@ -222,21 +234,16 @@ class SecureChannel:
     def open(self, sealed: bytes) -> bytes:
         """The message body inside the peer's next sealed frame, or ProtocolError.
 
-        1. Fewer than NONCE_SIZE + MAC_SIZE bytes, or the MAC does not verify
-           (self.box.decrypt(sealed) raises nacl.exceptions.CryptoError):
-           decrypt_failed.
-        2. Only then self.check_nonce(the first NONCE_SIZE bytes): the MAC
-           covers the nonce, so a nonce that passed it is the one the sender
-           sealed with. (Checked before the MAC, a forged nonce would count.)
-        3. return inner_body(plaintext).
+        Like RandomNonceChannel.open, plus the nonce, in this order:
+        1. decrypt(self.box, sealed): the MAC (decrypt_failed if it fails).
+        2. Only then check the nonce (the first NONCE_SIZE bytes) with
+           self.check_nonce: the MAC covers the nonce, so a nonce that passed
+           it is the one the sender sealed with. Checked before the MAC, a
+           nonce an attacker changed would be judged, and counted.
+        3. The body of the inner frame (inner_body).
         """
-        # BEGIN SOLUTION 07.4: decrypt_failed (too short, bad MAC), then check_nonce, then the inner body
-        if len(sealed) < NONCE_SIZE + MAC_SIZE:
-            raise ProtocolError("decrypt_failed", f"{len(sealed)} bytes is too short for a sealed frame")
-        try:
-            plaintext = self.box.decrypt(sealed)
-        except CryptoError:
-            raise ProtocolError("decrypt_failed", "the frame does not authenticate (tampered?)") from None
+        # BEGIN SOLUTION 07.4: the MAC first (decrypt), then check_nonce, then the inner body
+        plaintext = decrypt(self.box, sealed)
         self.check_nonce(sealed[:NONCE_SIZE])
         return inner_body(plaintext)
         # END SOLUTION

@@ -25,10 +25,21 @@ def test_read_pins(pins_module, home):
     kit.check("127.0.0.1", 7777, first)
     kit.check("localhost", 5001, second)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write("# a comment someone wrote\n\n   \nan odd line with four fields\nonefield\n")
-    got = pins_module.read_pins(path)
+        handle.write("# a comment someone wrote\n#old-pin 00ff\n\n   \n"
+                     "an odd line with six fields\nonefield\n")
+    try:
+        got = harness.call_with_timeout(pins_module.read_pins, path, timeout=3)
+    except Exception as error:  # noqa: BLE001 - said in words for the student
+        where = harness.student_location(error.__traceback__)
+        raise AssertionError(
+            f"read_pins crashed on this file:\n{path.read_text(encoding='utf-8')}"
+            f"{harness.describe(error)}" + (f" (at {where})" if where else "") + "\nAnother "
+            "program shares known_servers: skip lines that start with '#', blank lines, and "
+            "lines that are not exactly two fields (line.split()) — README step 4") from None
     expected = {"127.0.0.1:7777": first.hex(), "localhost:5001": second.hex()}
+    wrong = sorted(set(got) ^ set(expected)) if isinstance(got, dict) else []
     assert got == expected, (
+        (f"read_pins got these wrong: {wrong}. " if wrong else "") +
         f"read_pins of\n{path.read_text(encoding='utf-8')}returned {got!r}\nexpected "
         f"{expected!r}: one pin per line, HOST:PORT then the identity in hex; skip lines that "
         "start with '#', blank lines, and lines that are not exactly two fields — README step 4")

@@ -13,6 +13,7 @@ role. Framing always goes through ``protocol/``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,6 +34,7 @@ from socketlab.protocol import (
 from socketlab.protocol.secure import open_any_nonce
 
 from .classify import View, classify
+from .e2e_notes import E2EWatch
 from .events import (
     Closed,
     Conflict,
@@ -46,6 +48,7 @@ from .events import (
     Opened,
     Tampered,
 )
+from .keylog_file import KeyLogFile
 
 FrameKind = Literal["plain", "sealed", "undecodable", "frame"]
 ViewChoice = Literal["auto", "raw", "frames", "socketlab"]
@@ -119,6 +122,7 @@ class _Session:
     mode: str | None = None  # from the client's hello
     client_key: bytes | None = None
     channels: dict[str, SecureChannel] = field(default_factory=dict)
+    e2e: E2EWatch = field(default_factory=E2EWatch)
 
     def half(self, direction: Direction) -> _Direction:
         return self.c2s if direction == "c2s" else self.s2c
@@ -151,11 +155,18 @@ class SessionDecoder:
     note unless it is socketlab) or one of ``raw``, ``frames``, ``socketlab``
     for every connection (``--as``). Until a connection's view is known its
     bytes are held (at most one frame's worth, ``max_frame``).
+
+    ``e2e_keys`` (e2e public key → secret, a client's ``SOCKETLAB_E2E`` lines;
+    a ``KeyLogFile`` brings its own) open that client's end-to-end whispers;
+    without them those show as ciphertext, whatever the transport keys.
     """
 
     def __init__(self, keys: dict[bytes, bytes] | None = None, max_frame: int = MAX_FRAME,
-                 view: ViewChoice = "auto") -> None:
+                 view: ViewChoice = "auto",
+                 e2e_keys: Mapping[bytes, bytes] | None = None) -> None:
         self.keys = keys
+        self.e2e_keys = keys.e2e if e2e_keys is None and isinstance(keys, KeyLogFile) \
+            else e2e_keys
         self.max_frame = max_frame
         self.view = view
         self._sessions: dict[Connection, _Session] = {}
@@ -333,7 +344,8 @@ class SessionDecoder:
             return Frame(conn, direction, number, ts, wire, "undecodable", note=str(exc))
         if number == 1 and direction == "c2s" and isinstance(message, Hello):
             session.mode, session.client_key = message.mode, message.key
-        return Frame(conn, direction, number, ts, wire, "plain", (message,), bodies=(body,))
+        return Frame(conn, direction, number, ts, wire, "plain", (message,), bodies=(body,),
+                     note=session.e2e.describe((message,), self.e2e_keys))
 
     def _sealed(self, session: _Session, conn: Connection, direction: Direction, number: int,
                 ts: float, wire: bytes, body: bytes) -> Frame:
@@ -368,4 +380,7 @@ class SessionDecoder:
                          note=f"refused: {exc}")
         if len(messages) > 1:
             how += f"; a batch of {len(messages)} messages in one sealed frame"
+        e2e = session.e2e.describe(messages, self.e2e_keys)
+        if e2e:
+            how += f"; {e2e}"
         return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, how, bodies)

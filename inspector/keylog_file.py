@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from socketlab.protocol import read_keylog
+from socketlab.protocol import read_e2e_keylog, read_keylog
 
 
 class KeyLogFile(dict[bytes, bytes]):
@@ -13,15 +13,18 @@ class KeyLogFile(dict[bytes, bytes]):
     During a live capture the key-log line of a session is written while the
     session starts, so the file must be read again as new sessions appear;
     a missing key costs one ``stat`` until the file changes, not a re-read.
+    ``e2e`` holds a client's end-to-end key pairs (``SOCKETLAB_E2E`` lines).
     """
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
+        self.e2e = E2EKeyPairs(self)
         self._seen: tuple[int, int] | None = None
-        self._refresh()
+        self.refresh()
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Read the file again if it changed since the last read."""
         try:
             stat = self.path.stat()
         except FileNotFoundError:
@@ -29,8 +32,23 @@ class KeyLogFile(dict[bytes, bytes]):
         if (stat.st_mtime_ns, stat.st_size) != self._seen:
             self._seen = (stat.st_mtime_ns, stat.st_size)
             self.update(read_keylog(self.path))
+            self.e2e.update(read_e2e_keylog(self.path))
 
     def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
         if key not in self:
-            self._refresh()
+            self.refresh()
         return super().get(key, default)
+
+
+class E2EKeyPairs(dict[bytes, bytes]):
+    """A key log's e2e pairs (public key → secret key), read again with its file
+    (a client logs its pair when it logs in, after its session's line)."""
+
+    def __init__(self, owner: KeyLogFile) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def __contains__(self, key: object) -> bool:
+        if not super().__contains__(key):
+            self._owner.refresh()
+        return super().__contains__(key)

@@ -17,6 +17,7 @@ without it (the slow-client check floods on purpose).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -45,6 +46,8 @@ from socketlab.protocol import (
     Whisper,
     Who,
 )
+
+from . import harness  # why(): what a thread of a student's server raised, if one did
 
 __all__ = [  # noqa: RUF022 - in the order the checks run
     "Peer",
@@ -131,17 +134,23 @@ class Peer:
     def expect(self, kind: type[T], why: str, timeout: float = WAIT) -> T:
         """The next message, which must be a ``kind``; else fail saying ``why``."""
         msg = self.recv(timeout)
+        if msg is None and self.ended:
+            # The server hung up. If a thread of it died, that is why: it is reported once
+            # the server has finished hanging up, which waits for our side to close too.
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_WR)
+            harness.eventually(lambda: harness.first_thread_exception() is not None, 0.5)
         if not isinstance(msg, kind):
             got = (repr(msg) if msg is not None
                    else "nothing (the connection closed)" if self.ended
                    else f"nothing within {timeout:g} s")
-            raise AssertionError(
-                f"{self.label} expected {kind.__name__} from {self.server}, got {got}: {why}")
+            raise AssertionError(harness.why(
+                f"{self.label} expected {kind.__name__} from {self.server}, got {got}: {why}"))
         return msg
 
     def expect_error(self, code: str, why: str) -> Error:
         error = self.expect(Error, why)
-        assert error.code == code, (
+        assert error.code == code, harness.why(
             f"{self.label} expected the error {code!r} from {self.server}, got {error!r}: {why}")
         return error
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import selectors
 import socket
 import subprocess
@@ -44,6 +45,7 @@ DRAIN = 1.5  # seconds after the last line for the rest to arrive, before the st
 AFTER_CLOSE = 2.0  # seconds after the stallers close for what they held up
 CONNECT_TIMEOUT = 5.0
 MAX_CLIENTS = 200
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_.]*(Error|Exception): ")  # a traceback's last line
 LOAD_LABS = ("09",)  # the labs whose server has the two kinds of client
 
 RUNS = (("Client", "with your Client (a queue and a writer)"),
@@ -116,7 +118,7 @@ class _Server:
     """The student's server in a child process, with the given client class."""
 
     def __init__(self, target: Path, client_class: str) -> None:
-        # Closed in stop(); read by last_error() while the child runs.
+        # Closed in stop(); read by first_error() while the child runs.
         self._errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "socketlab.labs.load", "--serve", str(target), client_class],
@@ -126,16 +128,17 @@ class _Server:
         line = self.process.stdout.readline()
         if not line.strip().isdigit():
             self.process.wait(5)  # it has ended: its stderr says why
-            why = self.last_error() or line.strip()
+            why = self.first_error() or line.strip()
             self.stop()
             raise LabError(f"your server did not start: {why}")
         self.address = ("127.0.0.1", int(line))
 
-    def last_error(self) -> str:
-        """The last line the server printed to stderr (what a thread of it raised)."""
+    def first_error(self) -> str:
+        """The first exception the server printed to stderr (what a thread of it raised)."""
         self._errors.seek(0)
-        lines = [line.strip() for line in self._errors.read().splitlines() if line.strip()]
-        return lines[-1] if lines else ""
+        errors = [line.strip() for line in self._errors.read().splitlines()
+                  if EXCEPTION_LINE.match(line)]
+        return errors[0] if errors else ""
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -175,7 +178,7 @@ def run_once(target: Path, client_class: str, label: str, clients: int, stall: i
                 sockets.append(sock)
                 stallers.append(sock)  # and it never reads again
         except (OSError, LabError) as error:
-            why = server.last_error() or str(error)
+            why = server.first_error() or str(error)
             raise LabError(f"{label}: the clients could not log in ({why}) — "
                            "do the checks pass? socketlab lab check 09") from None
         start = time.perf_counter()
@@ -314,7 +317,7 @@ def _serve(target: Path, client_class: str) -> None:
     module = harness.load("chat_server.py")
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SERVER_SNDBUF)
-    threading.Thread(target=module.serve, args=(listener, getattr(module, client_class)),
+    threading.Thread(target=module.serve, args=(listener, None, getattr(module, client_class)),
                      name="serve", daemon=True).start()
     print(listener.getsockname()[1], flush=True)
     sys.stdin.read()

@@ -1,6 +1,7 @@
 """Step 2: the queue is bounded in bytes; over SENDQ the client is dropped."""
 
 import json
+import time
 
 from conftest import WAIT
 
@@ -53,3 +54,22 @@ def test_overflow_leaves_only_the_error(server_module, wire):
         "closing, and dropped_for says why (sendq_exceeded) — README step 2")
     assert harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT) is True \
         and len(client.queue) == 1, "after the overflow send() must take nothing more — README step 2"
+
+
+def test_overflow_cuts_the_connection_after_the_grace(server_module, wire, monkeypatch):
+    """over SENDQ, the connection is cut CLOSE_GRACE seconds later (the writer may be stuck)"""
+    monkeypatch.setattr(server_module, "CLOSE_GRACE", 0.3)  # shorter, so the check is quick
+    line = wire()
+    client = server_module.Client(line.conn, line.channel)  # no writer: as if stuck
+    started = time.monotonic()
+    _fill(server_module, client, "x" * 2000)
+    grace = server_module.CLOSE_GRACE
+    cut = harness.closed_by_peer(line.peer, grace + 2)
+    took = time.monotonic() - started
+    assert cut, harness.why(
+        f"{grace + 2:g} s after the overflow the connection was still open: a writer stuck in "
+        "sendall() and a reader in recv() would wait forever. drop_queue() must start "
+        "threading.Timer(CLOSE_GRACE, self.cut) (a daemon) — README step 2")
+    assert took >= grace * 0.9, (
+        f"the connection was cut {took:.1f} s after the overflow, before CLOSE_GRACE "
+        f"({grace:g} s): give the writer that long to send the error — README step 2")

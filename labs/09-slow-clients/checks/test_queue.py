@@ -37,4 +37,5 @@ def test_send_after_closing_is_ignored(server_module, wire):
     result = harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT)
     assert result is True and not client.queue, (
         f"send() on a closing client returned {result!r} and queued {json.dumps([b.decode() for b in client.queue])}: "
-        "nobody will send it any more, so take nothing and return True — README step 1")
+        "check self.closing first: nobody will send it any more, so take nothing and return True "
+        "— README step 1")

@@ -77,6 +77,26 @@ def test_client_that_never_reads_is_dropped(chat_target, peers):
         "deliver() makes that client leave — README steps 2 and 5")
 
 
+def test_a_dropped_client_that_never_reads_leaves_no_thread(chat_target, peers):
+    """a dropped client that never reads: its reader and writer threads end all the same"""
+    room = Room(chat_target, peers)
+    port = room.staller.sock.getsockname()[1]  # the server names its threads after it
+
+    def its_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.endswith(f"-{port}")]
+
+    assert its_threads(), f"no thread of the server is named after port {port} (client-{port})"
+    room.flood(until_dropped=True)
+    assert room.dropped.wait(WAIT), harness.why(
+        "the client that never reads was not dropped — README steps 2 and 5")
+    gone = harness.eventually(lambda: not its_threads(), WAIT)
+    assert gone, harness.why(
+        f"the client was dropped, never read, and 3 s later its threads still run "
+        f"({', '.join(its_threads())}): its writer is stuck in sendall() and its reader in "
+        "recv(), and neither will ever return by itself. drop_queue() must start "
+        "threading.Timer(CLOSE_GRACE, self.cut) — README step 2")
+
+
 def test_a_dropped_client_that_reads_at_last_finds_the_error(chat_target, peers):
     """a dropped client that reads at last gets some lines, then error sendq_exceeded, then the end"""
     room = Room(chat_target, peers)

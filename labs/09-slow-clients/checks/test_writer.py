@@ -39,7 +39,13 @@ def test_send_never_waits_for_a_client_that_does_not_read(server_module, wire):
     slowest = 0.0
     for _ in range(fits):
         started = time.monotonic()
-        harness.call_with_timeout(client.send, msg, timeout=WAIT)
+        try:
+            harness.call_with_timeout(client.send, msg, timeout=WAIT)
+        except AssertionError as stuck:
+            raise AssertionError(harness.why(
+                f"{stuck}, with a client that does not read: send() waited for self.lock, "
+                "which the writer holds while it sends. Take the bodies under the lock, and "
+                "send them after letting go of it — README step 3")) from None
         slowest = max(slowest, time.monotonic() - started)
     assert slowest < 0.5, harness.why(
         f"one send() took {slowest:.1f} s with a client that does not read: send() must never "

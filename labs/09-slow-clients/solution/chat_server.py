@@ -1,7 +1,7 @@
 """Lab 09 · slow clients: a bounded queue and a writer thread for every client.
 
 Run it:  python chat_server.py        (listens on 127.0.0.1:7777; another port: python chat_server.py 5001)
-Try it:  socketlab client --tui        (in two more terminals; --port if you changed it)
+Try it:  python chat_client.py alice   (in two more terminals; a port after the name if you changed it)
 Load it: socketlab lab load 09         (the others' latency, with your Client and without it)
 
 What was built in labs 01-08 is here and works: frames, a thread per client,
@@ -24,7 +24,7 @@ from collections import deque
 from pathlib import Path
 
 import nacl.signing
-from identity import load_or_create_identity, sign_hello
+from identity import fingerprint, load_or_create_identity, sign_hello
 from secure import ProtocolError, SecureChannel, new_key, session_key, write_keylog
 
 HOST = "127.0.0.1"
@@ -296,6 +296,30 @@ class Client:
             return True
         # END SOLUTION
 
+    def drop_queue(self) -> None:
+        """The client is not reading: give up on it. Call it holding self.lock.
+
+        Throw away what is queued, queue the error alone (the body
+        encode(error("sendq_exceeded", "you were not reading fast enough")):
+        all the client will still get, if it ever reads), set self.closing and
+        self.dropped_for = "sendq_exceeded", and wake the writer. The writer is
+        probably stuck in sendall() for this very client, so also start
+        threading.Timer(CLOSE_GRACE, self.cut) (a daemon): if it is still stuck
+        then, the connection is cut.
+        """
+        # BEGIN SOLUTION 09.2: empty the queue, queue error sendq_exceeded alone, mark closing and dropped, wake the writer, cut after CLOSE_GRACE
+        body = encode(error("sendq_exceeded", "you were not reading fast enough"))
+        self.queue.clear()
+        self.queue.append(body)
+        self.queued = len(body)
+        self.closing = True
+        self.dropped_for = "sendq_exceeded"
+        self.lock.notify()
+        timer = threading.Timer(CLOSE_GRACE, self.cut)
+        timer.daemon = True
+        timer.start()
+        # END SOLUTION
+
     def write_loop(self) -> None:
         """The writer thread: send what is queued, in order, until the client is closed.
 
@@ -329,30 +353,6 @@ class Client:
                 self.closing = True  # nobody is left to send what would be queued
             if self.dropped_for:
                 self.cut()  # wakes this client's reader thread, which then cleans up
-
-    def drop_queue(self) -> None:
-        """The client is not reading: give up on it. Call it holding self.lock.
-
-        Throw away what is queued, queue the error sendq_exceeded alone (it is
-        all the client will still get, if it ever reads), set self.closing and
-        self.dropped_for = "sendq_exceeded", and wake the writer. The writer is
-        probably stuck in sendall() for this very client, so also start
-        threading.Timer(CLOSE_GRACE, self.cut) (a daemon): if it is still stuck
-        then, the connection is cut.
-        """
-        # BEGIN SOLUTION 09.2: empty the queue, queue error sendq_exceeded alone, mark closing and dropped, wake the writer, cut after CLOSE_GRACE
-        error = encode({"type": "error", "code": "sendq_exceeded",
-                        "message": "you were not reading fast enough (SendQ exceeded)"})
-        self.queue.clear()
-        self.queue.append(error)
-        self.queued = len(error)
-        self.closing = True
-        self.dropped_for = "sendq_exceeded"
-        self.lock.notify()
-        timer = threading.Timer(CLOSE_GRACE, self.cut)
-        timer.daemon = True
-        timer.start()
-        # END SOLUTION
 
     def cut(self) -> None:
         """End the connection now, both ways: a sendall() or recv() waiting on it fails at once."""
@@ -593,12 +593,13 @@ def serve_client(room: ChatRoom, conn: socket.socket, identity: nacl.signing.Sig
         hang_up(conn)
 
 
-def serve(listener: socket.socket, client_class: type = Client,
-          identity: nacl.signing.SigningKey | None = None) -> None:
+def serve(listener: socket.socket, identity: nacl.signing.SigningKey | None = None,
+          client_class: type = Client) -> None:
     """Forever: accept a client and serve it in a thread of its own.
 
-    client_class is Client (this lab) or DirectClient (lab 08's, for comparing);
-    identity is the server's long-term key (a fresh one if None).
+    identity is the server's long-term key (a fresh one if None: main() passes
+    the one in IDENTITY_FILE); client_class is Client (this lab) or
+    DirectClient (lab 08's, which `socketlab lab load 09` compares with yours).
     """
     room = ChatRoom()
     identity = identity or nacl.signing.SigningKey.generate()
@@ -621,9 +622,11 @@ def main() -> None:
     listener = open_listener(HOST, port)
     identity = load_or_create_identity(IDENTITY_FILE)
     print(f"chat server on {HOST}:{listener.getsockname()[1]} — Ctrl-C stops it")
-    print(f"connect with: socketlab client --tui --port {listener.getsockname()[1]}")
+    print(f"identity {fingerprint(bytes(identity.verify_key))} ({IDENTITY_FILE.name})")
+    print(f"connect with: python chat_client.py NAME {listener.getsockname()[1]}"
+          f"  (or: socketlab client --tui --no-e2e --port {listener.getsockname()[1]})")
     # serve() runs in a helper thread so that Ctrl-C reaches this one, even on Windows.
-    threading.Thread(target=serve, args=(listener, Client, identity), daemon=True).start()
+    threading.Thread(target=serve, args=(listener, identity), daemon=True).start()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -23,7 +23,10 @@ def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)"
     )
     parser.add_argument(
-        "--plain", action="store_true", help="no encryption (the server must allow it)"
+        "--plain",
+        action="store_true",
+        help="no encryption (the server must allow it), and no end-to-end whispers: "
+        "plain is the early labs' protocol, whose servers know no e2e keys",
     )
     parser.add_argument(
         "--no-verify",
@@ -94,6 +97,9 @@ def forget_user(where: str, name: str) -> int:
 
 def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
     args = build_parser(prog).parse_args(argv)
+    # Whispers are end to end unless --no-e2e, or --plain: the early labs' plain
+    # servers know no e2e keys and would refuse a login that carries one.
+    args.e2e = not (args.no_e2e or args.plain)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.forget_server:
         return forget_server(args.forget_server)
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
                 verify=not args.no_verify,
                 keylog=args.keylog,
                 trace=args.trace,
-                e2e=not args.no_e2e,
+                e2e=args.e2e,
             )
         except KeyboardInterrupt:  # Ctrl-C while asked for a name: leave quietly
             return 130

@@ -577,7 +577,8 @@ def _describe_failure(error: ChatError, where: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the window client with ``socketlab client``'s parsed arguments."""
+    """Run the window client with ``socketlab client``'s parsed arguments (``args.e2e``
+    is set by ``socketlab client``'s main from --no-e2e and --plain)."""
     settings = Settings(
         host=args.host,
         port=args.port,
@@ -586,7 +587,7 @@ def main(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         keylog=args.keylog,
         trace=args.trace,
-        e2e=not args.no_e2e,
+        e2e=args.e2e,
     )
     try:
         root = tk.Tk(className="socketlab")

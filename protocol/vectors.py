@@ -13,21 +13,25 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from .connection import ClientConnection, ServerConnection
+from .e2e import E2EKeys, inner_body, seal_whisper
 from .errors import ProtocolError
 from .framing import encode_frame
-from .keylog import keylog_line
+from .keylog import e2e_keylog_line, keylog_line
 from .messages import (
     AnyMessage,
     Bye,
+    E2EMessage,
     Error,
     Hello,
     Joined,
     Left,
     Login,
+    Lookup,
     Message,
     Ping,
     Pong,
     Say,
+    UserKey,
     Users,
     Welcome,
     Whisper,
@@ -42,6 +46,14 @@ SERVER_EPHEMERAL = bytes(range(101, 133))
 SERVER_IDENTITY = bytes(range(201, 233))
 TS = 1_764_000_000_000
 NON_ASCII = "héllo, 世界 👋"  # 2-, 3- and 4-byte UTF-8
+# End-to-end whispers (docs/protocol.md section 11): each user's identity seed and e2e
+# secret, and the box's nonce.
+ALICE_IDENTITY = bytes(range(33, 65))
+ALICE_E2E = bytes(range(65, 97))
+BOB_IDENTITY = bytes(range(133, 165))
+BOB_E2E = bytes(range(165, 197))
+E2E_NONCE = bytes(range(24))
+E2E_TEXT = "psst, end to end"
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,8 @@ def derived_values() -> Derived:
 
 def known_answer_vectors() -> list[Vector]:
     """A handshake and one sealed frame of every message type, from fixed keys; then
-    non-ASCII text, a plain-mode session and an error during the handshake."""
+    non-ASCII text, a plain-mode session, an error during the handshake, and the
+    end-to-end whispers' messages (sealed on the first session)."""
     client, server = _box_session()
     hello = client.hello()
     (client_hello,) = server.receive_data(hello)
@@ -138,7 +151,56 @@ def known_answer_vectors() -> list[Vector]:
     )
     vectors += _plain_session()
     vectors.append(_handshake_error())
+    # End-to-end whispers, sealed on the box session above (its counters go on).
+    alice, bob = _e2e_users()
+    a, b = alice.bundle("alice"), bob.bundle("bob")
+    whisper = seal_whisper(alice.secret, bob.public, "alice", "bob", E2E_TEXT, nonce=E2E_NONCE)
+    e2e_script: list[tuple[str, AnyMessage, str]] = [
+        ("c2s", alice.login("alice"), "login_e2e"),
+        ("c2s", Lookup("bob"), "lookup"),
+        ("s2c", UserKey("bob", b.key, b.identity, b.signature), "user_key"),
+        ("c2s", whisper, "e2e_whisper"),
+        ("s2c", E2EMessage("alice", "bob", TS + 4, a.key, a.identity, a.signature,
+                           whisper.nonce, whisper.box), "e2e_message"),
+        ("s2c", Error("no_e2e_key", "carol's client has no e2e key"), "error_no_e2e_key"),
+    ]
+    for direction, msg, name in e2e_script:
+        vectors.append(_exchange(client, server, direction, msg, name))
     return vectors
+
+
+def _e2e_users() -> tuple[E2EKeys, E2EKeys]:
+    return (E2EKeys(SigningKey(ALICE_IDENTITY), PrivateKey(ALICE_E2E)),
+            E2EKeys(SigningKey(BOB_IDENTITY), PrivateKey(BOB_E2E)))
+
+
+@dataclass(frozen=True)
+class E2EDerived:
+    """What follows from the e2e fixed keys: bundles, the inner JSON, its box."""
+
+    alice_identity: bytes
+    alice_fingerprint: str
+    alice_key: bytes
+    alice_signature: bytes  # over E2E_CONTEXT + alice_key + b"alice"
+    bob_identity: bytes
+    bob_fingerprint: str
+    bob_key: bytes
+    bob_signature: bytes
+    inner: bytes
+    box: bytes
+    keylog_line: str  # Alice's client's SOCKETLAB_E2E line, without its newline
+
+
+def e2e_derived_values() -> E2EDerived:
+    alice, bob = _e2e_users()
+    a, b = alice.bundle("alice"), bob.bundle("bob")
+    whisper = seal_whisper(alice.secret, bob.public, "alice", "bob", E2E_TEXT, nonce=E2E_NONCE)
+    return E2EDerived(
+        a.identity, fingerprint(a.identity), a.key, a.signature,
+        b.identity, fingerprint(b.identity), b.key, b.signature,
+        inner_body("alice", "bob", E2E_TEXT), whisper.box,
+        e2e_keylog_line(alice.public, alice.secret_bytes).rstrip("\n"),
+    )
 
 
 def _exchange(
@@ -202,6 +264,25 @@ def render_derived(derived: Derived) -> str:
     )
 
 
+def render_e2e_derived(derived: E2EDerived) -> str:
+    """The e2e derived values as the fenced block ``docs/protocol.md`` holds."""
+    return (
+        '```text title="derived for end-to-end whispers"\n'
+        f"alice identity: {derived.alice_identity.hex()}\n"
+        f"alice fingerprint: {derived.alice_fingerprint}\n"
+        f"alice e2e key: {derived.alice_key.hex()}\n"
+        f"alice signature: {derived.alice_signature.hex()}\n"
+        f"bob identity: {derived.bob_identity.hex()}\n"
+        f"bob fingerprint: {derived.bob_fingerprint}\n"
+        f"bob e2e key: {derived.bob_key.hex()}\n"
+        f"bob signature: {derived.bob_signature.hex()}\n"
+        f"inner: {derived.inner.decode('utf-8')}\n"
+        f"box: {derived.box.hex()}\n"
+        f"key log: {derived.keylog_line}\n"
+        "```\n"
+    )
+
+
 def render_markdown(vectors: list[Vector]) -> str:
     """The vectors as the fenced blocks ``docs/protocol.md`` holds."""
     blocks = []
@@ -217,4 +298,5 @@ def render_markdown(vectors: list[Vector]) -> str:
 
 if __name__ == "__main__":
     print(render_derived(derived_values()))
+    print(render_e2e_derived(e2e_derived_values()))
     print(render_markdown(known_answer_vectors()), end="")

@@ -10,6 +10,9 @@ import json
 from conftest import server_keys, transport_bodies
 from nacl.signing import SigningKey
 
+from socketlab.inspector.decode import Frame
+from socketlab.inspector.keylog_file import KeyLogFile
+from socketlab.inspector.pipeline import decode_events
 from socketlab.inspector.proxy import Proxy
 from socketlab.labs import harness
 
@@ -93,3 +96,35 @@ def test_substituted_key_is_caught(server_module, start_server, open_session, tm
         f"bob received {got}: alice's whisper, first contact with alice — README step 6")
     alice.close()
     bob.close()
+
+
+def test_inspector_server_view_and_recipient_view(server_module, start_server, open_session,
+                                                  tmp_path, monkeypatch):
+    """the inspector shows the whisper as ciphertext with the server's key log, and opens it with bob's"""
+    server_log, bob_log = tmp_path / "server.keylog", tmp_path / "bob.keylog"
+    monkeypatch.setenv("SOCKETLAB_KEYLOG", str(server_log))
+    server = start_server(server_module)
+    with Proxy("127.0.0.1", 0, server) as proxy:
+        alice = open_session(proxy.address, "alice", tmp_path / "alice")
+        bob = open_session(proxy.address, "bob", tmp_path / "bob", keylog=str(bob_log))
+        harness.call_with_timeout(lambda: alice.whisper("bob", SECRET), timeout=5)
+        messages_until(bob, "e2e_message")
+        alice.close()
+        bob.close()
+    events = proxy.events()
+    server_view = [item for item in decode_events(events, KeyLogFile(server_log))
+                   if isinstance(item, Frame)]
+    shown = [f for f in server_view if SECRET in f.note or any(SECRET.encode() in b
+                                                               for b in f.bodies)]
+    e2e = [f for f in server_view if f.label in ("e2e_whisper", "e2e_message")]
+    assert e2e and not shown, harness.why(
+        f"the inspector, with your server's key log, decoded {[f.label for f in server_view]}; "
+        f"the whisper's text showed in {[f.label for f in shown]}: with the server's keys an "
+        "e2e whisper must stay ciphertext — README step 6")
+    bob_view = [item for item in decode_events(events, KeyLogFile(bob_log))
+                if isinstance(item, Frame)]
+    opened = [f for f in bob_view if f.label == "e2e_message" and SECRET in f.note]
+    assert opened, harness.why(
+        f"with bob's client key log ({bob_log.name}: his session key and his SOCKETLAB_E2E line, "
+        "written by the given ChatSession.connect) the inspector should open alice's whisper "
+        f"to him; it showed {[(f.label, f.note[:80]) for f in bob_view if f.label]}")

@@ -1,0 +1,80 @@
+"""Step 8: one wire format: the kit's own e2e client and server work with yours."""
+
+import queue
+from pathlib import Path
+
+from socketlab.client import ChatClient
+from socketlab.client.events import Whispered
+from socketlab.labs import harness
+from socketlab.protocol import PinStore
+from socketlab.server.app import ChatServer
+
+WAIT = 3.0
+
+
+def kit_client(address, name: str, home: Path) -> ChatClient:
+    client = ChatClient(*address, timeout=WAIT, pins=PinStore(home / "known_servers"), e2e=True,
+                        home=home)
+    client.connect()
+    client.login(name)
+    return client
+
+
+def whispers(client: ChatClient) -> list[Whispered]:
+    """The whispers in the kit client's events (waits up to WAIT for the first)."""
+    got: list[Whispered] = []
+    timeout = WAIT
+    while True:
+        try:
+            event = client.events.get(timeout=timeout)
+        except queue.Empty:
+            return got
+        if isinstance(event, Whispered):
+            got.append(event)
+            timeout = 0.2
+
+
+def test_kit_clients_through_your_server(chat_server, open_session, tmp_path):
+    """the kit's e2e client whispers to your client through your server, and yours to it"""
+    kit = kit_client(chat_server, "kit", tmp_path / "kit")
+    try:
+        mine = open_session(chat_server, "alice", tmp_path / "alice")
+        kit.whisper("alice", "from the kit")
+        seen = [harness.call_with_timeout(lambda: mine.receive(1), timeout=5) for _ in range(3)]
+        got = [m for m in seen if m and m.get("type") == "e2e_message"]
+        assert got and got[0].get("text") == "from the kit", harness.why(
+            f"the kit's client whispered end to end to alice; your client received {seen}: "
+            "same wire format as docs/protocol.md, README 'The wire format'")
+        harness.call_with_timeout(lambda: mine.whisper("kit", "from alice"), timeout=5)
+        got_kit = [w for w in whispers(kit) if w.sender == "alice"]
+        assert got_kit and got_kit[0].text == "from alice" and \
+            got_kit[0].security.startswith("e2e"), harness.why(
+                f"your client whispered to the kit's client, which got {got_kit}: it must "
+                "arrive end to end (an e2e_whisper sealed to its key)")
+        mine.close()
+    finally:
+        kit.close()
+
+
+def test_your_client_through_the_kit_server(open_session, tmp_path):
+    """your client whispers end to end through the kit's server, to the kit's client and to yours"""
+    with ChatServer() as server:
+        kit = kit_client(server.address, "kit", tmp_path / "kit")
+        try:
+            alice = open_session(server.address, "alice", tmp_path / "alice")
+            bob = open_session(server.address, "bob", tmp_path / "bob")
+            harness.call_with_timeout(lambda: alice.whisper("kit", "hello kit"), timeout=5)
+            harness.call_with_timeout(lambda: alice.whisper("BOB", "hello bob"), timeout=5)
+            got_kit = whispers(kit)
+            assert [(w.sender, w.text) for w in got_kit] == [("alice", "hello kit")] and \
+                got_kit[0].security.startswith("e2e"), harness.why(
+                    f"through the kit's server, the kit's client got {got_kit} from your client")
+            seen = [harness.call_with_timeout(lambda: bob.receive(1), timeout=5)
+                    for _ in range(3)]
+            got = [m for m in seen if m and m.get("type") == "e2e_message"]
+            assert got and got[0].get("text") == "hello bob", harness.why(
+                f"through the kit's server, your bob received {seen}")
+            alice.close()
+            bob.close()
+        finally:
+            kit.close()

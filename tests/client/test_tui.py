@@ -15,7 +15,14 @@ import pytest
 from nacl.signing import SigningKey
 
 from socketlab.client import ChatClient
-from socketlab.protocol import Left, Message, PinStore, fingerprint
+from socketlab.client.events import Whispered
+from socketlab.protocol import (
+    Left,
+    Message,
+    PinStore,
+    fingerprint,
+    load_or_create_user_identity,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10.0
@@ -199,3 +206,50 @@ def test_changed_identity_is_refused_with_both_fingerprints_and_the_fix(
     accepted = tui(name="alice")
     accepted.expect(lambda line: line.startswith("* you are alice"))
     assert accepted.finish()[0] == 0
+
+
+def test_whispers_are_end_to_end_and_marked_in_words(
+    tui, make_client, wait, home: Path, tmp_path: Path
+) -> None:
+    bob = make_client("bob", e2e=True, home=tmp_path / "bob")
+    alice = tui(name="alice")  # her identity is made in SOCKETLAB_HOME
+    alice.expect(lambda line: line.startswith("* you are alice"))
+    alice.send("/w bob sealed for bob")
+    got = wait(bob, lambda e: isinstance(e, Whispered))
+    assert (got.sender, got.text, got.security) == ("alice", "sealed for bob", "e2e_new")
+    own = fingerprint(bytes(load_or_create_user_identity(home).verify_key))
+    assert got.fingerprint == own
+    alice.expect(
+        lambda line: line == "[end-to-end to bob · new contact, key pinned now] sealed for bob"
+    )
+    bob.whisper("alice", "and back")
+    alice.expect(lambda line: line == "[end-to-end from bob] and back")
+    alice.send("/fingerprint")
+    alice.expect(lambda line: line.startswith(f"* your end-to-end key: {own}"))
+    alice.send("/fp bob")
+    alice.expect(lambda line: line == f"* bob's end-to-end key: {bob.user_fingerprint}")
+    status, _rest, stderr = alice.finish()
+    assert status == 0, stderr
+    assert f"* your end-to-end key: {own}" in stderr
+
+
+def test_a_changed_identity_prints_both_fingerprints(
+    tui, make_client, wait, tmp_path: Path
+) -> None:
+    alice = tui(name="alice")
+    alice.expect(lambda line: line.startswith("* you are alice"))
+    first = make_client("bob", e2e=True, home=tmp_path / "bob")
+    first.whisper("alice", "hello")
+    alice.expect(lambda line: line.endswith("] hello"))
+    pinned = first.user_fingerprint
+    first.close()
+    alice.expect(lambda line: line.startswith("* bob left"))
+    other = make_client("bob", e2e=True, home=tmp_path / "not-bob")
+    other.whisper("alice", "it is me")
+    alice.expect(lambda line: line.startswith("WARNING: bob on "))
+    assert alice.expect(lambda line: "pinned:" in line) == f"  pinned:  {pinned}"
+    assert alice.expect(lambda line: "offered:" in line) == f"  offered: {other.user_fingerprint}"
+    alice.expect(lambda line: line == "[from bob · IDENTITY CHANGED, NOT verified] it is me")
+    host, port = other.host, other.port
+    assert f"socketlab client --forget-user {host}:{port} bob" in "\n".join(alice.seen)
+    assert alice.finish()[0] == 0

@@ -497,10 +497,11 @@ class ChatClient:
         """Our oldest whisper in flight if this copy of one to ``to_key`` answers it."""
         head = self._outstanding[0] if self._outstanding else None
         if isinstance(head, _Sent) and head.to_key == to_key and (head.peer is not None) == e2e:
-            return self._outstanding.popleft()  # type: ignore[return-value]
+            self._outstanding.popleft()
+            return head
         return None
 
-    # -- end-to-end whispers (sending; callers hold _e2e_lock) ---------------------
+    # -- end-to-end whispers (sending) -------------------------------------------
 
     def _whisper_end_to_end(self, to: str, text: str) -> None:
         key = name_key(to)
@@ -519,6 +520,7 @@ class ChatClient:
             self._send_tracked(Lookup(to), _Lookup(to, [text]))
 
     def _send_to_peer(self, peer: Peer, text: str) -> None:
+        """Seal ``text`` for ``peer`` and send it (the caller holds ``_e2e_lock``)."""
         assert self.e2e is not None and self.name is not None
         if peer.pin == "changed":
             # Sealing to a key we cannot vouch for could hand the text to an impostor.
@@ -539,7 +541,8 @@ class ChatClient:
             self._peers[key] = dataclasses.replace(peer, pin="known")
 
     def _send_tracked(self, msg: AnyMessage, pending: _Outstanding) -> None:
-        """Send a request the server answers, and remember it (in wire order)."""
+        """Send a request the server answers, and remember it: the caller holds
+        ``_e2e_lock``, so requests are remembered in the order they went out."""
         self._send(msg)
         self._outstanding.append(pending)
 

@@ -18,9 +18,10 @@ import pytest
 
 from socketlab.client.gui import ChatApp, Settings
 from socketlab.client.gui_styles import E2E_IN, E2E_OUT, LOCK, OTHER
-from socketlab.inspector.decode import Frame
+from socketlab.inspector.decode import Frame, SessionDecoder
 from socketlab.inspector.livecapture import LiveCapture
-from socketlab.inspector.pipeline import decode_events, reassemble
+from socketlab.inspector.packets import Segment
+from socketlab.inspector.pipeline import reassemble
 from socketlab.protocol import (
     E2EMessage,
     E2EWhisper,
@@ -95,7 +96,7 @@ def test_an_e2e_whisper_between_two_windows_is_unreadable_with_the_servers_key_l
     server_keys = tmp_path / "server.keys"
     server = make_server(keylog=server_keys)
     port = server.address[1]
-    segments: list[object] = []
+    segments: list[Segment] = []
     capture = LiveCapture(None, port, segments.append, pcap_out=tmp_path / "chat.pcap")
     capture.start()
     roots = (root, second_root)
@@ -124,11 +125,14 @@ def test_an_e2e_whisper_between_two_windows_is_unreadable_with_the_servers_key_l
 
     raw = (tmp_path / "chat.pcap").read_bytes()
     assert SECRET.encode() not in raw and OPEN.encode() not in raw
-    frames = [
-        item
-        for item in decode_events(reassemble(segments, port), read_keylog(server_keys))
-        if isinstance(item, Frame)
-    ]
+
+    def decoded(e2e_keys: dict[bytes, bytes] | None = None) -> list[Frame]:
+        """The capture's frames as the inspector decodes them with the server's key log."""
+        decoder = SessionDecoder(read_keylog(server_keys), e2e_keys=e2e_keys)
+        events = reassemble(segments, port)
+        return [item for event in events for item in decoder.add(event) if isinstance(item, Frame)]
+
+    frames = decoded()
     messages = [m for f in frames for m in f.messages]
     bodies = b"".join(body for f in frames for body in f.bodies)
     # The server's key log opens the transport: the open line is there in plaintext …
@@ -143,8 +147,15 @@ def test_an_e2e_whisper_between_two_windows_is_unreadable_with_the_servers_key_l
     assert sealed.to == "bella"
     assert sorted(m.to for m in relayed) == ["bella", "bella"]  # to her, and alice's copy
     assert {(m.nonce, m.box) for m in relayed} == {(sealed.nonce, sealed.box)}
+    # The inspector says so: three boxes it cannot open, and the text in no note.
+    boxed = f"end-to-end: {len(sealed.box)} bytes, the server cannot read it"
+    assert len([f for f in frames if boxed in f.note]) == 3  # alice's, and the two copies
+    assert not [f for f in frames if SECRET in f.note]
     # Only bella's e2e secret (her client's key log) opens that ciphertext.
-    [(public, secret)] = read_e2e_keylog(tmp_path / "bella.keys").items()
+    bella_e2e = read_e2e_keylog(tmp_path / "bella.keys")
+    [(public, secret)] = bella_e2e.items()
     assert public not in read_keylog(server_keys)
     inner = open_box(secret, relayed[0].key, sealed.nonce, sealed.box)
     assert (inner.sender, inner.to, inner.text) == ("alice", "bella", SECRET)
+    opened = [f.note for f in decoded(bella_e2e) if SECRET in f.note]
+    assert opened and all("opened with the client's e2e key" in note for note in opened)

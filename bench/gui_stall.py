@@ -139,7 +139,8 @@ def _run(n_messages: int, timeout: float) -> list[float]:
         stack.callback(_tell, ours, "stop")
         host, port = _expect(ours, timeout, "address")
         root = tk.Tk()
-        settings = Settings(host=host, port=port, name="viewer", pins=PinStore(home / "pins"))
+        settings = Settings(host=host, port=port, name="viewer", pins=PinStore(home / "pins"),
+                            home=home)  # its user identity too, never the real home
         app = ChatApp(root, settings, connect_now=True)
         stack.callback(app.close)
         _pump(root, lambda: app.client is not None, "login")

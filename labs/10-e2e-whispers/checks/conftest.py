@@ -322,7 +322,7 @@ def join(connect) -> Callable[..., BoxClient]:
         answer = client.login(e2e=e2e)
         assert answer.get("type") == "welcome", harness.why(
             f"{name} logged in{' with a correctly signed e2e bundle' if e2e else ''} and got "
-            f"{json.dumps(answer)} instead of welcome — README step 2")
+            f"{json.dumps(answer)} instead of welcome — README step 3")
         return client
 
     return make

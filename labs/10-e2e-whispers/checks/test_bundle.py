@@ -37,7 +37,7 @@ def test_verify_bundle():
         e2e.verify_bundle("alice", key, identity, signature)
     except Exception as error:  # noqa: BLE001 - the student's code: any exception is the hint
         raise AssertionError(f"verify_bundle refused alice's own, correctly signed bundle: "
-                             f"{harness.describe(error)} — README step 1") from None
+                             f"{harness.describe(error)} — README step 2") from None
     forged = [("bob", key, identity, signature, "alice's bundle offered as bob's"),
               ("alice", bytes(mallory.e2e.public_key), identity, signature,
                "mallory's key with alice's identity and signature"),
@@ -46,4 +46,4 @@ def test_verify_bundle():
     for name, k, i, s, what in forged:
         expect_refusal(lambda a=(name, k, i, s): e2e.verify_bundle(*a), "bad_signature",
                        f"verify_bundle on {what} (the signature must cover the key AND the "
-                       "name) — README step 1")
+                       "name) — README step 2")

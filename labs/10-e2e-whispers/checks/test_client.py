@@ -39,21 +39,21 @@ def test_whisper_is_sealed_to_the_recipient(fake_server, open_session, tmp_path)
     asked = fake_server.recv()
     assert asked == {"type": "lookup", "name": "BOB"}, (
         f"before whispering to BOB your client sent {asked}; expected lookup{{name}} — "
-        "README step 6")
+        "README steps 9 and 10")
     sent = fake_server.recv()
     assert sent is not None and sent.get("type") == "e2e_whisper" and sent.get("to") == "bob", (
         f"then it sent {sent}; expected e2e_whisper to 'bob' (the name as the user_key gives "
-        "it) — README step 6")
+        "it) — README step 9")
     alice_key = bytes.fromhex(fake_server.login["e2e_key"])
     inner = json.loads(bob.open(alice_key, sent["nonce"], sent["box"]))
     assert inner == {"from": "alice", "to": "bob", "text": "meet at noon"}, (
         f"bob opened it and found {inner}: seal_whisper(self.e2e, bob's key, your name, bob's "
-        "name, text) — README step 6")
+        "name, text) — README step 10")
     harness.call_with_timeout(lambda: session.whisper("bob", "again"), timeout=5)
     again = fake_server.recv()
     assert again is not None and again.get("type") == "e2e_whisper", (
         f"a second whisper to bob sent {again}: keep the key you checked (known_keys) and "
-        "whisper without a second lookup — README step 6")
+        "whisper without a second lookup — README step 10")
 
 
 def test_forged_key_is_refused(fake_server, open_session, tmp_path):
@@ -64,7 +64,7 @@ def test_forged_key_is_refused(fake_server, open_session, tmp_path):
     fake_server.send(forged)
     expect_refusal(lambda: session.lookup("bob"), "bad_signature",
            "lookup('bob') answered with a key the server swapped in (bob's identity and "
-           "signature, the server's own key) — verify_bundle before you keep it, README step 6")
+           "signature, the server's own key) — verify_bundle before you keep it, README step 10")
     fake_server.send(forged)
     expect_refusal(lambda: session.whisper("bob", "secret"), "bad_signature",
            "whisper('bob', …) after the same forged user_key")
@@ -73,7 +73,7 @@ def test_forged_key_is_refused(fake_server, open_session, tmp_path):
     sent = fake_server.recv(0.3)
     assert sent is None, (
         f"your client sent {json.dumps(sent)[:200]} after a forged key: never seal to a key "
-        "that did not verify — README step 6")
+        "that did not verify — README step 9")
     fake_server.send({**bob.user_key(), "name": "carol"})
     expect_refusal(lambda: session.lookup("bob"), "bad_message",
            "lookup('bob') answered with carol's user_key (the name must be the one you asked)")
@@ -85,16 +85,15 @@ def test_changed_identity_is_refused(fake_server, open_session, tmp_path):
     bob = User("bob")
     fake_server.send(bob.user_key())
     harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
-    session.close()
     impostor = User("bob")  # a correctly self-signed bundle, by another identity
     session = logged_in(fake_server, open_session, tmp_path)
     fake_server.send(impostor.user_key())
     message = expect_refusal(lambda: session.lookup("bob"), "identity_changed",
                      "the second session's lookup('bob') got a new identity for bob — "
-                     "check_user_pin(...) after verify_bundle, README step 6")
+                     "check_user_pin(...) after verify_bundle, README step 9")
     wanted = [fingerprint(bytes(u.identity.verify_key)) for u in (bob, impostor)]
     assert all(fp in message for fp in wanted), (
-        f"the refusal said {message!r}; it must show both fingerprints {wanted} — README step 5")
+        f"the refusal said {message!r}; it must show both fingerprints {wanted} — README step 8")
 
 
 def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):
@@ -109,7 +108,7 @@ def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):
         expected = {"type": "e2e_message", "from": "bob", "to": "alice", "text": "hi",
                     "trust": trust}
         assert isinstance(got, dict) and {k: got.get(k) for k in expected} == expected, (
-            f"receive() gave {got}; expected (at least) {expected} — open_e2e, README step 6")
+            f"receive() gave {got}; expected (at least) {expected} — open_e2e, README step 11")
 
 
 def test_forged_whisper_is_refused(fake_server, open_session, tmp_path):
@@ -127,7 +126,7 @@ def test_forged_whisper_is_refused(fake_server, open_session, tmp_path):
         got.get("code") == "bad_signature" and "send money" not in json.dumps(got), (
             f"receive() gave {got} for a whisper 'from bob' sealed with the server's own key: "
             "verify_bundle(from, key, identity, signature) first, and refuse it "
-            "(e2e_refused, bad_signature) — README step 6")
+            "(e2e_refused, bad_signature) — README step 11")
 
 
 def test_reflected_whisper_is_refused(fake_server, open_session, tmp_path):
@@ -139,7 +138,7 @@ def test_reflected_whisper_is_refused(fake_server, open_session, tmp_path):
     fake_server.recv()
     sent = fake_server.recv()
     assert sent is not None and sent.get("type") == "e2e_whisper", \
-        f"your client sent {sent} for a whisper; expected e2e_whisper — README step 6"
+        f"your client sent {sent} for a whisper; expected e2e_whisper — README step 10"
     bundle = bob.bundle()
     reflected = {"type": "e2e_message", "from": "bob", "to": "alice", "ts": 1,
                  "key": bundle["e2e_key"], "identity": bundle["e2e_identity"],
@@ -150,7 +149,7 @@ def test_reflected_whisper_is_refused(fake_server, open_session, tmp_path):
         "I owe you 10" not in json.dumps(got), (
             f"receive() gave {got} for your own whisper to bob, reflected back to you as if bob "
             "had sent it (Box opens both ways!): compare inner from/to with the message's and "
-            "refuse it (e2e_refused) — README step 6")
+            "refuse it (e2e_refused) — README step 11")
 
 
 def test_changed_identity_is_marked(fake_server, open_session, tmp_path):
@@ -168,4 +167,4 @@ def test_changed_identity_is_marked(fake_server, open_session, tmp_path):
         all(fp in str(got.get("warning")) for fp in wanted), (
             f"receive() gave {got} for a whisper from bob under another identity than the "
             f"pinned one: trust 'changed' and a warning with both fingerprints {wanted} — "
-            "README step 6")
+            "README step 11")

@@ -20,6 +20,17 @@ def kit_client(address, name: str, home: Path) -> ChatClient:
     return client
 
 
+def first_e2e(session) -> tuple[dict | None, list]:
+    """The first e2e_message your session's receive() gives (bounded), and all it gave."""
+    seen: list = []
+    for _ in range(10):
+        msg = harness.call_with_timeout(lambda: session.receive(WAIT), timeout=WAIT + 2)
+        seen.append(msg)
+        if msg is None or msg.get("type") == "e2e_message":
+            return msg, seen
+    return None, seen
+
+
 def whispers(client: ChatClient) -> list[Whispered]:
     """The whispers in the kit client's events (waits up to WAIT for the first)."""
     got: list[Whispered] = []
@@ -40,9 +51,8 @@ def test_kit_clients_through_your_server(chat_server, open_session, tmp_path):
     try:
         mine = open_session(chat_server, "alice", tmp_path / "alice")
         kit.whisper("alice", "from the kit")
-        seen = [harness.call_with_timeout(lambda: mine.receive(1), timeout=5) for _ in range(3)]
-        got = [m for m in seen if m and m.get("type") == "e2e_message"]
-        assert got and got[0].get("text") == "from the kit", harness.why(
+        got, seen = first_e2e(mine)
+        assert got and got.get("text") == "from the kit", harness.why(
             f"the kit's client whispered end to end to alice; your client received {seen}: "
             "same wire format as docs/protocol.md, README 'The wire format'")
         harness.call_with_timeout(lambda: mine.whisper("kit", "from alice"), timeout=5)
@@ -69,10 +79,8 @@ def test_your_client_through_the_kit_server(open_session, tmp_path):
             assert [(w.sender, w.text) for w in got_kit] == [("alice", "hello kit")] and \
                 got_kit[0].security.startswith("e2e"), harness.why(
                     f"through the kit's server, the kit's client got {got_kit} from your client")
-            seen = [harness.call_with_timeout(lambda: bob.receive(1), timeout=5)
-                    for _ in range(3)]
-            got = [m for m in seen if m and m.get("type") == "e2e_message"]
-            assert got and got[0].get("text") == "hello bob", harness.why(
+            got, seen = first_e2e(bob)
+            assert got and got.get("text") == "hello bob", harness.why(
                 f"through the kit's server, your bob received {seen}")
             alice.close()
             bob.close()

@@ -21,10 +21,10 @@ def test_bad_signature_refused(connect):
         answer.get("code") == "bad_signature", harness.why(
             f"a login whose e2e_signature was made for another name got "
             f"{json.dumps(answer) if answer else 'nothing'}: check_bundle must call "
-            "verify_bundle(name, key, identity, signature) — README step 2")
+            "verify_bundle(name, key, identity, signature) — README step 3")
     assert mallory.closed(), harness.why(
         "after bad_signature the server must close the connection: the client is broken "
-        "or hostile — README step 2")
+        "or hostile — README step 3")
 
 
 def test_bundle_all_or_none(connect):
@@ -34,12 +34,12 @@ def test_bundle_all_or_none(connect):
     del bundle["e2e_signature"]
     half.send({"type": "login", "name": "half", **bundle})
     half.expect_error("bad_message", "e2e_key, e2e_identity, e2e_signature come all three "
-                      "or none — README step 2")
-    assert half.closed(), harness.why("bad_message closes the connection — README step 2")
+                      "or none — README step 3")
+    assert half.closed(), harness.why("bad_message closes the connection — README step 3")
     weak = connect("weak")
     bundle = weak.user.bundle()
     bundle["e2e_key"] = "00" * 32
     weak.send({"type": "login", "name": "weak", **bundle})
     weak.expect_error("bad_key", "an all-zero X25519 key is a low-order point: anyone could "
                       "compute what is sealed to it; session_key(new_key(), key) raises bad_key "
-                      "— README step 2")
+                      "— README step 3")

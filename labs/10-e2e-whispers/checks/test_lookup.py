@@ -9,13 +9,13 @@ def test_lookup_gives_the_users_bundle(join):
     """lookup{"BOB"} gives user_key with bob's name, key, identity and signature as he sent them"""
     alice, bob = join("alice"), join("bob")
     alice.send({"type": "lookup", "name": "BOB"})
-    got = alice.expect("user_key", "lookup of a user who logged in with a bundle — README step 3")
+    got = alice.expect("user_key", "lookup of a user who logged in with a bundle — README step 4")
     sent = bob.user.bundle()
     expected = {"type": "user_key", "name": "bob", "key": sent["e2e_key"],
                 "identity": sent["e2e_identity"], "signature": sent["e2e_signature"]}
     assert got == expected, harness.why(
         f"alice looked up BOB and got {json.dumps(got)}; expected {json.dumps(expected)}: the "
-        "name as bob wrote it at login, and his three login fields unchanged — README step 3")
+        "name as bob wrote it at login, and his three login fields unchanged — README step 4")
 
 
 def test_lookup_refusals(join, connect):
@@ -24,13 +24,13 @@ def test_lookup_refusals(join, connect):
     join("oldtimer", e2e=False)
     alice.send({"type": "lookup", "name": "oldtimer"})
     alice.expect_error("no_e2e_key", "oldtimer logged in without a bundle (an old client): "
-                       "no_e2e_key — README step 3")
+                       "no_e2e_key — README step 4")
     alice.send({"type": "lookup", "name": "dave"})
-    alice.expect_error("no_such_user", "nobody called dave is here — README step 3")
+    alice.expect_error("no_such_user", "nobody called dave is here — README step 4")
     alice.send({"type": "lookup", "name": "a b"})
-    alice.expect_error("bad_name", "'a b' breaks the name rules — README step 3")
+    alice.expect_error("bad_name", "'a b' breaks the name rules — README step 4")
     alice.send({"type": "say", "text": "still here"})
-    alice.expect("message", "after these errors the connection stays open — README step 3")
+    alice.expect("message", "after these errors the connection stays open — README step 4")
     early = connect("early")
     early.send({"type": "lookup", "name": "alice"})
-    early.expect_error("not_logged_in", "lookup before login is not allowed — README step 3")
+    early.expect_error("not_logged_in", "lookup before login is not allowed — README step 4")

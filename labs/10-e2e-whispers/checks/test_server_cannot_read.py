@@ -57,16 +57,16 @@ def test_server_key_log_does_not_reveal_the_whisper(server_module, start_server,
     assert not readable, harness.why(
         f"with the SERVER's key log the capture shows the whisper's text: {readable[0][1][:200]} "
         f"({readable[0][0]}). A whisper the server can read is not end-to-end: your client must "
-        "send e2e_whisper sealed to bob's key, never a plain whisper — README step 6")
+        "send e2e_whisper sealed to bob's key, never a plain whisper — README step 10")
     kinds = [(way, json.loads(body).get("type")) for way, body in bodies if body.startswith(b"{")]
     assert ("c2s", "e2e_whisper") in kinds and ("s2c", "e2e_message") in kinds, harness.why(
         f"the capture holds {sorted(set(kinds))}: expected alice's e2e_whisper and the server's "
-        "e2e_message — README steps 4 and 6")
+        "e2e_message — README steps 5 and 10")
     got = [m for m in bob_saw if m.get("type") == "e2e_message"]
     assert got and got[0].get("text") == SECRET and got[0].get("from") == "alice", harness.why(
         f"bob's client received {bob_saw}: he should read alice's whisper ({SECRET!r}). "
         "Sealed to the recipient's key with your own secret, it opens with his secret and your "
-        "key — README steps 5 and 6")
+        "key — README steps 6 and 10")
     leaked = [m for m in carol_saw if SECRET in json.dumps(m, ensure_ascii=False)]
     assert not leaked and carol_saw and carol_saw[-1].get("type") == "message", harness.why(
         f"carol received {carol_saw}: she must not get alice's whisper to bob at all")
@@ -90,10 +90,10 @@ def test_substituted_key_is_caught(server_module, start_server, open_session, tm
             f"alice, who has bob's real identity pinned, could not whisper to him: "
             f"{harness.describe(error)}. Your server must hand out the key, identity and "
             "signature bob sent at login, unchanged; a server that puts in a key of its own "
-            "(to read the whispers) is exactly what the pin catches — README step 3")) from None
+            "(to read the whispers) is exactly what the pin catches — README step 4")) from None
     got = [m for m in messages_until(bob, "e2e_message") if m.get("type") == "e2e_message"]
     assert got and got[0].get("text") == SECRET and got[0].get("trust") == "new", harness.why(
-        f"bob received {got}: alice's whisper, first contact with alice — README step 6")
+        f"bob received {got}: alice's whisper, first contact with alice — README step 11")
     alice.close()
     bob.close()
 
@@ -120,7 +120,7 @@ def test_inspector_server_view_and_recipient_view(server_module, start_server, o
     assert e2e and not shown, harness.why(
         f"the inspector, with your server's key log, decoded {[f.label for f in server_view]}; "
         f"the whisper's text showed in {[f.label for f in shown]}: with the server's keys an "
-        "e2e whisper must stay ciphertext — README step 6")
+        "e2e whisper must stay ciphertext — README step 10")
     bob_view = [item for item in decode_events(events, KeyLogFile(bob_log))
                 if isinstance(item, Frame)]
     opened = [f for f in bob_view if f.label == "e2e_message" and SECRET in f.note]

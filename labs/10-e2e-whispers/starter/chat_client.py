@@ -181,8 +181,14 @@ class ChatSession:
         return msg
 
     def close(self) -> None:
+        """Say bye, then read what the server still sends until it closes (1 s at most):
+        closing with unread bytes would reset the connection instead of ending it."""
         try:
             self.send({"type": "bye"})
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(1)
+            while self.sock.recv(4096):
+                pass
         except OSError:
             pass
         self.sock.close()

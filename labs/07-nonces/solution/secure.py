@@ -162,8 +162,8 @@ def make_nonce(role: str, counter: int) -> bytes:
     """The 24-byte nonce of the counter-th frame that role ("client" or "server") seals.
 
     DIRECTIONS[role] (1 byte), then PADDING (15 zero bytes), then the counter
-    as 8 bytes big-endian (COUNTER.pack(counter)). make_nonce("client", 1) is
-    b"C" + 15 zero bytes + b"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01".
+    as 8 bytes big-endian (COUNTER.pack(counter)). In hex, make_nonce("client", 1)
+    is "43" (b"C"), then 22 times "00", then "01".
     """
     # BEGIN SOLUTION 07.1: direction byte, 15 zero bytes, the counter as 8 bytes big-endian
     return DIRECTIONS[role] + PADDING + COUNTER.pack(counter)
@@ -180,7 +180,6 @@ class SecureChannel:
     def __init__(self, key: bytes, role: str) -> None:
         self.box = SecretBox(key)  # XSalsa20-Poly1305 under the session key
         self.role = role
-        self.peer_role = "server" if role == "client" else "client"
         self.sent = 0  # the counter of the next frame we seal
         self.received = 0  # the counter the peer's next frame must carry
 
@@ -208,11 +207,13 @@ class SecureChannel:
     def check_nonce(self, nonce: bytes) -> None:
         """Accept the nonce of the peer's next frame, or raise ProtocolError saying why not.
 
-        Check in this order (docs/protocol.md section 5) and stop at the first failure:
+        Check in this order (docs/protocol.md section 5; the README's table) and stop
+        at the first failure:
         1. bytes 1-15 not all zero, or byte 0 neither b"C" nor b"S": bad_nonce
         2. byte 0 is OUR direction (DIRECTIONS[self.role]): reflected
            (a frame we sealed, sent back to us)
-        3. the counter (COUNTER.unpack(nonce[16:])) is below self.received: replayed
+        3. the counter is below self.received: replayed
+           ((counter,) = COUNTER.unpack(nonce[16:]): unpack always returns a tuple)
         4. the counter is above self.received: reordered
         Accepted: self.received goes up by one (the next frame must carry the next counter).
         Careful: slicing bytes gives bytes (nonce[:1] == b"C"), indexing gives an int.

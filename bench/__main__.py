@@ -28,6 +28,7 @@ from .figures import (
     fig_stall,
     fig_trace_cost,
 )
+from .hall import fig_hall
 from .inspector_bench import fig_inspector
 from .report import RESULTS, Row, command_line, machine, table, write_doc, write_json
 
@@ -42,6 +43,7 @@ FIGURES: dict[str, list[Callable[[Bench], list[Row]]]] = {
     "memory": [fig_memory],
     "inspector": [fig_inspector],
     "gui": [fig_gui],
+    "hall": [fig_hall],
 }
 
 

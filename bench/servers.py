@@ -1,14 +1,16 @@
 """The servers under test, each in its own process.
 
 A server runs in a child process so that its CPU, threads and RSS are its
-own and the load generator does not share its GIL. socketlab's ChatServer and
-the seed-style baseline run in a ``multiprocessing`` spawn child; ngircd runs
-as itself (``ngircd -n -f CONF``) on a free port.
+own and the load generator does not share its GIL. socketlab's two engines
+(``socketlab``: ``ChatServer``, threads; ``events``: ``EventServer``, one
+selectors loop) and the seed-style baseline run in a ``multiprocessing`` spawn
+child; ngircd runs as itself (``ngircd -n -f CONF``) on a free port.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import socket
 import subprocess
@@ -19,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-Kind = Literal["socketlab", "baseline", "ngircd"]
+Kind = Literal["socketlab", "events", "baseline", "ngircd"]
 NGIRCD = "ngircd"
 
 _START_TIMEOUT = 15.0
@@ -37,7 +39,9 @@ def ngircd_path() -> str | None:
     )
 
 
-def _serve(kind: Kind, trace: str | None, keylog: str | None, control: Connection) -> None:
+def _serve(
+    kind: Kind, trace: str | None, keylog: str | None, max_clients: int, control: Connection
+) -> None:
     """Child process: start the server, report its address, wait for "stop"."""
     import logging
 
@@ -45,12 +49,13 @@ def _serve(kind: Kind, trace: str | None, keylog: str | None, control: Connectio
 
     logging.basicConfig(level=logging.ERROR)
     server: Any
-    if kind == "socketlab":
-        from socketlab.server import ChatServer, FloodLimits
+    if kind in ("socketlab", "events"):
+        from socketlab.server import ChatServer, EventServer, FloodLimits
 
-        server = ChatServer(
+        server = (EventServer if kind == "events" else ChatServer)(
             "127.0.0.1",
             0,
+            max_clients=max_clients,
             allow_plaintext=True,
             identity=SigningKey.generate(),
             trace=trace,
@@ -76,9 +81,16 @@ class ServerProcess:
     """``with ServerProcess("baseline") as srv: srv.address, srv.pid ...``"""
 
     def __init__(
-        self, kind: Kind, workdir: Path, *, trace: Path | None = None, keylog: Path | None = None
+        self,
+        kind: Kind,
+        workdir: Path,
+        *,
+        trace: Path | None = None,
+        keylog: Path | None = None,
+        max_clients: int = 250,
     ) -> None:
         self.kind = kind
+        self.max_clients = max_clients
         self.protocol = "irc" if kind == "ngircd" else "socketlab"
         self._workdir = workdir
         self._trace = trace
@@ -113,7 +125,7 @@ class ServerProcess:
         keylog = str(self._keylog) if self._keylog else None
         self._process = ctx.Process(
             target=_serve,
-            args=(self.kind, trace, keylog, child),
+            args=(self.kind, trace, keylog, self.max_clients, child),
             name=f"server-{self.kind}",
             daemon=True,
         )
@@ -180,6 +192,33 @@ class ServerProcess:
             process.join(_STOP_TIMEOUT)
         if self._control is not None:
             self._control.close()
+
+
+def raise_open_files(needed: int) -> int:
+    """Raise this process's open-files limit towards ``needed`` (the servers and load
+    workers it starts inherit it); returns the limit now. POSIX only."""
+    try:
+        import resource
+    except ImportError:
+        return needed  # Windows: no such per-process limit on sockets
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return needed
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        return int(soft)
+    return int(target)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time a process has used, from /proc; None without /proc."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not sys.platform.startswith("linux") or not stat.exists():
+        return None
+    fields = stat.read_text().rpartition(")")[2].split()  # from field 3 (state) on
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def process_status(pid: int) -> dict[str, int] | None:

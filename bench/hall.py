@@ -1,0 +1,270 @@
+"""Figure 8 of issue 12: the lecture hall, 1,000 clients on one machine.
+
+Every server in one run, each in a fresh process: ngircd (C, one thread,
+epoll; plain IRC), socketlab's two engines (``socketlab``: threads, the
+default; ``events``: one selectors loop), plain and box, and the seed-style
+baseline (box). The load is figure 2's (4 senders, 100 messages/s offered in
+all, every reader decodes everything) with 1,000 clients; the sweep repeats
+it at 50, 200 and 500 clients for the chart of p99 against clients. Memory:
+2,000 clients logged in and idle. One more run puts a client that never reads
+among the 1,000 (the event engine must still isolate it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .figures import CLASS_RATE, CLASS_SENDERS, PREFILL_BYTES, Bench, Run, _health, _summary
+from .loadgen import LoadError, LoadSpec, run_load
+from .report import REPO, Row, judged, not_measured
+from .servers import (
+    Kind,
+    ServerProcess,
+    ServerStartError,
+    cpu_seconds,
+    ngircd_path,
+    process_status,
+    raise_open_files,
+)
+
+log = logging.getLogger(__name__)
+
+HALL = 1000  # clients in a lecture hall
+IDLE = 2000  # clients connected and idle, for memory
+SWEEP = (50, 200, 500, HALL)
+DECODE: Literal["all", "probe"] = "all"
+CHART = REPO / "docs" / "images" / "hall-p99.png"
+# (kind, mode) in the order of the table and the chart's legend; IRC has no box mode.
+SERIES: tuple[tuple[Kind, str], ...] = (
+    ("ngircd", "plain"),
+    ("events", "plain"),
+    ("events", "box"),
+    ("socketlab", "plain"),
+    ("socketlab", "box"),
+    ("baseline", "box"),
+)
+NAMES = {"ngircd": "ngircd", "events": "socketlab events", "socketlab": "socketlab threads",
+         "baseline": "baseline"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HallRun:
+    run: Run
+    rss_kib: int | None  # with everyone connected, before the load
+    threads: int | None
+    cpu_s: float | None  # the server's CPU time (user + system) from then to the end
+
+    @property
+    def cpu_us_per_delivery(self) -> float | None:
+        """What one delivery cost the server in CPU: steady under a busy machine's noise."""
+        res = self.run.result
+        if self.cpu_s is None or res is None or not res.delivered:
+            return None
+        return round(1e6 * self.cpu_s / res.delivered, 2)
+
+
+def hall_load(
+    bench: Bench, kind: Kind, mode: str, clients: int, *, silent: bool = False, idle: bool = False
+) -> HallRun:
+    """One paced run (or, with ``idle``, only the logins) against a fresh server."""
+    quick = bench.settings.quick
+    duration = (2.0 if quick else 5.0) if clients >= HALL else (1.0 if quick else 3.0)
+    run = Run()
+    memory: dict[str, int] = {}
+    cpu: list[float | None] = []
+    try:
+        with ServerProcess(
+            kind, bench.settings.workdir, max_clients=max(clients, 250) + 8
+        ) as server:
+
+            def on_idle() -> None:
+                memory.update(process_status(server.pid) or {})
+                cpu.append(cpu_seconds(server.pid))
+
+            spec = LoadSpec(
+                server.address,
+                protocol=server.protocol,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[arg-type]
+                clients=clients + silent,
+                senders=0 if idle else CLASS_SENDERS,
+                rate=CLASS_RATE,
+                silent=int(silent),
+                prefill_bytes=PREFILL_BYTES if silent else 0,
+                prefill_timeout=bench.settings.stall_wait,
+                warmup=0.1 if idle else 1.0,
+                duration=0.1 if idle else duration,
+                drain_timeout=15.0,
+                setup_timeout=150.0 if idle else 60.0,  # (each login is announced to all)
+                decode=DECODE,
+                procs=bench.settings.procs,
+            )
+            run.result = run_load(spec, on_idle)
+            cpu.append(cpu_seconds(server.pid))
+    except (LoadError, ServerStartError, OSError, ImportError) as exc:
+        run.error = f"{type(exc).__name__}: {exc}"
+    what = f"{kind} {mode} {clients}{' +silent' if silent else ''}{' idle' if idle else ''}"
+    used = cpu[1] - cpu[0] if len(cpu) == 2 and cpu[0] is not None and cpu[1] is not None else None
+    hall = HallRun(run, memory.get("VmRSS"), memory.get("Threads"), used)
+    log.info("hall %s: %s; %s; %s µs CPU a delivery", what, _summary(run), memory,
+             hall.cpu_us_per_delivery)  # fmt: skip
+    return hall
+
+
+def fig_hall(bench: Bench) -> list[Row]:
+    """8: the lecture hall (p50/p99, lost, threads, RSS at 1,000; memory at 2,000 idle)."""
+    raise_open_files(2 * IDLE + 512)  # the servers and load workers inherit it
+    series = [(k, m) for k, m in SERIES if k != "ngircd" or ngircd_path()]
+    sweep: dict[tuple[str, str], dict[int, HallRun]] = {s: {} for s in series}
+    for clients in SWEEP:  # alternate the servers at each size
+        for kind, mode in series:
+            sweep[kind, mode][clients] = hall_load(bench, kind, mode, clients)
+    rows: list[Row] = []
+    for kind, mode in series:
+        rows += _hall_rows(kind, mode, sweep[kind, mode][HALL])
+    rows += _targets(sweep)
+    stalled = hall_load(bench, "events", "box", HALL, silent=True)
+    rows += _stall_rows(stalled, sweep.get(("events", "box"), {}).get(HALL), bench.settings.procs)
+    for kind, mode in series:
+        rows.append(_sweep_row(kind, mode, sweep[kind, mode]))
+    for kind, mode in series:
+        if mode == "box" or kind == "ngircd":
+            rows.append(_idle_row(kind, mode, hall_load(bench, kind, mode, IDLE, idle=True)))
+    if not ngircd_path():
+        rows.append(not_measured("8.hall.ngircd", "ngircd at 1,000 clients", "not installed"))
+    chart = _chart(sweep)
+    if chart:
+        log.info("chart: %s", chart)
+    return rows
+
+
+def _hall_rows(kind: Kind, mode: str, hall: HallRun) -> list[Row]:
+    res, key = hall.run.result, f"8.hall.{mode}.{kind}"
+    what = f"{NAMES[kind]}, {mode}, {HALL:,} clients"
+    if res is None:
+        return [not_measured(f"{key}.p99", what, hall.run.error)]
+    memory = (
+        f"{hall.threads:,} threads, {hall.rss_kib / 1024:.0f} MB RSS with everyone connected"
+        if hall.threads and hall.rss_kib
+        else "no /proc: threads and RSS not read"
+    )
+    health = _health([hall.run])
+    return [
+        Row(f"{key}.p50", f"{what}: p50", res.p50_ms, "ms"),
+        Row(f"{key}.p99", f"{what}: p99", res.p99_ms, "ms", note=memory),
+        Row(f"{key}.lost", f"{what}: lost", res.lost, note=health),
+    ]
+
+
+def _p99(hall: HallRun | None) -> float | None:
+    res = hall.run.result if hall else None
+    return res.p99_ms if res else None
+
+
+def _targets(sweep: dict[tuple[str, str], dict[int, HallRun]]) -> list[Row]:
+    """The issue's goal: box p99 at 1,000 clients within 2x ngircd's (plain IRC), 0 lost."""
+    rows: list[Row] = []
+    irc = _p99(sweep.get(("ngircd", "plain"), {}).get(HALL))
+    for kind in ("events", "socketlab"):
+        hall = sweep.get((kind, "box"), {}).get(HALL)
+        ours = _p99(hall)
+        ratio = round(ours / irc, 2) if ours and irc else None
+        label = f"{NAMES[kind]} box p99 / ngircd p99, {HALL:,} clients"
+        note = f"{ours} ms against {irc} ms in the same run" if ours and irc else ""
+        if kind == "events":
+            rows.append(
+                judged("8.hall.box.events.p99_vs_ngircd", label, ratio, "×", "<=", 2.0, note)
+            )
+            res = hall.run.result if hall else None
+            rows.append(
+                judged(
+                    "8.hall.box.events.lost_total",
+                    f"{NAMES[kind]} box, {HALL:,} clients: messages lost",
+                    res.lost if res else None,
+                    "",
+                    "<=",
+                    0,
+                )
+            )
+        else:
+            rows.append(Row("8.hall.box.socketlab.p99_vs_ngircd", label, ratio, "×", note=note))
+    return rows
+
+
+def _stall_rows(stalled: HallRun, calm: HallRun | None, procs: int) -> list[Row]:
+    res, key = stalled.run.result, "8.hall.box.events.stall"
+    what = f"socketlab events, box, {HALL:,} clients, one reader stalled"
+    if res is None:
+        return [not_measured(f"{key}.p99_ratio", what, stalled.run.error, "<= 2")]
+    calm_p99 = _p99(calm)
+    ratio = round(res.p99_ms / calm_p99, 2) if res.p99_ms and calm_p99 else None
+    gone = res.left.get(f"u{HALL % procs}n{HALL}", "")  # the silent one
+    note = f"p99 {res.p99_ms} ms; {res.delivered:,} of {res.expected:,} delivered" + (
+        f"; the silent client was dropped: {gone}" if gone else ""
+    )
+    return [
+        judged(
+            f"{key}.p99_ratio", f"{what}: others' p99 / unstalled p99", ratio, "×", "<=", 2.0, note
+        ),
+        judged(f"{key}.lost", f"{what}: messages lost", res.lost, "", "<=", 0),
+    ]
+
+
+def _sweep_row(kind: Kind, mode: str, runs: dict[int, HallRun]) -> Row:
+    points = {n: _p99(h) for n, h in runs.items()}
+    text = " · ".join(f"{n:,}: {p} ms" if p is not None else f"{n:,}: —" for n, p in points.items())
+    return Row(
+        f"8.sweep.{mode}.{kind}",
+        f"{NAMES[kind]}, {mode}: p99 against clients",
+        points.get(HALL),
+        "ms",
+        note=text,
+        details={"p99_ms": {str(n): p for n, p in points.items()}},
+    )
+
+
+def _idle_row(kind: Kind, mode: str, idle: HallRun) -> Row:
+    what = f"{NAMES[kind]}, {IDLE:,} idle clients ({mode}): RSS"
+    if idle.run.result is None or idle.rss_kib is None:
+        return not_measured(f"8.idle.{kind}.rss", what, idle.run.error or "no /proc")
+    return Row(
+        f"8.idle.{kind}.rss",
+        what,
+        round(idle.rss_kib / 1024, 1),
+        "MB",
+        note=f"{idle.threads:,} threads; {idle.rss_kib / IDLE:.0f} KiB a client",
+    )
+
+
+def _chart(sweep: dict[tuple[str, str], dict[int, HallRun]]) -> Path | None:
+    """p99 against clients, one line per server: docs/images/hall-p99.png."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning("matplotlib is not installed: no chart")
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for (kind, mode), runs in sweep.items():
+        points = [(n, p) for n, h in sorted(runs.items()) if (p := _p99(h)) is not None]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            style = "--" if mode == "plain" else "-"
+            ax.plot(xs, ys, style, marker="o", label=f"{NAMES[kind]} ({mode})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(SWEEP, [f"{n:,}" for n in SWEEP])
+    ax.set_xlabel("clients (4 senders, 100 messages/s in all)")
+    ax.set_ylabel("p99 latency (ms, log scale)")
+    ax.set_title("The lecture hall: p99 against clients, one machine (2 cores)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    CHART.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(CHART)
+    plt.close(fig)
+    return CHART

@@ -1,6 +1,7 @@
 """Step 4: a clean close sends what is queued first, then stops the writer."""
 
 import threading
+import time
 
 from conftest import WAIT
 
@@ -13,17 +14,29 @@ def test_close_sends_what_is_queued_first(server_module, wire):
     client = server_module.Client(line.conn, line.channel)
     harness.call_with_timeout(client.start, timeout=WAIT)
     msg = {"type": "message", "from": "ann", "text": "y" * 2000, "ts": 1}
-    count = server_module.SENDQ // len(server_module.encode(msg)) // 2
-    for _ in range(count):
+    sent = 0
+    for _ in range(30):  # 60 KB: more than the sockets' buffers hold, so the writer waits
         harness.call_with_timeout(client.send, msg, timeout=WAIT)
+        sent += 1
+    # Until the writer is stuck in sendall() and messages wait in the queue (bounded).
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline and sent < 40:
+        before = client.queued
+        time.sleep(0.05)  # a poll: does the queue still move?
+        if client.queue and client.queued == before:
+            break
+        if not client.queue:
+            harness.call_with_timeout(client.send, msg, timeout=WAIT)
+            sent += 1
+    waiting = len(client.queue)
     closer = threading.Thread(target=client.close, name="check-close", daemon=True)
     closer.start()
-    got = line.read(count)
+    got = line.read(sent)
     closer.join(WAIT)
-    assert len(got) == count, harness.why(
-        f"{count} messages were queued when close() was called and the client got {len(got)}: "
-        "a clean close lets the writer send what is queued, then it ends (set closing, "
-        "notify, join) — README step 4")
+    assert len(got) == sent, harness.why(
+        f"{sent} messages were sent, {waiting} of them still queued when close() was called, "
+        f"and the client got {len(got)}: a clean close lets the writer send what is queued, then it "
+        "ends (set closing, notify, join) — README step 4")
     assert not closer.is_alive(), "close() did not return within 3 s — README step 4"
 
 

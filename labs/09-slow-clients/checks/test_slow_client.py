@@ -55,11 +55,11 @@ class Room:
 
 
 def test_others_are_not_delayed(chat_target, peers):
-    """while alice floods and one client never reads, alice's lines come back within 1 s"""
+    """while alice floods and one client never reads, alice's lines come back within 2 s"""
     room = Room(chat_target, peers)
     sent, slowest = room.flood(until_dropped=False)
     waited = "over 3" if slowest == float("inf") else f"{slowest:.1f}"
-    assert slowest < 1.0, harness.why(
+    assert slowest < 2.0, harness.why(
         f"after some of alice's {sent} lines her own stopped coming back for {waited} s: "
         "the server waited for the client that never reads. send() must only queue, and "
         "the writer thread of that client does the waiting — README steps 1 and 3")

@@ -47,7 +47,7 @@ def test_send_never_waits_for_a_client_that_does_not_read(server_module, wire):
                 "which the writer holds while it sends. Take the bodies under the lock, and "
                 "send them after letting go of it — README step 3")) from None
         slowest = max(slowest, time.monotonic() - started)
-    assert slowest < 0.5, harness.why(
+    assert slowest < 1.5, harness.why(
         f"one send() took {slowest:.1f} s with a client that does not read: send() must never "
         "wait for the network; hold self.lock only to touch the queue, never while sending — "
         "README step 3")

@@ -374,11 +374,12 @@ class Client:
         with self.lock:
             self.closing = True
             self.lock.notify()
-        if self.writer.is_alive():
-            self.writer.join(CLOSE_GRACE)
-        if self.writer.is_alive():
+        if self.writer.ident is None:
+            return  # never started: nothing to send, nothing to wait for
+        self.writer.join(timeout=CLOSE_GRACE)
+        if self.writer.is_alive():  # stuck on a client that does not read
             self.cut()
-            self.writer.join(CLOSE_GRACE)
+            self.writer.join(timeout=CLOSE_GRACE)
         # END SOLUTION
 
 

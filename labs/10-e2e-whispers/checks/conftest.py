@@ -266,7 +266,8 @@ class BoxClient:
         self.send(msg)
         answer = self.recv()
         assert answer is not None, harness.why(
-            f"{self.label} logged in and got no answer: welcome or an error must come back")
+            f"{self.label} logged in and got no answer: welcome or an error must come back "
+            "— README step 3")
         return answer
 
     def close(self) -> None:

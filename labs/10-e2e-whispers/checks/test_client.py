@@ -30,6 +30,48 @@ def test_login_carries_a_signed_bundle(fake_server, open_session, tmp_path):
         "fields, and the signature verifies — README step 1")
 
 
+def test_lookup_checks_the_key(fake_server, open_session, tmp_path):
+    """lookup gives bob's checked name and key; a forged key or another user's answer is refused"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob, mallory = User("bob"), User("mallory")
+    fake_server.send(bob.user_key())  # the answer is there before the question: order is enough
+    got = harness.call_with_timeout(lambda: session.lookup("BOB"), timeout=5)
+    expected = ("bob", bytes(bob.e2e.public_key))
+    assert tuple(got or ()) == expected, (
+        f"lookup('BOB') returned {got!r}; expected {expected!r}: the name as the user_key spells "
+        "it and the key, once the signature and the pin are checked — README step 9")
+    asked = fake_server.recv()
+    assert asked == {"type": "lookup", "name": "BOB"}, (
+        f"lookup('BOB') sent {asked}; expected {{'type': 'lookup', 'name': 'BOB'}} — README step 9")
+    forged = {**bob.user_key(), "key": bytes(mallory.e2e.public_key).hex()}
+    fake_server.send(forged)
+    expect_refusal(lambda: session.lookup("bob"), "bad_signature",
+                   "lookup('bob') answered with a key the server swapped in (bob's identity and "
+                   "signature, the server's own key) — verify_bundle before you keep it, "
+                   "README step 9")
+    fake_server.send({**bob.user_key(), "name": "carol"})
+    expect_refusal(lambda: session.lookup("bob"), "bad_message",
+                   "lookup('bob') answered with carol's user_key (it must be for the user you "
+                   "asked) — README step 9")
+
+
+def test_changed_identity_is_refused(fake_server, open_session, tmp_path):
+    """bob met once; next time the server offers another identity for bob: refused, both fingerprints"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob = User("bob")
+    fake_server.send(bob.user_key())
+    harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
+    impostor = User("bob")  # a correctly self-signed bundle, by another identity
+    session = logged_in(fake_server, open_session, tmp_path)
+    fake_server.send(impostor.user_key())
+    message = expect_refusal(lambda: session.lookup("bob"), "identity_changed",
+                     "the second session's lookup('bob') got a new identity for bob — "
+                     "check_user_pin(...) after verify_bundle, README step 9")
+    wanted = [fingerprint(bytes(u.identity.verify_key)) for u in (bob, impostor)]
+    assert all(fp in message for fp in wanted), (
+        f"the refusal said {message!r}; it must show both fingerprints {wanted} — README step 8")
+
+
 def test_whisper_is_sealed_to_the_recipient(fake_server, open_session, tmp_path):
     """whisper("BOB", …) looks bob up, then sends e2e_whisper sealed to bob's key, from/to inside"""
     session = logged_in(fake_server, open_session, tmp_path)
@@ -56,44 +98,18 @@ def test_whisper_is_sealed_to_the_recipient(fake_server, open_session, tmp_path)
         "whisper without a second lookup — README step 10")
 
 
-def test_forged_key_is_refused(fake_server, open_session, tmp_path):
-    """a user_key whose signature does not verify (a key the server made up) is refused"""
+def test_whisper_never_uses_a_forged_key(fake_server, open_session, tmp_path):
+    """whisper to a user whose key does not verify raises bad_signature and sends nothing sealed"""
     session = logged_in(fake_server, open_session, tmp_path)
     bob, mallory = User("bob"), User("mallory")
-    forged = {**bob.user_key(), "key": bytes(mallory.e2e.public_key).hex()}
-    fake_server.send(forged)
-    expect_refusal(lambda: session.lookup("bob"), "bad_signature",
-           "lookup('bob') answered with a key the server swapped in (bob's identity and "
-           "signature, the server's own key) — verify_bundle before you keep it, README step 10")
-    fake_server.send(forged)
+    fake_server.send({**bob.user_key(), "key": bytes(mallory.e2e.public_key).hex()})
     expect_refusal(lambda: session.whisper("bob", "secret"), "bad_signature",
-           "whisper('bob', …) after the same forged user_key")
-    fake_server.recv()  # the lookups
-    fake_server.recv()
+                   "whisper('bob', …) after a forged user_key — README step 10")
+    asked = fake_server.recv()
     sent = fake_server.recv(0.3)
-    assert sent is None, (
-        f"your client sent {json.dumps(sent)[:200]} after a forged key: never seal to a key "
-        "that did not verify — README step 9")
-    fake_server.send({**bob.user_key(), "name": "carol"})
-    expect_refusal(lambda: session.lookup("bob"), "bad_message",
-           "lookup('bob') answered with carol's user_key (the name must be the one you asked)")
-
-
-def test_changed_identity_is_refused(fake_server, open_session, tmp_path):
-    """bob met once; next time the server offers another identity for bob: refused, both fingerprints"""
-    session = logged_in(fake_server, open_session, tmp_path)
-    bob = User("bob")
-    fake_server.send(bob.user_key())
-    harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
-    impostor = User("bob")  # a correctly self-signed bundle, by another identity
-    session = logged_in(fake_server, open_session, tmp_path)
-    fake_server.send(impostor.user_key())
-    message = expect_refusal(lambda: session.lookup("bob"), "identity_changed",
-                     "the second session's lookup('bob') got a new identity for bob — "
-                     "check_user_pin(...) after verify_bundle, README step 9")
-    wanted = [fingerprint(bytes(u.identity.verify_key)) for u in (bob, impostor)]
-    assert all(fp in message for fp in wanted), (
-        f"the refusal said {message!r}; it must show both fingerprints {wanted} — README step 8")
+    assert asked is not None and asked.get("type") == "lookup" and sent is None, (
+        f"your client sent {asked} then {json.dumps(sent)[:200]}: a lookup, then nothing — "
+        "never seal to a key that did not verify — README step 10")
 
 
 def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):

@@ -45,6 +45,7 @@ def test_server_key_log_does_not_reveal_the_whisper(server_module, start_server,
         harness.call_with_timeout(lambda: alice.whisper("bob", SECRET), timeout=5)
         alice.say("after the whisper")
         bob_saw = messages_until(bob, "e2e_message")
+        alice_saw = messages_until(alice, "e2e_message")
         carol_saw = messages_until(carol, "message")
         for session in (alice, bob, carol):
             session.close()
@@ -67,6 +68,11 @@ def test_server_key_log_does_not_reveal_the_whisper(server_module, start_server,
         f"bob's client received {bob_saw}: he should read alice's whisper ({SECRET!r}). "
         "Sealed to the recipient's key with your own secret, it opens with his secret and your "
         "key — README steps 6 and 10")
+    copy = [m for m in alice_saw if m.get("type") in ("e2e_message", "e2e_refused")]
+    assert copy and copy[0].get("text") == SECRET, harness.why(
+        f"alice's client received {copy or alice_saw} for her own copy of the whisper: it opens "
+        "with HER secret and BOB's key (the one she looked up), since Box(a, B) = Box(b, A) — "
+        "README step 11")
     leaked = [m for m in carol_saw if SECRET in json.dumps(m, ensure_ascii=False)]
     assert not leaked and carol_saw and carol_saw[-1].get("type") == "message", harness.why(
         f"carol received {carol_saw}: she must not get alice's whisper to bob at all")

@@ -38,7 +38,7 @@ from socketlab.protocol import (
 from socketlab.protocol.secure import open_any_nonce
 
 SERVE_THREAD = "student-serve"
-WAIT = 2.0  # how long a check waits for an answer: only a wrong program makes it wait this long
+WAIT = 3.0  # how long a check waits for an answer: only a wrong program makes it wait this long
 SEALED_AFTER = "after server_hello every frame is sealed, errors too"
 # Low-order X25519 points: with any of them, the shared secret is all zeros (libsodium's list).
 LOW_ORDER = {
@@ -116,6 +116,10 @@ class BoxClient:
         self.send_raw(self.kit.hello())
         body = self._next_body(WAIT)
         if body is None:
+            if self.ended:  # the server hung up: a thread of it that died says why
+                with contextlib.suppress(OSError):
+                    self.sock.shutdown(socket.SHUT_WR)
+                harness.eventually(lambda: harness.first_thread_exception() is not None, 0.5)
             raise AssertionError(self._silence("server_hello"))
         try:
             answer = self.kit.receive_data(encode_frame(body))
@@ -183,11 +187,11 @@ class BoxClient:
             if body[:1] == b"{":
                 raise AssertionError(harness.why(
                     f"{self.label} got {show(body)} in plaintext after the handshake: "
-                    f"{SEALED_AFTER} — README step 6")) from None
+                    f"{SEALED_AFTER} — README step 7")) from None
             raise AssertionError(harness.why(
                 f"{self.label} got a frame after the handshake that does not open with the "
                 f"session key ({error.code}): seal it as nonce (24) + MAC (16) + ciphertext, "
-                "under session_key() — README steps 1, 2 and 6")) from None
+                "under session_key() — README steps 1, 2 and 7")) from None
         if len(inner) != 1:
             raise AssertionError(harness.why(
                 f"{self.label} opened a sealed frame holding {len(inner)} inner frames: seal() "
@@ -225,15 +229,16 @@ class BoxClient:
         return msg
 
     def expect_error(self, code: str, why: str) -> dict[str, Any]:
-        msg = self.expect("error", why)
+        msg = self.expect("error", f"the answer is error {code}; {why}")
         assert msg["code"] == code, harness.why(
             f"{self.label} expected the error code {code!r}, got {json.dumps(msg)}: {why}")
         return msg
 
     def _silence(self, kind: str) -> str:
         got = "the server closed the connection" if self.ended else f"nothing within {WAIT:g} s"
-        return harness.why(f"{self.label} sent a box hello and got {got}, not {kind} — "
-                           "README step 5")
+        return harness.why(f"{self.label} sent a box hello and got {got}, not {kind}: "
+                           "server_hello goes out in plaintext, so set client.channel only "
+                           "after sending it — README step 5")
 
     def closed(self, timeout: float = WAIT) -> bool:
         """True when the server closes within ``timeout`` (what came before is kept)."""

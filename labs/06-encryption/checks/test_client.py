@@ -43,14 +43,24 @@ def test_connect_and_chat(client_module, kit_server):
         session.close()
 
 
-def refused_with(client_module, server) -> str:
-    """The code of the ProtocolError connect() raised; fails the check if it returned."""
+def refused_with(client_module, server, what: str) -> str:
+    """The code of the ProtocolError connect() raised when the server did ``what``; fails the
+    check if it returned or raised something else."""
     try:
         session = connect_to(client_module, server.address)
     except client_module.ProtocolError as error:
         return str(error.code)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any other exception is the student's to see
+        where = harness.student_location(error.__traceback__)
+        raise AssertionError(
+            f"{what}, and connect() raised {type(error).__name__}: {error}"
+            + (f" ({where})" if where else "") + ": it must raise ProtocolError with the "
+            "server's code — session.expect(kind, timeout) does that for an error "
+            "— README step 8") from None
     session.close()
-    raise AssertionError(f"connect() returned a session{server.problem()}")
+    raise AssertionError(f"{what}, and connect() returned a session{server.problem()}")
 
 
 def test_refusals_raise_the_servers_code(client_module, kit_server):
@@ -66,7 +76,8 @@ def test_refusals_raise_the_servers_code(client_module, kit_server):
         side.send_plain({"type": "error", "code": "server_full", "message": "come back later"})
 
     for script, code, when in ((taken, "name_taken", "the login"), (full, "server_full", "the hello")):
-        got = refused_with(client_module, kit_server(script))
+        got = refused_with(client_module, kit_server(script),
+                           f"the server answered {when} with error {code}")
         assert got == code, (
             f"the server answered {when} with error {code}; connect() raised ProtocolError "
             f"{got!r}: raise ProtocolError with the server's code — README step 8")
@@ -82,7 +93,7 @@ def test_low_order_server_key_refused(client_module, kit_server):
                          "signature": "00" * 64})
         side.body()
 
-    got = refused_with(client_module, kit_server(evil))
+    got = refused_with(client_module, kit_server(evil), "the server's key was all zeros")
     assert got == "bad_key", (
         f"the server's key was all zeros and connect() raised {got!r}: session_key() refuses it "
         "with bad_key — README steps 1 and 8")

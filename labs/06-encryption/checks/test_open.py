@@ -26,6 +26,10 @@ def refusal(module, channel, sealed: bytes) -> str:
         got = harness.call_with_timeout(channel.open, sealed, timeout=2)
     except module.ProtocolError as error:
         return str(error.code)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any other exception is the student's to see
+        raise AssertionError(f"open() raised {type(error).__name__}: {error}") from None
     raise AssertionError(f"open() returned {got!r}")
 
 

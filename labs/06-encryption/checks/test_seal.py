@@ -16,7 +16,8 @@ def test_kit_opens_what_you_seal(secure_module):
     size = 24 + 16 + 4 + len(body)
     assert isinstance(sealed, bytes) and len(sealed) == size, (
         f"seal() of a {len(body)}-byte body gave {len(sealed) if isinstance(sealed, bytes) else sealed!r}"
-        f" bytes; expected {size}: 24 nonce + 16 MAC + 4 length + the body — README step 2")
+        f" bytes; expected {size}: 24 nonce + 16 MAC + the inner frame (its 4-byte length, "
+        "then the body: HEADER.pack(len(body)) + body) — README step 2")
     try:
         inner = open_any_nonce(key, sealed)
     except SocketlabError as error:

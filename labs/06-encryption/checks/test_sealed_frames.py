@@ -30,9 +30,9 @@ def test_errors_after_the_handshake_are_sealed(join):
     """an error after the handshake (no_such_user, already_logged_in) comes sealed; the connection stays"""
     alice = join("alice")
     alice.send({"type": "whisper", "to": "nobody", "text": "hello?"})
-    alice.expect_error("no_such_user", "a whisper to nobody — README step 6")
+    alice.expect_error("no_such_user", "a whisper to nobody — README step 7")
     alice.send({"type": "login", "name": "alice2"})
-    alice.expect_error("already_logged_in", "a second login — README step 6")
+    alice.expect_error("already_logged_in", "a second login — README step 7")
     alice.send({"type": "who"})
     alice.expect("users", "the connection stays open after those errors")
 
@@ -43,7 +43,7 @@ def test_plaintext_after_the_handshake_refused(connect):
     client.hello()
     client.send_plain({"type": "login", "name": "mallory"})
     client.expect_error("decrypt_failed", "after the handshake every frame must open with the "
-                        "session key: channel.open() raises decrypt_failed — README step 7")
+                        "session key: channel.open() raises decrypt_failed — README step 6")
     assert client.closed(), harness.why("after decrypt_failed the connection must close")
 
 
@@ -57,7 +57,7 @@ def test_flipped_bit_refused(connect, join):
     sealed[-3] ^= 0x10
     mallory.send_raw(encode_frame(bytes(sealed)))
     mallory.expect_error("decrypt_failed", "one bit of the ciphertext was flipped: the MAC does "
-                         "not verify — README step 7")
+                         "not verify — README step 6")
     assert mallory.closed(), harness.why("after decrypt_failed the connection must close")
     alice.send({"type": "who"})
     users = alice.expect("users", "alice asked who")

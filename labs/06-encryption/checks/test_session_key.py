@@ -34,7 +34,8 @@ def refusal(secure_module, name: str, peer: bytes) -> str:
         raise
     except Exception as error:  # noqa: BLE001 - any other exception is the student's to see
         raise AssertionError(
-            f"the key {name} raised {type(error).__name__}: {error}; catch it and raise "
+            f"the key {name} raised {type(error).__name__}: {error}; catch "
+            "nacl.exceptions.CryptoError (what PyNaCl raises is a kind of it) and raise "
             "ProtocolError('bad_key', …) instead — README step 1") from None
     raise AssertionError(
         f"session_key() accepted the key {name} and returned {key!r}: with it, anyone can "

@@ -46,10 +46,11 @@ def test_nothing_readable_on_the_wire(chat_server, join):
             found = [s.decode() for s in SECRETS if s in body]
             assert not found, harness.why(
                 f"connection {number}, {way}, frame {index} carries {found} readable: "
-                f"{body[:80]!r} — {'every frame your server sends after server_hello goes through Client.send(), which seals' if direction == 's2c' else 'the client sealed it'} — README step 6")
+                f"{body[:80]!r} — every frame after server_hello goes through Client.send(), "
+                "which seals it — README step 7")
             assert len(body) >= 24 + 16 + 4, harness.why(
                 f"connection {number}, {way}, frame {index} is {len(body)} bytes: too short to be "
-                "sealed (nonce 24 + MAC 16 + an inner frame) — README step 6")
+                "sealed (nonce 24 + MAC 16 + an inner frame) — README step 7")
 
 
 def test_same_message_twice_looks_different(join):

@@ -215,38 +215,37 @@ class Client:
         self._send_lock = threading.Lock()  # one frame at a time, never two interleaved
 
     def send(self, msg: dict) -> None:
-        """Send msg as one frame: its body is encode(msg), SEALED with self.channel once
-        the handshake has set it (before that, plaintext: hello, server_hello, and the
-        errors that refuse a hello). Everything after server_hello is sealed: messages,
-        broadcasts, errors. A broken connection is ignored here: this client's own
-        thread notices it (recv fails or returns b"") and makes it leave."""
-        # BEGIN SOLUTION 06.6: the body is encode(msg), sealed with self.channel if there is one; send it as one frame
+        """Send msg as one frame. Before the handshake has set self.channel the body goes
+        as it is (hello's answer, and the errors that refuse a hello); after it, the
+        body is SEALED: every message, broadcast and error after server_hello. A broken
+        connection is ignored here: this client's own thread notices it (recv fails or
+        returns b"") and makes it leave."""
         body = encode(msg)
         with self._send_lock:
             if self.channel is not None:
+                # BEGIN SOLUTION 06.7: seal the body with self.channel
                 body = self.channel.seal(body)
+                # END SOLUTION
             try:
                 send_frame(self.conn, body)
             except OSError:
                 pass
-        # END SOLUTION
 
     def receive(self) -> dict | None:
         """The client's next message, decoded; None when it closed between frames.
 
-        recv_frame() gives the next frame's body; once the handshake has set
-        self.channel, that body is sealed: self.channel.open() it first (a frame
-        that does not open raises ProtocolError decrypt_failed, and the client is
-        sent the error — sealed — and closed). Then decode() it.
+        Once the handshake has set self.channel, every frame's body is sealed:
+        open it first. A frame that does not open raises ProtocolError
+        decrypt_failed, and serve_client() sends the error (sealed) and hangs up.
         """
-        # BEGIN SOLUTION 06.7: the next frame's body, opened with self.channel if there is one, then decode()d
         body = recv_frame(self.conn)
         if body is None:
             return None
         if self.channel is not None:
+            # BEGIN SOLUTION 06.6: open the sealed body with self.channel
             body = self.channel.open(body)
+            # END SOLUTION
         return decode(body)
-        # END SOLUTION
 
     def error(self, code: str, message: str) -> None:
         """Send an error frame; the connection stays open (the user may try again)."""

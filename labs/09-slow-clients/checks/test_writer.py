@@ -35,9 +35,17 @@ def test_send_never_waits_for_a_client_that_does_not_read(server_module, wire):
     client = server_module.Client(line.conn, line.channel)
     harness.call_with_timeout(client.start, timeout=WAIT)
     msg = {"type": "message", "from": "ann", "text": "x" * 2000, "ts": 1}
-    fits = server_module.SENDQ // len(server_module.encode(msg))
+    for _ in range(25):  # 50 KB: more than the sockets' buffers hold, so the writer gets stuck
+        harness.call_with_timeout(client.send, msg, timeout=WAIT)
+    # Until the writer has taken all, or the queue stops moving: it is stuck in sendall() now.
+    deadline = time.monotonic() + WAIT
+    while client.queue and time.monotonic() < deadline:
+        before = client.queued
+        time.sleep(0.05)  # a poll: does the queue still move?
+        if client.queued == before:
+            break
     slowest = 0.0
-    for _ in range(fits):
+    for _ in range(5):
         started = time.monotonic()
         try:
             harness.call_with_timeout(client.send, msg, timeout=WAIT)

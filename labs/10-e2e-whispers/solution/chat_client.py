@@ -1,6 +1,7 @@
 """Lab 10 · a terminal chat client with end-to-end whispers.
 
 Run it:  python chat_client.py alice [PORT]      (the server: python chat_server.py)
+         python chat_client.py --forget-server 127.0.0.1:7777   (forget a pinned server identity)
 Then type a line to say it, `/w bob psst` to whisper end-to-end, `/pw bob psst`
 for a plain whisper (the server can read it), `/who`, `/quit`.
 
@@ -11,6 +12,7 @@ published at login with a signature; `lookup` to get another user's key;
 whispers sealed to the recipient that the server relays but cannot read.
 """
 
+import argparse
 import os
 import queue
 import socket
@@ -21,16 +23,12 @@ from pathlib import Path
 
 from chat_server import PORT, encode, name_key, parse_json, recv_frame, send_frame
 from e2e import check_user_pin, open_whisper, seal_whisper, sign_bundle, verify_bundle
-from identity import (
-    check_server_pin,
-    fingerprint,
-    home_folder,
-    load_or_create_identity,
-    verify_hello,
-)
+from identity import fingerprint, load_or_create_identity, verify_hello
 from nacl.signing import SigningKey
+from pins import check_pin, default_home, forget_pin
 from secure import ProtocolError, SecureChannel, append_private, keylog_line, new_key, session_key
 
+HOST = "127.0.0.1"
 WAIT = 5.0  # seconds to wait for the server's answer to a request
 
 
@@ -62,7 +60,7 @@ class ChatSession:
         (unless verify=False, which only checks the signature). keylog: a file
         for this client's key log (its session key and its e2e key).
         """
-        home = Path(home) if home is not None else home_folder()
+        home = Path(home) if home is not None else default_home()
         sock = socket.create_connection((host, port), timeout=WAIT)
         try:
             own = new_key()
@@ -84,8 +82,9 @@ class ChatSession:
                     from None
             verify_hello(server_id, bytes(own.public_key), server_key, signature)
             if verify:
-                check_server_pin(home, host, port, server_id)
+                check_pin(home, host, port, server_id)
             key = session_key(own, server_key)
+            home.mkdir(parents=True, exist_ok=True)  # user_identity.key lives there
             session = cls(sock, SecureChannel(key, "client"), where=f"{host}:{port}", home=home,
                           identity=load_or_create_identity(home / "user_identity.key"),
                           keylog=keylog)
@@ -321,14 +320,30 @@ def show(msg: dict) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) < 2:
-        sys.exit("usage: python chat_client.py NAME [PORT]")
-    port = int(sys.argv[2]) if len(sys.argv) > 2 else PORT
+    parser = argparse.ArgumentParser(description="lab 10's chat client")
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("port", nargs="?", type=int, default=PORT)
+    parser.add_argument("--host", default=HOST)
+    parser.add_argument("--no-verify", action="store_true",
+                        help="do not check the server's identity (only for lab 08's attack)")
+    parser.add_argument("--forget-server", metavar="HOST:PORT",
+                        help="forget the identity pinned for HOST:PORT, then exit")
+    args = parser.parse_args()
+    if args.forget_server:
+        host, _, port = args.forget_server.rpartition(":")
+        forgot = forget_pin(default_home(), host, int(port))
+        print(("forgot" if forgot else "there was no pin for") + f" {args.forget_server}")
+        return
+    if not args.name:
+        parser.error("give your name: python chat_client.py NAME [PORT]")
     try:
-        session = ChatSession.connect("127.0.0.1", port, sys.argv[1],
+        session = ChatSession.connect(args.host, args.port, args.name, verify=not args.no_verify,
                                       keylog=os.environ.get("SOCKETLAB_KEYLOG"))
     except ProtocolError as error:
-        sys.exit(f"refused: {error.code}: {error.message}")
+        title = "WARNING" if error.code in ("identity_changed", "bad_signature") else "refused"
+        sys.exit(f"{title} ({error.code}): {error.message}")
+    except OSError as error:
+        sys.exit(f"cannot connect to {args.host}:{args.port}: {error}")
     print(f"* you are {session.name}; online: {', '.join(session.users)}")
     print(f"* your identity: {fingerprint(bytes(session.identity.verify_key))}")
     lines: queue.Queue[str | None] = queue.Queue()

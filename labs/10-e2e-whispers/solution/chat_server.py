@@ -23,9 +23,10 @@ import threading
 import time
 import unicodedata
 from collections import deque
+from pathlib import Path
 
 from e2e import verify_bundle
-from identity import IDENTITY_FILE, load_or_create_identity, sign_hello
+from identity import load_or_create_identity, sign_hello
 from nacl.signing import SigningKey
 from secure import ProtocolError, SecureChannel, new_key, session_key, write_keylog
 
@@ -69,6 +70,7 @@ FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066
 FORBIDDEN_IN_NAME = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
 # A sealed whisper's box: the 16-byte MAC, then the ciphertext of at most 16,384 bytes.
 BOX_BYTES = (16, 16 + 16384)
+IDENTITY_FILE = Path(__file__).with_name("server_identity.key")  # the server's secret (lab 08)
 
 
 # ---- frames (lab 02) ---------------------------------------------------------------

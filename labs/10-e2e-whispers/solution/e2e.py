@@ -15,10 +15,11 @@ import json
 from pathlib import Path
 
 import nacl.utils
-from identity import fingerprint, read_pins, write_pins
+from identity import fingerprint
 from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import Box, PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
+from pins import write_pins
 from secure import ProtocolError
 
 E2E_CONTEXT = b"socketlab/1 e2e key\x00"
@@ -108,12 +109,25 @@ def open_whisper(own: PrivateKey, peer_key: bytes, nonce: str, box: str) -> dict
     # END SOLUTION
 
 
+def read_user_pins(path: Path) -> dict[str, str]:
+    """The pins in known_users: {"HOST:PORT NAMEKEY": identity hex}. No file: {}.
+    Lines starting with "#", blank lines and lines that are not three fields are ignored."""
+    pins: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split()
+            if len(fields) == 3 and not line.startswith("#"):
+                pins[f"{fields[0]} {fields[1]}"] = fields[2].lower()
+    return pins
+
+
 def check_user_pin(home: Path, where: str, name_key: str, identity: bytes) -> str:
     """Trust on first use, per user: "new" (pinned now), "known", or ProtocolError.
 
     The pins are the file home / "known_users", one line per user:
-    HOST:PORT NAMEKEY IDENTITYHEX (read_pins(path, 3) gives
-    {"HOST:PORT NAMEKEY": "IDENTITYHEX"}; write_pins(path, pins) saves them).
+    HOST:PORT NAMEKEY IDENTITYHEX (read_user_pins(path) gives
+    {"HOST:PORT NAMEKEY": "IDENTITYHEX"}; write_pins(path, pins) from pins.py
+    saves them, one "KEY VALUE" line each).
     - nobody pinned for where + name_key: pin identity.hex(), return "new";
     - the same identity: "known";
     - another identity: ProtocolError("identity_changed", ...) whose message
@@ -122,7 +136,7 @@ def check_user_pin(home: Path, where: str, name_key: str, identity: bytes) -> st
     """
     # BEGIN SOLUTION 10.8: pin on first use, accept the same identity, refuse another showing both fingerprints
     path = home / "known_users"
-    pins = read_pins(path, 3)
+    pins = read_user_pins(path)
     who = f"{where} {name_key}"
     pinned = pins.get(who)
     if pinned is None:

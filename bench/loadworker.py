@@ -37,6 +37,7 @@ _QUIET_NS = 150_000_000  # no bytes for this long: the joins have settled
 _MAX_WAIT = 0.005  # longest select(): phase changes are seen within this
 _BURST = 64  # most messages one sender queues per loop turn
 _PUBLISH_NS = 1_000_000  # saturation: how often a worker refreshes its slowest reader
+SAMPLE_EVERY = 10  # decode="sample": one reader in this many decodes everything
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class LoadSpec:
     # at once rather than after minutes of class load.
     prefill_bytes: int = 0
     prefill_timeout: float = 5.0  # a server that stalls on the silent client never finishes
-    decode: Literal["all", "probe"] = "all"  # probe: one decoding reader per process
+    # probe: one decoding reader per process; sample: every SAMPLE_EVERY-th reader, so
+    # latency comes from all along the join order while the rest only count cheaply.
+    decode: Literal["all", "probe", "sample"] = "all"
     procs: int = 1
     setup_timeout: float = 30.0
     drain_timeout: float = 3.0
@@ -278,6 +281,9 @@ class _Worker:
             if self.spec.decode == "probe":
                 for conn in self.readers:
                     conn.client.count_only = conn is not self.probe
+            elif self.spec.decode == "sample":
+                for i, conn in enumerate(self.readers):
+                    conn.client.count_only = i % SAMPLE_EVERY != 0
             if self.spec.rate:
                 period = self._period_ns()
                 for i, conn in enumerate(self.senders):

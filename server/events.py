@@ -36,7 +36,8 @@ import logging
 import selectors
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import cast
 
 from socketlab.protocol import (
     AnyMessage,
@@ -76,6 +77,7 @@ class EventOutbox(Outbox):
         super().__init__(sock, conn, limit, tracer)
         self._ready = ready
         self.ended = False  # our side of the stream is shut (or cut): nothing more goes out
+        self.peer: EventPeer  # set by the peer that owns it
         self._refused = False  # the last send left bytes the socket did not take
 
     @property
@@ -86,6 +88,16 @@ class EventOutbox(Outbox):
     @property
     def writer_blocked(self) -> bool:
         return False  # no thread ever waits on a peer that does not read
+
+    def put(self, bodies: list[bytes], size: int) -> bool:
+        # Outbox.put without its lock: only the loop's thread ever touches this outbox.
+        if self._phase is not Phase.OPEN:
+            return True
+        if self._queued + size > self._limit:
+            return False
+        self._bodies += bodies
+        self._queued += size
+        return True
 
     def put_raw(self, data: bytes) -> None:
         super().put_raw(data)
@@ -107,12 +119,13 @@ class EventOutbox(Outbox):
         everything is out, end our side of the stream. Never blocks."""
         if self.ended or self._phase is Phase.CLOSED:
             return
-        last = self.closing
-        raw, bodies = self._take()
+        last = self._phase is not Phase.OPEN
+        raw, bodies = self._raw, self._bodies
+        self._raw, self._bodies, self._queued = b"", [], 0
         if last and self._final is not None:
             bodies.append(encode_message(self._final))
             self._final = None
-        data = self._seal(raw, bodies)
+        data = raw + self._conn.send_bodies(bodies) if bodies else raw
         if data:
             try:
                 sent = self._sock.send(data)
@@ -168,6 +181,7 @@ class EventPeer(Peer):
         self._handshaken = False
         sock.setblocking(False)
         self.outbox: EventOutbox = EventOutbox(sock, conn, sendq, tracer, lambda: ready(self))
+        self.outbox.peer = self
         self.reason = "connection_lost"  # why it ends, for the others' ``left``
         self.held: list[AnyMessage] = []  # messages held back by flood control
         self.resume_at = 0.0  # when to give them again (time.monotonic())
@@ -206,7 +220,8 @@ class EventServer(ChatServer):
 
     def start(self) -> None:
         self._selector = selectors.DefaultSelector()
-        self._dirty: dict[EventPeer, None] = {}  # peers with bytes to pump at the turn's end
+        # conn_id -> the outbox of a peer with bytes to pump at the end of the turn
+        self._dirty: dict[int, Outbox] = {}
         self._paused: list[tuple[float, int, EventPeer]] = []  # heap of flood pauses
         self._pause_ids = itertools.count()  # ties in the heap never compare peers
         self._lingering: dict[EventPeer, None] = {}  # finished, last bytes still going out
@@ -249,7 +264,12 @@ class EventServer(ChatServer):
         return peer
 
     def _mark_ready(self, peer: EventPeer) -> None:
-        self._dirty[peer] = None
+        self._dirty[peer.conn_id] = peer.outbox
+
+    def _write(self, batch: _Batch) -> None:
+        """Nothing is written now: what a batch queued is pumped at the end of the turn
+        (a peer cut for its SendQ needs nothing more: no thread of it can be blocked)."""
+        self._dirty.update(batch.outboxes)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -358,11 +378,13 @@ class EventServer(ChatServer):
         if not self._dirty:
             return
         self.trace.record("sending")
-        peers, self._dirty = self._dirty, {}
-        for peer in peers:
-            if not peer.released and not peer.outbox.waiting:
-                peer.outbox.pump()
-                self._watch(peer)
+        outboxes, self._dirty = self._dirty, {}
+        for outbox in cast("Iterable[EventOutbox]", outboxes.values()):
+            if outbox.waiting:
+                continue  # the socket is full: EVENT_WRITE will tell
+            outbox.pump()
+            if outbox.waiting or outbox.ended:
+                self._watch(outbox.peer)  # (the common case, all sent, changes nothing)
         self.trace.record("handling")
 
     def _watch(self, peer: EventPeer) -> None:
@@ -399,7 +421,7 @@ class EventServer(ChatServer):
         self.unregister(peer, peer.reason)
         peer.outbox.close(None, flush=True)
         peer.outbox.pump()
-        self._dirty.pop(peer, None)
+        self._dirty.pop(peer.conn_id, None)
         if peer.outbox.waiting:
             self._lingering[peer] = None
         self._watch(peer)

@@ -106,7 +106,7 @@ def test_whisper_never_uses_a_forged_key(fake_server, open_session, tmp_path):
     expect_refusal(lambda: session.whisper("bob", "secret"), "bad_signature",
                    "whisper('bob', …) after a forged user_key — README step 10")
     asked = fake_server.recv()
-    sent = fake_server.recv(0.3)
+    sent = fake_server.recv(0.2)
     assert asked is not None and asked.get("type") == "lookup" and sent is None, (
         f"your client sent {asked} then {json.dumps(sent)[:200]}: a lookup, then nothing — "
         "never seal to a key that did not verify — README step 10")

@@ -42,7 +42,7 @@ def whispers(client: ChatClient) -> list[Whispered]:
             return got
         if isinstance(event, Whispered):
             got.append(event)
-            timeout = 0.2
+            timeout = 0.1
 
 
 def test_kit_clients_through_your_server(chat_server, open_session, tmp_path):

@@ -125,6 +125,9 @@ def run_checks(
             "SOCKETLAB_LAB_TIMEOUT": str(limit),
             "SOCKETLAB_HOME": str(Path(tmp) / "home"),
             "PYTHONDONTWRITEBYTECODE": "1",  # keep the student's folder (and handouts) clean
+            # Only pytest's own plugins and ours: whatever else is installed (hypothesis
+            # alone costs a second at every start) has no say in a student's checks.
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         }
         env.pop("SOCKETLAB_KEYLOG", None)
         started = time.monotonic()

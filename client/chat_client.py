@@ -79,6 +79,7 @@ from .events import (
     E2E_VERIFIED,
     TRANSPORT,
     Disconnected,
+    E2EUnavailable,
     PeerIdentityChanged,
     Security,
     Whispered,
@@ -93,13 +94,18 @@ _LINGER = 2.0
 # The errors that answer a lookup or a whisper (the server sends nothing else back
 # for them that could be confused with these).
 _ANSWER_ERRORS = frozenset({"no_such_user", "no_e2e_key", "bad_name"})
+# What a server older than end-to-end whispers answers a login with e2e fields
+# (a strict decoder: an unknown field); each of them closes the connection.
+_E2E_UNKNOWN = frozenset({"bad_message", "unknown_type", "unexpected_message"})
 _SECURITY_OF_PIN: dict[str, Security] = {
     "new": E2E_NEW,
     "known": E2E_VERIFIED,
     "changed": E2E_CHANGED,
 }
 
-Event = AnyMessage | Disconnected | Whispered | WhisperRefused | PeerIdentityChanged
+Event = (
+    AnyMessage | Disconnected | Whispered | WhisperRefused | PeerIdentityChanged | E2EUnavailable
+)
 
 
 @dataclass
@@ -129,6 +135,10 @@ class ChatError(SocketlabError):
     or one of the client's own: connect_failed, timeout, connection_lost,
     not_connected, not_logged_in, already_connected, already_logged_in.
     """
+
+
+class _E2EUnknown(ChatError):
+    """The server refused our login's e2e fields as unknown, and hung up."""
 
 
 def _why(exc: OSError) -> str:
@@ -191,6 +201,9 @@ class ChatClient:
         self._thread: threading.Thread | None = None
         # End-to-end whispers: our keys, other users' pins and keys, requests in flight.
         self.e2e: E2EKeys | None = None
+        # True after the server refused our e2e key as unknown: whispers are marked
+        # transport-encrypted only (see login()).
+        self.e2e_unavailable = False
         self._user_pins: UserPinStore | None = None
         if e2e:
             folder = Path(home) if home is not None else socketlab_home()
@@ -264,34 +277,73 @@ class ChatClient:
 
         A refusal raises ``ChatError`` with the server's code ("name_taken",
         "bad_name", ...) and leaves the connection ready for another try.
+
+        With e2e, a server that predates end-to-end whispers refuses the login's
+        e2e fields as unknown and hangs up: then the client connects once more
+        (the same identity checks), logs in without them, and says so with an
+        ``E2EUnavailable`` event; its whispers are transport-encrypted only. Any
+        other refusal is raised as it is (``--no-e2e`` stays the explicit way).
         """
         if self._sock is None or not self._conn.established:
             raise ChatError("not_connected", "connect() first")
         if self.name is not None:
             raise ChatError("already_logged_in", f"already logged in as {self.name}")
-        # The bundle signs the name, so each try is signed afresh.
-        self._send(self.e2e.login(name) if self.e2e is not None else Login(name))
-        while True:
-            msg = self._next_message()
-            if isinstance(msg, Welcome):
-                break
-            if isinstance(msg, Error):
-                raise ChatError(msg.code, msg.message or f"the server refused the name {name!r}")
-            if isinstance(msg, Ping):
-                self._send(Pong())
-            else:
-                self.events.put(msg)
-        self.name = msg.name
+        try:
+            welcome = self._log_in(name)
+        except _E2EUnknown as refusal:
+            self._reconnect_without_e2e(refusal.code)
+            welcome = self._log_in(name)
+        self.name = welcome.name
         if self.e2e is not None and self._keylog is not None:
             self._keylog.write_e2e(self.e2e.public, self.e2e.secret_bytes)
         # Opened only now, because the trace names the process by our chat name.
         self.tracer = open_tracer(self._trace_target, f"client:{self.name}")
         # From now on only the receive thread reads, and it may wait forever
         # for the next message: the server's keepalive checks the line.
+        assert self._sock is not None
         self._sock.settimeout(None)
         self._thread = threading.Thread(target=self._receive, name="receive", daemon=True)
         self._thread.start()
-        return msg
+        return welcome
+
+    def _log_in(self, name: str) -> Welcome:
+        """Send a login and read up to its answer (the welcome, or raise the refusal)."""
+        # The bundle signs the name, so each try is signed afresh.
+        bundle = self.e2e is not None
+        self._send(self.e2e.login(name) if self.e2e is not None else Login(name))
+        while True:
+            msg = self._next_message()
+            if isinstance(msg, Welcome):
+                return msg
+            if isinstance(msg, Error):
+                if bundle and msg.code in _E2E_UNKNOWN and self._hung_up():
+                    raise _E2EUnknown(msg.code, msg.message or msg.code)
+                raise ChatError(msg.code, msg.message or f"the server refused the name {name!r}")
+            if isinstance(msg, Ping):
+                self._send(Pong())
+            else:
+                self.events.put(msg)
+
+    def _hung_up(self) -> bool:
+        """True if the server closes the connection next (after an error that closes)."""
+        try:
+            self._next_message()
+        except ChatError as exc:
+            return exc.code == "connection_lost"
+        return False
+
+    def _reconnect_without_e2e(self, code: str) -> None:
+        """A new connection and handshake to the same server, to log in without e2e."""
+        assert self._sock is not None
+        self._sock.close()
+        self._sock = None
+        first_visit = self.pin_status == "new"
+        self.connect()
+        if first_visit:  # pinned by the first connection of this same login
+            self.pin_status = "new"
+        self.e2e = None
+        self.e2e_unavailable = True
+        self.events.put(E2EUnavailable(self._where, code))
 
     def _next_message(self) -> AnyMessage:
         """The next message from the server, reading the socket as needed (before login)."""
@@ -364,7 +416,10 @@ class ChatClient:
     def _deliver(self, msg: AnyMessage) -> None:
         """Put ``msg`` on ``events``; with e2e, first pair answers with our requests."""
         if self.e2e is None:
-            self.events.put(msg)
+            if self.e2e_unavailable and isinstance(msg, Message) and msg.to is not None:
+                self.events.put(Whispered(msg.sender, msg.to, msg.text, msg.ts, TRANSPORT))
+            else:
+                self.events.put(msg)
         elif isinstance(msg, UserKey):
             self._take_user_key(msg)
         elif isinstance(msg, E2EMessage):

@@ -31,6 +31,7 @@ from .events import (
     E2E_NEW,
     E2E_VERIFIED,
     Disconnected,
+    E2EUnavailable,
     PeerIdentityChanged,
     Whispered,
     WhisperRefused,
@@ -183,6 +184,11 @@ def format_event(event: object, me: str | None = None) -> str:
         if event.outgoing:
             return f"! whisper to {event.peer} not sent ({event.code}): {_clean(event.reason)}"
         return f"! refused a whisper from {event.peer} ({event.code}): {_clean(event.reason)}"
+    if isinstance(event, E2EUnavailable):
+        return (
+            f"! the server {event.where} does not know end-to-end whispers ({event.code}): "
+            "whispers are transport-encrypted only (the server can read them)"
+        )
     if isinstance(event, PeerIdentityChanged):
         return (
             f"! WARNING: {event.name}'s identity changed (pinned {event.pinned}, "

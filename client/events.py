@@ -26,6 +26,16 @@ class Disconnected:
 
 
 @dataclass(frozen=True, slots=True)
+class E2EUnavailable:
+    """The server refused our login's end-to-end key as a field it does not know (a
+    server older than end-to-end whispers, such as labs 06-09's), so the client
+    logged in again without it: whispers are transport-encrypted only."""
+
+    where: str  # the server's HOST:PORT
+    code: str  # the server's refusal: bad_message, unknown_type or unexpected_message
+
+
+@dataclass(frozen=True, slots=True)
 class Whispered:
     """A whisper to or from us, as a user should see it (clients with ``e2e=True``).
 

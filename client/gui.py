@@ -17,7 +17,8 @@ Whispers are end to end unless ``Settings.e2e`` is off (``--no-e2e``): each
 whisper's line is marked with what ``ChatClient`` found (a padlock and
 "end-to-end", a new contact, a changed identity with a warning window, or
 "transport-encrypted only"), and the status bar's second row shows your key's
-fingerprint and the last peer's.
+fingerprint and the last peer's. A server older than end-to-end whispers gets
+a login without them (``ChatClient`` notices and says so in the log).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from .events import (
     E2E_CHANGED,
     E2E_NEW,
     Disconnected,
+    E2EUnavailable,
     PeerIdentityChanged,
     Whispered,
     WhisperRefused,
@@ -440,7 +442,7 @@ class ChatApp:
         if isinstance(event, PeerIdentityChanged):
             self._warn_user_identity(event)
             return [LogLine(format_event(event, me), ERROR, time.time())]
-        if isinstance(event, WhisperRefused):
+        if isinstance(event, (WhisperRefused, E2EUnavailable)):
             return [LogLine(format_event(event, me), ERROR, time.time())]
         if isinstance(event, Message):
             mine = name_key(event.sender) == name_key(me)

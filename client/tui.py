@@ -131,7 +131,12 @@ def run(
         return EXIT_CONNECT
     try:
         _notices(client, where)
-        if not _login(client, name, keyboard, out):
+        try:
+            logged_in = _login(client, name, keyboard, out)
+        except IdentityError as exc:  # the second connection, for a server without e2e
+            _error(_identity_warning(exc, where))
+            return EXIT_CONNECT
+        if not logged_in:
             return EXIT_ENDED
         return _chat(client, keyboard, out)
     finally:

@@ -253,3 +253,34 @@ def test_a_changed_identity_prints_both_fingerprints(
     host, port = other.host, other.port
     assert f"socketlab client --forget-user {host}:{port} bob" in "\n".join(alice.seen)
     assert alice.finish()[0] == 0
+
+
+@pytest.mark.parametrize("lab_server", ["09-slow-clients"], indirect=True)
+def test_a_server_without_e2e_is_noticed_and_said_in_one_line(
+    lab_server: tuple[str, int], home: Path, wait
+) -> None:
+    host, port = lab_server
+    with ChatClient(host, port, timeout=TIMEOUT) as bob:
+        bob.connect()
+        bob.login("bob")
+        alice = Tui("--tui", "--host", host, "--port", str(port), "--name", "alice", home=home)
+        try:
+            alice.expect(lambda line: line.startswith("* you are alice"))
+            note = (
+                f"! the server {host}:{port} does not know end-to-end whispers (bad_message): "
+                "whispers are transport-encrypted only (the server can read them)"
+            )
+            alice.expect(lambda line: line == note)
+            alice.send("/w bob psst")
+            got = wait(bob, lambda e: isinstance(e, Message) and e.text == "psst")
+            assert (got.sender, got.to) == ("alice", "bob")
+            alice.expect(
+                lambda line: (
+                    line
+                    == "[whisper to bob · transport-encrypted only: the server can read it] psst"
+                )
+            )
+            status, _rest, stderr = alice.finish()
+        finally:
+            alice.close()
+    assert status == 0, stderr

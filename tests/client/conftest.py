@@ -76,13 +76,11 @@ def _forget_lab_modules() -> None:
             del sys.modules[name]
 
 
-@pytest.fixture
-def lab_server(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[str, int]]:
-    """A lab's solution server (``request.param``: "07-nonces" ...), loaded as the lab's
-    checks load it and serving in a thread on a listener of ours; yields its address."""
-    monkeypatch.setenv("SOCKETLAB_LAB_TARGET", str(LABS / request.param / "solution"))
+@contextlib.contextmanager
+def serving_lab(lab: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    """Lab ``lab``'s solution server ("07-nonces" ...), loaded as the lab's checks load it
+    and serving in a thread on a listener of ours; yields its address."""
+    monkeypatch.setenv("SOCKETLAB_LAB_TARGET", str(LABS / lab / "solution"))
     monkeypatch.setattr(sys, "path", list(sys.path))  # harness.load puts the lab first
     _forget_lab_modules()
     module = harness.load("chat_server.py")
@@ -93,7 +91,7 @@ def lab_server(
         with contextlib.suppress(OSError):  # the listener shut down at the end
             serve(listener)
 
-    thread = threading.Thread(target=run, name=f"lab-{request.param}-server", daemon=True)
+    thread = threading.Thread(target=run, name=f"lab-{lab}-server", daemon=True)
     thread.start()
     try:
         yield listener.getsockname()[:2]
@@ -103,3 +101,12 @@ def lab_server(
         listener.close()
         thread.join(TIMEOUT)
         _forget_lab_modules()
+
+
+@pytest.fixture
+def lab_server(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, int]]:
+    """``serving_lab(request.param)``: parametrize with the lab's folder name."""
+    with serving_lab(request.param, monkeypatch) as address:
+        yield address

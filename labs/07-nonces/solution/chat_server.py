@@ -2,7 +2,7 @@
 
 Run it:  python chat_server.py        (listens on 127.0.0.1:7777; another port: python chat_server.py 5001)
 Try it:  python chat_client.py alice, or the kit's own client once secure.py is done:
-         socketlab client --tui --no-e2e   (end-to-end whispers are lab 10's)
+         socketlab client --tui   (end-to-end whispers are lab 10's: it notices and does without)
 
 What was built in labs 01-06 is here and works: frames, a thread per client,
 broadcast and leave, the protocol of lab 04, and lab 06's encryption (the box
@@ -511,7 +511,7 @@ def main() -> None:
         print(f"connect with: python chat_client.py NAME {port} --random-nonces")
     else:
         print(f"connect with: python chat_client.py NAME {port}   or   "
-              f"socketlab client --tui --no-e2e --port {port}")
+              f"socketlab client --tui --port {port}")
     # serve() runs in a helper thread so that Ctrl-C reaches this one, even on Windows.
     threading.Thread(target=serve, args=(listener, identity, channel_class), daemon=True).start()
     try:

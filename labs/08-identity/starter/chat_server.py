@@ -1,7 +1,7 @@
 """Lab 08 · the chat server, with an identity that signs every handshake.
 
 Run it:  python chat_server.py        (listens on 127.0.0.1:7777; another port: python chat_server.py 5001)
-Try it:  python chat_client.py alice  (or socketlab client --tui --no-e2e; --port if you changed it)
+Try it:  python chat_client.py alice  (or socketlab client --tui; --port if you changed it)
 
 What labs 01-07 built is here and works: frames, a thread per client, the
 chat protocol (lab 04), the encrypted box handshake and sealed frames with
@@ -481,7 +481,7 @@ def main() -> None:
     print(f"chat server on {where} — Ctrl-C stops it")
     print(f"identity {fingerprint(bytes(identity.verify_key))} ({IDENTITY_FILE.name})")
     print(f"connect with: python chat_client.py NAME {listener.getsockname()[1]}"
-          f"  (or: socketlab client --tui --no-e2e --port {listener.getsockname()[1]})")
+          f"  (or: socketlab client --tui --port {listener.getsockname()[1]})")
     # serve() runs in a helper thread so that Ctrl-C reaches this one, even on Windows.
     threading.Thread(target=serve, args=(listener, identity), daemon=True).start()
     try:

@@ -625,7 +625,7 @@ def main() -> None:
     print(f"chat server on {HOST}:{listener.getsockname()[1]} — Ctrl-C stops it")
     print(f"identity {fingerprint(bytes(identity.verify_key))} ({IDENTITY_FILE.name})")
     print(f"connect with: python chat_client.py NAME {listener.getsockname()[1]}"
-          f"  (or: socketlab client --tui --no-e2e --port {listener.getsockname()[1]})")
+          f"  (or: socketlab client --tui --port {listener.getsockname()[1]})")
     # serve() runs in a helper thread so that Ctrl-C reaches this one, even on Windows.
     threading.Thread(target=serve, args=(listener, identity), daemon=True).start()
     try:

@@ -52,6 +52,8 @@ SERIES: tuple[tuple[Kind, str], ...] = (
 )
 NAMES = {"ngircd": "ngircd", "events": "socketlab events", "socketlab": "socketlab threads",
          "baseline": "baseline"}  # fmt: skip
+COLOURS = {"ngircd": "tab:gray", "events": "tab:green", "socketlab": "tab:blue",
+           "baseline": "tab:red"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,7 @@ def _chart(sweep: dict[tuple[str, str], dict[int, HallRun]]) -> Path | None:
         if points:
             xs, ys = zip(*points, strict=True)
             style = "--" if mode == "plain" else "-"
-            ax.plot(xs, ys, style, marker="o", label=f"{NAMES[kind]} ({mode})")
+            ax.plot(xs, ys, style, marker="o", color=COLOURS[kind], label=f"{NAMES[kind]} ({mode})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(SWEEP, [f"{n:,}" for n in SWEEP])

@@ -37,7 +37,9 @@ def test_verify_bundle():
         e2e.verify_bundle("alice", key, identity, signature)
     except Exception as error:  # noqa: BLE001 - the student's code: any exception is the hint
         raise AssertionError(f"verify_bundle refused alice's own, correctly signed bundle: "
-                             f"{harness.describe(error)} — README step 2") from None
+                             f"{harness.describe(error)}. Her signature covers E2E_CONTEXT + "
+                             "key + the name as UTF-8: verify exactly those bytes "
+                             "— README step 2") from None
     forged = [("bob", key, identity, signature, "alice's bundle offered as bob's"),
               ("alice", bytes(mallory.e2e.public_key), identity, signature,
                "mallory's key with alice's identity and signature"),

@@ -13,6 +13,12 @@
 -- Frames are reassembled across TCP segments (dissect_tcp_pdus). Wireshark
 -- cannot decrypt sealed frames; `socketlab read FILE --keylog keys.log` can.
 --
+-- End-to-end whispers (protocol section 11) show where their JSON does (a
+-- plain session): the lookup, the user's key bundle, and each e2e_whisper /
+-- e2e_message with its box shown as what it is, a box only the two users can
+-- open. Opening one needs X25519 and XSalsa20-Poly1305, which Wireshark's Lua
+-- does not have: the inspector opens them with a client's SOCKETLAB_E2E line.
+--
 -- Install: `socketlab wireshark` prints the folder (Wireshark's personal Lua
 -- plugins folder) and this file's path. Conversations are found by their first
 -- bytes (a frame holding {"type":"hello"...), whatever the port, and on the
@@ -41,6 +47,16 @@ f.counter = ProtoField.uint64("socketlab.nonce.counter", "Counter", base.DEC)
 f.mac = ProtoField.bytes("socketlab.mac", "MAC (Poly1305)")
 f.ciphertext = ProtoField.bytes("socketlab.ciphertext", "Ciphertext")
 f.ciphertext_len = ProtoField.uint32("socketlab.ciphertext.length", "Ciphertext length", base.DEC)
+f.name = ProtoField.string("socketlab.name", "Name")
+f.from = ProtoField.string("socketlab.from", "From")
+f.to = ProtoField.string("socketlab.to", "To")
+f.code = ProtoField.string("socketlab.error.code", "Error code")
+f.e2e_key = ProtoField.string("socketlab.e2e.key", "End-to-end X25519 key")
+f.e2e_identity = ProtoField.string("socketlab.e2e.identity", "User identity (Ed25519)")
+f.e2e_signature = ProtoField.string("socketlab.e2e.signature", "Bundle signature")
+f.e2e_nonce = ProtoField.string("socketlab.e2e.nonce", "Box nonce (random)")
+f.e2e_box = ProtoField.string("socketlab.e2e.box", "Box")
+f.e2e_box_len = ProtoField.uint32("socketlab.e2e.box.length", "Box length", base.DEC)
 
 local e_bad_nonce = ProtoExpert.new("socketlab.bad_nonce", "Nonce does not follow the protocol",
                                     expert.group.MALFORMED, expert.severity.WARN)
@@ -48,7 +64,9 @@ local e_too_large = ProtoExpert.new("socketlab.too_large", "Frame longer than 65
                                     expert.group.MALFORMED, expert.severity.ERROR)
 local e_empty = ProtoExpert.new("socketlab.empty", "Frame of length 0",
                                 expert.group.MALFORMED, expert.severity.ERROR)
-socketlab.experts = { e_bad_nonce, e_too_large, e_empty }
+local e_bad_box = ProtoExpert.new("socketlab.e2e.bad_box", "Box is not 16 to 16,400 bytes in hex",
+                                  expert.group.MALFORMED, expert.severity.WARN)
+socketlab.experts = { e_bad_nonce, e_too_large, e_empty, e_bad_box }
 
 socketlab.prefs.port = Pref.uint("TCP port", 7777, "The server's port")
 
@@ -58,8 +76,84 @@ local function frame_length(tvb, pinfo, offset)
     return HEADER + tvb(offset, HEADER):uint()
 end
 
+-- A string member's value and where it sits in the body (0-based offset,
+-- length), or nil. Enough for the names, codes and hex of socketlab's
+-- messages, which hold no escaped quotes.
+local function member(text, name)
+    local first, last, value = text:find('"' .. name .. '"%s*:%s*"([^"]*)"')
+    if not first then return nil end
+    return value, last - #value - 1, #value
+end
+
 local function field(text, name)
-    return text:match('"' .. name .. '"%s*:%s*"([^"]*)"')
+    return (member(text, name))
+end
+
+-- Adds the member ``name`` as ``pf``; returns its value.
+local function add_member(tree, body, text, pf, name)
+    local value, offset, length = member(text, name)
+    if value then tree:add(pf, body(offset, math.max(length, 1)), value) end
+    return value
+end
+
+local function add_bundle(tree, body, text, prefix)
+    add_member(tree, body, text, f.e2e_key, prefix .. "key")
+    add_member(tree, body, text, f.e2e_identity, prefix .. "identity")
+    add_member(tree, body, text, f.e2e_signature, prefix .. "signature")
+end
+
+-- The box is shown as what it is: sealed for the recipient, opaque to the
+-- server and to anyone holding the transport keys.
+local function add_box(tree, body, text)
+    add_member(tree, body, text, f.e2e_nonce, "nonce")
+    local hex, offset, length = member(text, "box")
+    if not hex then return "no box" end
+    local size = math.floor(#hex / 2)
+    local shown = string.format("end-to-end: %d bytes, the server cannot read it", size)
+    local range = body(offset, math.max(length, 1))
+    local item = tree:add(f.e2e_box, range, shown)
+    item:add(f.e2e_box_len, range, size)
+    if #hex % 2 ~= 0 or hex:find("[^0-9a-f]") or size < 16 or size > 16400 then
+        item:add_proto_expert_info(e_bad_box)
+    end
+    return shown
+end
+
+-- What the Info column says about one message (the type, and for the
+-- messages of names and end-to-end whispers, who and what).
+local function describe(kind, body, tree, text)
+    if kind == "hello" or kind == "server_hello" then
+        local mode = field(text, "mode")
+        if mode then tree:add(f.mode, body, mode) end
+        local key = field(text, "key")
+        if key then tree:add(f.key, body, key) end
+        return kind
+    elseif kind == "login" then
+        local name = add_member(tree, body, text, f.name, "name") or "?"
+        if field(text, "e2e_key") then
+            add_bundle(tree, body, text, "e2e_")
+            return string.format("login %s, with an end-to-end key", name)
+        end
+        return "login " .. name
+    elseif kind == "welcome" or kind == "lookup" or kind == "joined" or kind == "left" then
+        return kind .. " " .. (add_member(tree, body, text, f.name, "name") or "?")
+    elseif kind == "user_key" then
+        local name = add_member(tree, body, text, f.name, "name") or "?"
+        add_bundle(tree, body, text, "")
+        return "user_key " .. name
+    elseif kind == "e2e_whisper" then
+        local to = add_member(tree, body, text, f.to, "to") or "?"
+        return string.format("e2e_whisper to %s, %s", to, add_box(tree, body, text))
+    elseif kind == "e2e_message" then
+        local from = add_member(tree, body, text, f.from, "from") or "?"
+        local to = add_member(tree, body, text, f.to, "to") or "?"
+        add_bundle(tree, body, text, "")
+        return string.format("e2e_message %s \226\134\146 %s, %s", from, to,
+                             add_box(tree, body, text))
+    elseif kind == "error" then
+        return "error " .. (add_member(tree, body, text, f.code, "code") or "?")
+    end
+    return kind
 end
 
 local function dissect_json(body, pinfo, tree)
@@ -67,15 +161,10 @@ local function dissect_json(body, pinfo, tree)
     local kind = field(text, "type") or "?"
     tree:add(f.kind, body, "plaintext JSON")
     tree:add(f.type, body, kind)
-    if kind == "hello" or kind == "server_hello" then
-        local mode = field(text, "mode")
-        if mode then tree:add(f.mode, body, mode) end
-        local key = field(text, "key")
-        if key then tree:add(f.key, body, key) end
-    end
+    local summary = describe(kind, body, tree, text)
     tree:add(f.json, body, text)
     json:call(body:tvb(), pinfo, tree)
-    return kind
+    return summary
 end
 
 local function dissect_sealed(body, tree)

@@ -7,7 +7,7 @@ from socketlab.protocol import FrameDecoder
 
 # What a sniffer must not find after the handshake: message texts, names, JSON, error codes
 # (5 bytes or more, so that random ciphertext cannot contain one by chance).
-SECRETS = [b"ZEBRA-CROSSING", b"OKAPI-WHISPER", b"alice", b"carol", b'"type"', b"{\"", b"welcome",
+SECRETS = [b"ZEBRA-CROSSING", b"OKAPI-WHISPER", b"alice", b"carol", b'"type"', b"welcome",
            b"joined", b"no_such_user", b"users", b"message"]
 
 

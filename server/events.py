@@ -184,7 +184,6 @@ class EventPeer(Peer):
         self.outbox.peer = self
         self.reason = "connection_lost"  # why it ends, for the others' ``left``
         self.held: list[AnyMessage] = []  # messages held back by flood control
-        self.resume_at = 0.0  # when to give them again (time.monotonic())
         self.finished = False  # unregistered from the chat; the socket may still be writing
         self.released = False  # the socket is closed
         self.events = 0  # what the selector watches for now
@@ -356,8 +355,8 @@ class EventServer(ChatServer):
         held, pause = self.dispatch(peer, messages)
         peer.held = held if held and not peer.outbox.closing else []
         if peer.held:
-            peer.resume_at = time.monotonic() + pause
-            heapq.heappush(self._paused, (peer.resume_at, next(self._pause_ids), peer))
+            resume_at = time.monotonic() + pause
+            heapq.heappush(self._paused, (resume_at, next(self._pause_ids), peer))
         self._watch(peer)
 
     def _resume(self, now: float) -> None:

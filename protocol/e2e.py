@@ -19,7 +19,6 @@ See docs/protocol.md, "End-to-end whispers".
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,7 +40,13 @@ from .messages import (
     _text,
 )
 from .names import check_name, name_key
-from .pins import _write_private, fingerprint, load_or_create_identity, socketlab_home
+from .pins import (
+    PinFile,
+    changed_identity,
+    fingerprint,
+    load_or_create_identity,
+    socketlab_home,
+)
 from .strictjson import dumps, loads_object
 
 E2E_CONTEXT = b"socketlab/1 e2e key\x00"
@@ -186,54 +191,28 @@ class UserPinStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else socketlab_home() / USER_PINS_FILE
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[tuple[str, str], str]:
-        pins: dict[tuple[str, str], str] = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                parts = line.split(" ")
-                if len(parts) == 3 and not line.startswith("#"):
-                    pins[parts[0], parts[1]] = parts[2]
-        return pins
-
-    def _write(self, pins: dict[tuple[str, str], str]) -> None:
-        text = "".join(f"{where} {key} {ident}\n" for (where, key), ident in sorted(pins.items()))
-        _write_private(self.path, text.encode("utf-8"))
+        self._file = PinFile(self.path, fields=2)
 
     def check(self, host: str, port: int, name: str, identity: bytes) -> Literal["new", "known"]:
         """Pin ``identity`` for ``name`` on this server on first use; a different one
         later raises ``IdentityError`` ``identity_changed`` with both fingerprints."""
-        where, key = f"{host}:{port}", name_key(name)
-        with self._lock:
-            pins = self._read()
-            known = pins.get((where, key))
-            if known is None:
-                pins[where, key] = identity.hex()
-                self._write(pins)
-                return "new"
+        where = f"{host}:{port}"
+        known = self._file.pin((where, name_key(name)), identity)
+        if known is None:
+            return "new"
         if known == identity.hex():
             return "known"
-        known_fp, offered_fp = fingerprint(bytes.fromhex(known)), fingerprint(identity)
-        raise IdentityError(
-            "identity_changed",
+        raise changed_identity(
+            known, identity,
             f"{name} on {where} has a different identity than before.\n"
-            f"  pinned:  {known_fp}\n  offered: {offered_fp}\n"
             "The server may be handing out someone else's key, or the user has a new "
             "identity (another computer, a new home). Compare fingerprints with them "
             "out of band before you trust it.",
-            known=known_fp,
-            offered=offered_fp,
         )
 
     def forget(self, host: str, port: int, name: str) -> bool:
         """Remove the pin of ``name`` on host:port; True if there was one."""
-        with self._lock:
-            pins = self._read()
-            if pins.pop((f"{host}:{port}", name_key(name)), None) is None:
-                return False
-            self._write(pins)
-            return True
+        return self._file.forget((f"{host}:{port}", name_key(name)))
 
 
 @dataclass(frozen=True, slots=True)

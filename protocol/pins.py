@@ -58,56 +58,88 @@ def load_or_create_identity(path: Path) -> SigningKey:
     return key
 
 
+class PinFile:
+    """A text file of pins: each line the fields of a key, then an identity in hex.
+
+    Lines starting with ``#``, blank lines and lines of another field count are
+    ignored; the file is rewritten sorted, readable by its owner only. Both pin
+    stores (servers, and users per server) are one of these.
+    """
+
+    def __init__(self, path: Path, fields: int) -> None:
+        self.path = path
+        self._fields = fields  # the key's fields, the identity not counted
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[tuple[str, ...], str]:
+        pins: dict[tuple[str, ...], str] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                parts = line.split()
+                if len(parts) == self._fields + 1 and not line.startswith("#"):
+                    pins[tuple(parts[:-1])] = parts[-1]
+        return pins
+
+    def _write(self, pins: dict[tuple[str, ...], str]) -> None:
+        text = "".join(" ".join((*key, ident)) + "\n" for key, ident in sorted(pins.items()))
+        _write_private(self.path, text.encode("utf-8"))
+
+    def pin(self, key: tuple[str, ...], identity: bytes) -> str | None:
+        """Pin ``identity`` under ``key`` if nothing is pinned there yet (and return None);
+        else return the identity pinned before, in hex, and change nothing."""
+        with self._lock:
+            pins = self._read()
+            known = pins.get(key)
+            if known is None:
+                pins[key] = identity.hex()
+                self._write(pins)
+            return known
+
+    def forget(self, key: tuple[str, ...]) -> bool:
+        """Remove the pin under ``key``; True if there was one."""
+        with self._lock:
+            pins = self._read()
+            if pins.pop(key, None) is None:
+                return False
+            self._write(pins)
+            return True
+
+
+def changed_identity(known_hex: str, offered: bytes, story: str) -> IdentityError:
+    """``identity_changed``: ``story`` says who, then both fingerprints, then ``advice``."""
+    known_fp, offered_fp = fingerprint(bytes.fromhex(known_hex)), fingerprint(offered)
+    head, _, advice = story.partition("\n")
+    return IdentityError(
+        "identity_changed",
+        f"{head}\n  pinned:  {known_fp}\n  offered: {offered_fp}\n{advice}",
+        known=known_fp,
+        offered=offered_fp,
+    )
+
+
 class PinStore:
     """``host:port identity-hex`` lines in a text file, one per server."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else socketlab_home() / PINS_FILE
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, str]:
-        pins: dict[str, str] = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                parts = line.split()
-                if len(parts) == 2 and not line.startswith("#"):
-                    pins[parts[0]] = parts[1]
-        return pins
-
-    def _write(self, pins: dict[str, str]) -> None:
-        text = "".join(f"{where} {key}\n" for where, key in sorted(pins.items()))
-        _write_private(self.path, text.encode("utf-8"))
+        self._file = PinFile(self.path, fields=1)
 
     def check(self, host: str, port: int, identity: bytes) -> Literal["new", "known"]:
         """Pin ``identity`` for host:port on first use; refuse a different one later."""
         where = f"{host}:{port}"
-        with self._lock:
-            pins = self._read()
-            known = pins.get(where)
-            if known is None:
-                pins[where] = identity.hex()
-                self._write(pins)
-                return "new"
+        known = self._file.pin((where,), identity)
+        if known is None:
+            return "new"
         if known == identity.hex():
             return "known"
-        known_fp, offered_fp = fingerprint(bytes.fromhex(known)), fingerprint(identity)
-        raise IdentityError(
-            "identity_changed",
+        raise changed_identity(
+            known, identity,
             f"the server at {where} presented a different identity than before.\n"
-            f"  pinned:  {known_fp}\n  offered: {offered_fp}\n"
             "Someone may be intercepting the connection (a man in the middle), or the "
             "server's key was replaced. If you trust the new key, forget the old one: "
             f"socketlab client --forget-server {where}",
-            known=known_fp,
-            offered=offered_fp,
         )
 
     def forget(self, host: str, port: int) -> bool:
         """Remove the pin for host:port; True if there was one."""
-        where = f"{host}:{port}"
-        with self._lock:
-            pins = self._read()
-            if pins.pop(where, None) is None:
-                return False
-            self._write(pins)
-            return True
+        return self._file.forget((f"{host}:{port}",))

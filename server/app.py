@@ -231,6 +231,13 @@ class ChatServer:
         self._accept_thread = None
         for sock in (self._listener, *self._wake):
             sock.close()
+        self._close_peers()
+        if self.trace is not self._trace_target:  # ours to close, not the caller's
+            self.trace.close()
+        log.info("server stopped")
+
+    def _close_peers(self) -> None:
+        """After the accept thread: ``shutting_down`` to every peer, then join their threads."""
         shutting_down = Error("shutting_down", "the server is shutting down")
         with self._lock:
             peers = list(self._peers.values())
@@ -247,9 +254,6 @@ class ChatServer:
             peer.reader.join(2 * CLOSE_GRACE)
             if peer.reader.is_alive():
                 log.warning("thread %s did not finish", peer.reader.name)
-        if self.trace is not self._trace_target:  # ours to close, not the caller's
-            self.trace.close()
-        log.info("server stopped")
 
     def __enter__(self) -> Self:
         self.start()

@@ -226,23 +226,8 @@ class EventServer(ChatServer):
         self._lingering: dict[EventPeer, None] = {}  # finished, last bytes still going out
         super().start()
 
-    def stop(self) -> None:
-        """Tell every client (``shutting_down``), close the connections, end the loop."""
-        if self._accept_thread is None:
-            return
-        assert self._listener is not None and self._wake is not None
-        self._stopping.set()
-        try:
-            self._wake[1].send(b"!")
-        except OSError:
-            pass  # the loop is gone already
-        self._accept_thread.join()  # the loop says goodbye to everyone before it ends
-        self._accept_thread = None
-        for sock in (self._listener, *self._wake):
-            sock.close()
-        if self.trace is not self._trace_target:
-            self.trace.close()
-        log.info("server stopped")
+    def _close_peers(self) -> None:
+        """Nothing left to do: the loop said goodbye to everyone before it ended."""
 
     def _new_peer(
         self, conn_id: int, sock: socket.socket, addr: tuple[str, int], conn: ServerConnection

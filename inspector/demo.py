@@ -37,7 +37,7 @@ from .chart_inputs import (
     plain_and_cipher,
 )
 from .decode import Decoded, Frame
-from .demo_report import Capture, batch_label, search, write_demo_report
+from .demo_report import Capture, batch_frame, search, write_demo_report
 from .keylog_file import KeyLogFile
 from .tap import Tap, open_tap
 from .trace_file import read_trace
@@ -211,7 +211,7 @@ def run_demo(out: Path, stream: TextIO, *, colour: bool = False,
         capture=Capture(tap.method, tap.explanation, port, tap.pcap),
         decoded=decoded, views=views, highlights=_highlights(decoded), secrets=secrets,
         charts=files,
-        ladder_example=batch_label([f for f in frames if f.conn == connections(frames)[0]]),
+        ladder_example=batch_frame([f for f in frames if f.conn == connections(frames)[0]]),
     )
     seconds = time.monotonic() - started
     say(f"\nwritten to {out}/ in {seconds:.1f} s:")

@@ -194,16 +194,17 @@ FRAME_TERMS = [
 def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded],
                       views: dict[str, Sequence[Decoded]], highlights: Sequence[Frame],
                       secrets: Sequence[Secret], charts: dict[str, Path],
-                      ladder_example: str | None) -> Path:
+                      ladder_example: Frame | None) -> Path:
     """The demo's report.html: ``decoded`` with the server's key log, ``views`` with
     a client's (by user name), the secret search and the charts."""
     names = user_names(decoded)
     refused = refused_logins(decoded)
     box = next((m.box for f in frames_of(decoded) for m in f.messages
                 if isinstance(m, E2EWhisper)), b"")
-    batch = (f" A label like {ladder_example} is one sealed frame carrying two messages: "
-             "the server sends messages that are ready at the same moment together."
-             if ladder_example else "")
+    batch = "" if ladder_example is None else (
+        f" A label like {ladder_example.label} ({len(ladder_example.wire)} B) is one sealed "
+        f"frame carrying {len(ladder_example.messages)} messages: the server sends messages "
+        "that are ready at the same moment together.")
     sections: list[Section] = [
         TableSection("Who was on the wire",
                      ["user", "client port", "session", "login", "whispers", "frames"],
@@ -321,7 +322,6 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
                         intro=intro)
 
 
-def batch_label(frames: Sequence[Frame]) -> str | None:
-    """A ladder label of a frame with several messages (``message+message (225 B)``)."""
-    frame = next((f for f in frames if len(f.messages) > 1), None)
-    return None if frame is None else f"{frame.label} ({len(frame.wire)} B)"
+def batch_frame(frames: Sequence[Frame]) -> Frame | None:
+    """The first frame carrying several messages (the ladder's ``message+message``)."""
+    return next((f for f in frames if len(f.messages) > 1), None)

@@ -81,8 +81,8 @@ def _connection(conn: Connection, rows: list[tuple[int | None, Decoded]],
     if conn in refused:
         tags.append(f'<span class="tag refused">login refused: {escape(refused[conn])}</span>')
     title = connection_title(conn, names)
-    head = (f'<h3 class="conn">{escape(title)}<span class="addr">{escape(address(conn))}, '
-            f'{total} frame{"s" if total != 1 else ""}</span>{"".join(tags)}</h3>')
+    head = (f'<h3 class="conn">{escape(title)} <span class="addr">{escape(address(conn))}, '
+            f'{total} frame{"s" if total != 1 else ""}</span> {" ".join(tags)}</h3>')
     user = names.get(conn, "client")
     body = "\n".join(_row(number, item, user, t0) for number, item in rows)
     return (f'{head}\n<table class="frames" data-conn="{escape(title)}">'

@@ -7,7 +7,32 @@ import zlib
 
 import pytest
 
-from socketlab.inspector.report import ImageSection, TableSection, TextSection, write_report
+from socketlab.inspector.decode import Frame
+from socketlab.inspector.events import Connection, Data, Opened
+from socketlab.inspector.pipeline import decode_events
+from socketlab.inspector.report import (
+    FramesSection,
+    ImageSection,
+    TableSection,
+    TextSection,
+    write_report,
+)
+from socketlab.inspector.usernames import refused_logins, user_names
+from socketlab.protocol import (
+    Bye,
+    Error,
+    Hello,
+    Login,
+    Message,
+    Say,
+    ServerHello,
+    Welcome,
+    encode_frame,
+    encode_message,
+    read_keylog,
+)
+from tests.inspector.conftest import box_session_vectors
+from tests.inspector.report_html import Page
 
 
 def tiny_png(colour: tuple[int, int, int]) -> bytes:
@@ -145,3 +170,80 @@ def test_report_links_each_section_from_a_table_of_contents(tmp_path):
     ).read_text()
     assert '<a href="#s1">One</a>' in html and '<section id="s1">' in html
     assert '<a href="#s2">Two</a>' in html and '<section id="s2">' in html
+
+
+# --- frames under their own connection -----------------------------------------
+
+ALICE = Connection(("127.0.0.1", 50001), ("127.0.0.1", 7777), 0)
+EVE = Connection(("127.0.0.1", 50002), ("127.0.0.1", 7777), 0)
+COPYCAT = Connection(("127.0.0.1", 50003), ("127.0.0.1", 7777), 0)
+
+
+def plain_frames(*messages) -> list[tuple[str, bytes]]:
+    return [(direction, encode_frame(encode_message(msg))) for direction, msg in messages]
+
+
+def interleaved_events() -> list:
+    """Three connections whose frames alternate one by one on the wire: alice's
+    encrypted session (the known-answer vectors), eve's plaintext session and a
+    plaintext login refused as name_taken."""
+    streams = {
+        ALICE: [(v.direction, v.frame) for v in box_session_vectors()],
+        EVE: plain_frames(("c2s", Hello("plain")), ("s2c", ServerHello("plain")),
+                          ("c2s", Login("eve")), ("s2c", Welcome("eve", ("alice", "eve"))),
+                          ("c2s", Say("in the clear")),
+                          ("s2c", Message("eve", "in the clear", 1)), ("c2s", Bye())),
+        COPYCAT: plain_frames(("c2s", Hello("plain")), ("s2c", ServerHello("plain")),
+                              ("c2s", Login("Alice")), ("s2c", Error("name_taken", "taken")),
+                              ("c2s", Bye())),
+    }
+    events: list = [Opened(conn, 0.0, True) for conn in streams]
+    offsets = {(conn, d): 0 for conn in streams for d in ("c2s", "s2c")}
+    ts = 0.0
+    for i in range(max(len(frames) for frames in streams.values())):
+        for conn, frames in streams.items():
+            if i < len(frames):
+                direction, wire = frames[i]
+                ts += 0.001
+                events.append(Data(conn, direction, offsets[conn, direction], wire, ts))
+                offsets[conn, direction] += len(wire)
+    return events
+
+
+def test_every_frame_sits_under_its_own_connection_with_its_own_numbers(tmp_path,
+                                                                        vector_keylog):
+    items = list(decode_events(interleaved_events(), read_keylog(vector_keylog)))
+    frames = [i for i in items if isinstance(i, Frame)]
+    # On the wire the three connections take turns: never two frames of one in a row early on.
+    assert [f.conn for f in frames[:6]] == [ALICE, EVE, COPYCAT] * 2
+    names = user_names(items)
+    assert names == {ALICE: "alice", EVE: "eve", COPYCAT: "Alice"}
+    refused = refused_logins(items)
+    assert refused == {COPYCAT: "name_taken"}
+    html = write_report(tmp_path, title="t", sections=[
+        FramesSection("Every frame", items, names, refused)]).read_text(encoding="utf-8")
+    section = Page(html).section("Every frame")
+
+    assert [t.conn for t in section.tables] == ["alice", "eve", "Alice"]
+    assert section.conns[0].startswith("alice 127.0.0.1:50001 ⇄ 127.0.0.1:7777, 17 frames")
+    assert "PLAINTEXT session" in section.conns[1]
+    assert "login refused: name_taken" in section.conns[2]
+    for table in section.tables:
+        assert table.head == ["#", "time", "from → to", "on the wire",
+                              "what it means, decrypted with the key log"]
+        conn = {"alice": ALICE, "eve": EVE, "Alice": COPYCAT}[table.conn]
+        own = [f for f in frames if f.conn == conn]
+        # Its own numbering, 1..n, and exactly its own frames, in the order they crossed.
+        assert [row[0] for row in table.rows] == [str(n) for n in range(1, len(own) + 1)]
+        user = table.conn
+        for row, frame in zip(table.rows, own, strict=True):
+            arrow = f"{user} → server" if frame.direction == "c2s" else f"server → {user}"
+            assert row[2] == f"{arrow} {len(frame.wire)} B"
+            assert all(body.decode() in row[4] for body in frame.bodies)
+    alice, eve, copycat = section.tables
+    assert all("decrypted with the key log" in row[4] for row in alice.rows[2:])
+    assert all("nonce 43 + 00×15 + ctr" in row[3] or "nonce 53 + 00×15 + ctr" in row[3]
+               for row in alice.rows[2:])
+    assert all("sent in plaintext" in row[4] for row in eve.rows + copycat.rows)
+    assert '"code":"name_taken"' in copycat.rows[3][4]
+    assert not any("in the clear" in cell for row in alice.rows + copycat.rows for cell in row)

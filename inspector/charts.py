@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -169,8 +170,12 @@ LADDER_LEGEND = (
     "plaintext frame: anyone on the wire can read it",
     "sealed frame: ciphertext on the wire (its label was read with the key log)",
 )
+LADDER_LEGEND_TITLE = "each label: message type (size of the whole frame on the wire)"
 # sealed -> (colour, line style): told apart by colour and by dashes (for greyscale prints).
-_LADDER_STYLE = {False: (PLAIN_COLOUR, "--"), True: (BOX_COLOUR, "-")}
+_LADDER_STYLE: dict[bool, tuple[str, Literal["--", "-"]]] = {
+    False: (PLAIN_COLOUR, "--"),
+    True: (BOX_COLOUR, "-"),
+}
 
 
 def ladder(
@@ -252,8 +257,7 @@ def ladder(
         )
     ]
     legend = fig.legend(handles=handles, loc="outside lower center", ncols=1, frameon=False,
-                        fontsize=9, title="each label: message type (size of the whole frame on the wire)",
-                        title_fontsize=8)
+                        fontsize=9, title=LADDER_LEGEND_TITLE, title_fontsize=8)
     legend.set_gid("ladder-legend")
     return fig
 

@@ -8,7 +8,7 @@ the script: if the wire said otherwise, the page would too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +88,7 @@ def _e2e_part(note: str) -> str:
     return next((part for part in note.split("; ") if "end-to-end" in part), note)
 
 
-def _whisper_rows(decoded: Sequence[Decoded], views: dict[str, Sequence[Decoded]],
+def _whisper_rows(decoded: Sequence[Decoded], views: Mapping[str, Sequence[Decoded]],
                   names: dict[Connection, str]) -> list[list[object]]:
     """One row per whisper alice sent: the wire, the server's key log, the recipient's."""
     server = frames_of(decoded)
@@ -192,7 +192,7 @@ FRAME_TERMS = [
 
 
 def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded],
-                      views: dict[str, Sequence[Decoded]], highlights: Sequence[Frame],
+                      views: Mapping[str, Sequence[Decoded]], highlights: Sequence[Frame],
                       secrets: Sequence[Secret], charts: dict[str, Path],
                       ladder_example: Frame | None) -> Path:
     """The demo's report.html: ``decoded`` with the server's key log, ``views`` with

@@ -121,9 +121,8 @@ def _hex(data: bytes) -> str:
 
 
 def _hex_lines(label: str, data: bytes, max_lines: int = 1) -> list[str]:
-    lines = []
-    for i in range(0, min(len(data), _HEX_BYTES * max_lines), _HEX_BYTES):
-        lines.append(f"{label if i == 0 else '':<6}{_hex(data[i:i + _HEX_BYTES])}")
+    lines = [f"{label if i == 0 else '':<6}{_hex(data[i:i + _HEX_BYTES])}"
+             for i in range(0, min(len(data), _HEX_BYTES * max_lines), _HEX_BYTES)]
     if len(data) > _HEX_BYTES * max_lines:
         lines[-1] += f" … ({len(data)} B)"
     return lines or [f"{label:<6}(empty)"]

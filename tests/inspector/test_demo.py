@@ -118,7 +118,7 @@ def test_the_report_reads_top_to_bottom(demo):
     e2e, transport = whispers.rows
     assert e2e[0].startswith("alice → bob: END-TO-END")
     assert "the server cannot read it" in e2e[2] and E2E_SECRET not in e2e[2]
-    assert f'bob\'s key log: end-to-end whisper alice → bob' in e2e[3] and E2E_SECRET in e2e[3]
+    assert "bob's key log: end-to-end whisper alice → bob" in e2e[3] and E2E_SECRET in e2e[3]
     assert transport[0].startswith("alice → carol: TRANSPORT ONLY (carol's client is old")
     assert TRANSPORT_SECRET in transport[2]
 

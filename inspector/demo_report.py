@@ -152,10 +152,10 @@ def _captured(capture: Capture) -> TermsSection:
                "so it can be captured like Wi-Fi traffic."),
         ("port", f"a number that picks which program gets a connection. The server "
                  f"listened on port {capture.server_port}; each client got a port of its own "
-                 "(the numbers in the tables below)."),
+                 "(the client port column above)."),
         ("pcap", "a file of captured packets, byte for byte"
                  + (f" ({capture.pcap.name} here). Open it with "
-                    f"socketlab read {capture.pcap.name} --keylog keys.log, or in Wireshark."
+                    f"`socketlab read {capture.pcap.name} --keylog keys.log`, or in Wireshark."
                     if capture.pcap else ".")),
         ("key log", "keys.log: the server wrote down each session's key, so that you (its "
                     "owner) can decrypt your own traffic. Each client wrote its own "
@@ -166,7 +166,8 @@ def _captured(capture: Capture) -> TermsSection:
                                "passed every byte on to the server, keeping a copy. Used "
                                "because sniffing lo needs administrator rights."))
     terms.append(("this run", capture.explanation))
-    how = "sniffed lo" if capture.method == "sniff" else "recorded through a proxy"
+    how = "sniffed the loopback interface" if capture.method == "sniff" \
+        else "recorded through a proxy"
     return TermsSection("How this was captured", terms, Prose(
         f"The server and all five clients ran on this computer. The demo {how} while they "
         "chatted, so every byte they sent is in the capture.",
@@ -221,9 +222,10 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
             "Every message travels as a frame: 4 length bytes, then the body. In an "
             "encrypted session the body is sealed: nonce, MAC, then ciphertext.",
             "In the tables below, the left column is what a sniffer sees on the wire. The "
-            "right column is what it means: in a blue dashed box when it was decrypted with "
-            "the key log (it never crossed the wire that way), in an orange box when the "
-            "frame was plaintext (those very bytes crossed the wire).",
+            "right column is what it means: in an orange dashed box when it was decrypted "
+            "with the key log (it never crossed the wire that way), in a blue box when the "
+            "frame was plaintext (those very bytes crossed the wire). Blue is plaintext and "
+            "orange is sealed everywhere on this page, the charts included.",
             "The counter goes up by one with every frame. What happens if an attacker sends "
             "an old frame again?")),
         FramesSection("Highlights", decoded, names, refused, highlights, Prose(
@@ -237,7 +239,7 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
         TableSection("Two whispers: end-to-end against transport only",
                      ["whisper", "on the wire", "decrypted with the server's key log",
                       "decrypted with the recipient's key log"],
-                     _whisper_rows(decoded, views, names), Prose(
+                     _whisper_rows(decoded, views, names), wide=True, prose=Prose(
             "alice whispered twice. bob's client is new, so her whisper to him went "
             "end-to-end: sealed for bob's key on alice's computer, then sealed again for "
             "the trip to the server. carol's client is old (no end-to-end key), so that "
@@ -250,7 +252,7 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
                      ["secret", "how it was sent", "in the captured bytes (no key)",
                       "in the frames decrypted with the server's key log"],
                      [[s.text, s.how, _found(s.on_the_wire), _found(s.with_server_keys)]
-                      for s in secrets], Prose(
+                      for s in secrets], wide=True, prose=Prose(
             "The demo searched for each secret twice: in the raw capture (all a sniffer "
             "without keys has), then in every frame decrypted with the server's key log "
             "(what the server itself can read).",
@@ -307,7 +309,7 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
             "table holds one connection only. The refused connection ends after its "
             "error; eve's plaintext session has no sealed frame at all.",
             "bob's e2e_message stays a box here. What changes if you decrypt with his key "
-            "log instead: socketlab read capture.pcap --keylog bob.keys?")),
+            "log instead: `socketlab read capture.pcap --keylog bob.keys`?")),
     ]
     intro = (
         "Five chat clients talked to one server on this computer while the demo recorded "

@@ -4,13 +4,14 @@ The page has no external resources (PNGs are embedded as data URIs, the CSS is
 inline), so it opens from disk in any browser, can be mailed or uploaded to a
 course site, and shows the same thing offline. Each section may open with
 ``Prose``: what the student is looking at, what to notice, and one question
-to think about. Frames are drawn by ``report_frames`` (one table per
+to think about. In prose, captions and terms, `backticks` mark code. Frames are drawn by ``report_frames`` (one table per
 connection: the bytes on the wire beside what they mean).
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -69,6 +70,7 @@ class TableSection:
     columns: Sequence[str]
     rows: Sequence[Sequence[object]]
     prose: Prose | None = None
+    wide: bool = False  # the page's full width, for cells of sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +125,15 @@ img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; font-size: .9rem; max-width: 52rem; margin-top: .3rem; }
 figcaption::before { content: "Figure: "; font-weight: 600; }
 table { border-collapse: collapse; font-size: .88rem; margin: .4rem 0; }
+table.wide { width: 100%; } table.wide td:first-child { width: 22%; }
+table.wide td { min-width: 9rem; }
+code { background: #f0f0f0; border-radius: 3px; padding: 0 .2rem; font-size: .85em; }
 th, td { border: 1px solid #ddd; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.found { background: #FDE2E2; color: #8B0000; font-weight: 600; }
 td.hidden { background: #E3F4EA; color: #0B5D2A; }
-td.decrypted { background: #EAF3FB; }
+td.decrypted { background: #FFF4E0; }
 dl.terms { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem;
            max-width: 52rem; }
 dl.terms dt { font-family: ui-monospace, Consolas, "DejaVu Sans Mono", monospace;
@@ -142,8 +147,8 @@ table.frames col.d { width: 8.5rem; } table.frames col.w { width: 23rem; }
 .meaning { font-size: .82rem; }
 .meaning pre { margin: .1rem 0; padding: .3rem .4rem; white-space: pre-wrap;
                word-break: break-all; font-size: .75rem; }
-.meaning.decrypted pre { background: #EAF3FB; border: 1px dashed #0072B2; }
-.meaning.plain pre { background: #FFF1E0; border: 1px solid #E69F00; }
+.meaning.decrypted pre { background: #FFF4E0; border: 1px dashed #C17800; }
+.meaning.plain pre { background: #E8F1FA; border: 1px solid #0072B2; }
 .meaning .how { color: #555; font-style: italic; }
 .meaning.closed { color: #8a5a00; }
 tr.note td { color: #8B0000; font-size: .8rem; }
@@ -198,17 +203,25 @@ def _section(index: int, section: Section) -> str:
             f"{_prose(section.prose)}{content}\n</section>\n")
 
 
+def _inline(text: str) -> str:
+    """Escaped text where `backticks` mark code: a command or a file to type."""
+    return _CODE.sub(r"<code>\1</code>", escape(text))
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
 def _prose(prose: Prose | None) -> str:
     if prose is None:
         return ""
-    return (f'<p class="what">{escape(prose.what)}</p>\n'
-            f'<p class="notice">{escape(prose.notice)}</p>\n'
-            f'<p class="question"><strong>Think about it:</strong> {escape(prose.question)}</p>\n')
+    return (f'<p class="what">{_inline(prose.what)}</p>\n'
+            f'<p class="notice">{_inline(prose.notice)}</p>\n'
+            f'<p class="question"><strong>Think about it:</strong> {_inline(prose.question)}</p>\n')
 
 
 def _paragraphs(text: str, css: str) -> str:
     paragraphs = (p.strip() for p in text.split("\n\n"))
-    return "".join(f'<p class="{css}">{escape(p)}</p>\n' for p in paragraphs if p)
+    return "".join(f'<p class="{css}">{_inline(p)}</p>\n' for p in paragraphs if p)
 
 
 def _text(section: TextSection) -> str:
@@ -218,7 +231,7 @@ def _text(section: TextSection) -> str:
 
 
 def _terms(terms: Sequence[tuple[str, str]]) -> str:
-    rows = "".join(f"<dt>{escape(word)}</dt><dd>{escape(meaning)}</dd>" for word, meaning in terms)
+    rows = "".join(f"<dt>{escape(word)}</dt><dd>{_inline(meaning)}</dd>" for word, meaning in terms)
     return f'<dl class="terms">{rows}</dl>'
 
 
@@ -228,7 +241,7 @@ def _image(section: ImageSection) -> str:
         raise ValueError(f"{section.path}: not a PNG file (the report embeds PNG only)")
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     alt = escape(section.caption or section.heading)
-    caption = f"<figcaption>{escape(section.caption)}</figcaption>" if section.caption else ""
+    caption = f"<figcaption>{_inline(section.caption)}</figcaption>" if section.caption else ""
     return f'<figure><img src="{uri}" alt="{alt}">{caption}</figure>'
 
 
@@ -242,8 +255,9 @@ def _table(section: TableSection) -> str:
                 f"expected {len(section.columns)}"
             )
         rows.append("<tr>" + "".join(_cell(v) for v in row) + "</tr>")
+    wide = ' class="wide"' if section.wide else ""
     return (
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
+        f"<table{wide}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
         + "\n".join(rows)
         + "\n</tbody>\n</table>"
     )

@@ -11,9 +11,12 @@ from socketlab.inspector.decode import Frame
 from socketlab.inspector.events import Connection, Data, Opened
 from socketlab.inspector.pipeline import decode_events
 from socketlab.inspector.report import (
+    Cell,
     FramesSection,
     ImageSection,
+    Prose,
     TableSection,
+    TermsSection,
     TextSection,
     write_report,
 )
@@ -247,3 +250,22 @@ def test_every_frame_sits_under_its_own_connection_with_its_own_numbers(tmp_path
     assert all("sent in plaintext" in row[4] for row in eve.rows + copycat.rows)
     assert '"code":"name_taken"' in copycat.rows[3][4]
     assert not any("in the clear" in cell for row in alice.rows + copycat.rows for cell in row)
+
+
+def test_prose_captions_and_terms_read_as_paragraphs_with_code_marked(tmp_path, pngs):
+    html = write_report(tmp_path, title="t", intro="First.\n\nSecond `<x>`.", sections=[
+        TermsSection("Words", [("len", "run `socketlab read a.pcap`")],
+                     Prose("What it is.", "What to notice.", "Why?")),
+        ImageSection("Chart", pngs[0], caption="blue is `plain`"),
+        TableSection("Wide", ["a"], [[Cell("FOUND", "found")]], wide=True),
+    ]).read_text(encoding="utf-8")
+    page = Page(html)
+    assert page.intro == ["First.", "Second <x>."]
+    assert "<code>&lt;x&gt;</code>" in html
+    words = page.section("Words")
+    assert words.prose == {"what": "What it is.", "notice": "What to notice.",
+                           "question": "Think about it: Why?"}
+    assert words.terms == {"len": "run socketlab read a.pcap"}
+    assert "<dd>run <code>socketlab read a.pcap</code></dd>" in html
+    assert page.section("Chart").captions == ["blue is plain"]
+    assert '<table class="wide">' in html and '<td class="found">FOUND</td>' in html

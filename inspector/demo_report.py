@@ -248,6 +248,17 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
             "server, or by anyone who gets its key log. bob's whisper stays a box of "
             f"{len(box)} bytes; only bob's own key log (his client's e2e secret) opens it.",
             "The server cannot read bob's whisper. What can it still learn about it?")),
+        FramesSection("The whisper, opened with bob's key log", views["bob"], names, refused,
+                      [f for f in frames_of(views["bob"]) if f.conn == _conn_of(names, "bob")
+                       and any(isinstance(m, E2EMessage) for m in f.messages)],
+                      Prose(
+            "bob's copy of the end-to-end whisper, decoded with bob's own key log "
+            "(`bob.keys`): his session key opens the trip from the server, and his e2e "
+            "secret, which never left his client, opens the box inside.",
+            "Here the text appears. Only the key logs of alice and bob can show it; the "
+            "server's never does, though the server relayed every byte of it.",
+            "bob's key log lives on bob's computer. What would it take for someone else "
+            "to read this whisper?")),
         TableSection("Searching every captured byte",
                      ["secret", "how it was sent", "in the captured bytes (no key)",
                       "in the frames decrypted with the server's key log"],

@@ -20,6 +20,7 @@ SECTIONS = [
     "How to read a frame",
     "Highlights",
     "Two whispers: end-to-end against transport only",
+    "The whisper, opened with bob's key log",
     "Searching every captured byte",
     "One connection as a ladder diagram",
     "Plaintext against ciphertext",
@@ -151,6 +152,11 @@ def test_the_report_reads_top_to_bottom(demo):
         assert numbers == [str(n) for n in range(1, len(numbers) + 1)]
     for section in (every, page.section("Highlights")):
         assert E2E_SECRET not in section.text
+    (opened,) = page.section("The whisper, opened with bob's key log").tables
+    assert opened.conn == "bob" and len(opened.rows) == 1
+    assert opened.rows[0][2].startswith("server → bob")
+    assert "end-to-end whisper alice → bob, opened with the client's e2e key" in opened.rows[0][4]
+    assert E2E_SECRET in opened.rows[0][4]
     highlights = page.section("Highlights")
     assert [t.conn for t in highlights.tables] == ["alice", "eve"]
 

@@ -4,8 +4,9 @@ The page has no external resources (PNGs are embedded as data URIs, the CSS is
 inline), so it opens from disk in any browser, can be mailed or uploaded to a
 course site, and shows the same thing offline. Each section may open with
 ``Prose``: what the student is looking at, what to notice, and one question
-to think about. In prose, captions and terms, `backticks` mark code. Frames are drawn by ``report_frames`` (one table per
-connection: the bytes on the wire beside what they mean).
+to think about; in prose, captions and terms, `backticks` mark code. Frames
+are drawn by ``report_frames`` (one table per connection: the bytes on the
+wire beside what they mean).
 """
 
 from __future__ import annotations

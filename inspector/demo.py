@@ -131,10 +131,14 @@ def _highlights(items: list[Decoded]) -> list[Frame]:
     """The frames worth a student's first look: a handshake, the whispers, plaintext."""
     frames = frames_of(items)
     first = frames[0].conn if frames else None
-    return [f for f in frames
-            if ({m.TYPE for m in f.messages} & {"hello", "server_hello"} and f.conn == first)
-            or ({m.TYPE for m in f.messages} & {"whisper", "e2e_whisper"})
-            or ("say" in {m.TYPE for m in f.messages} and f.kind == "plain")]
+
+    def worth_it(frame: Frame) -> bool:
+        kinds = {m.TYPE for m in frame.messages}
+        return bool(kinds & {"hello", "server_hello"} and frame.conn == first
+                    or kinds & {"whisper", "e2e_whisper"}
+                    or "say" in kinds and frame.kind == "plain")
+
+    return [f for f in frames if worth_it(f)]
 
 
 def _charts(items: list[Decoded], traces: list[Path], out: Path) -> dict[str, Path]:

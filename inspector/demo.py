@@ -134,9 +134,9 @@ def _highlights(items: list[Decoded]) -> list[Frame]:
 
     def worth_it(frame: Frame) -> bool:
         kinds = {m.TYPE for m in frame.messages}
-        return bool(kinds & {"hello", "server_hello"} and frame.conn == first
+        return bool((kinds & {"hello", "server_hello"} and frame.conn == first)
                     or kinds & {"whisper", "e2e_whisper"}
-                    or "say" in kinds and frame.kind == "plain")
+                    or ("say" in kinds and frame.kind == "plain"))
 
     return [f for f in frames if worth_it(f)]
 

@@ -168,9 +168,9 @@ def bytes_per_message(rows: Sequence[MessageSize], *, title: str = "Bytes per me
 
 LADDER_LEGEND = (
     "plaintext frame: anyone on the wire can read it",
-    "sealed frame: ciphertext on the wire (its label was read with the key log)",
+    "sealed frame: ciphertext on the wire; only the key log tells its type",
 )
-LADDER_LEGEND_TITLE = "each label: message type (size of the whole frame on the wire)"
+LADDER_LEGEND_TITLE = 'each label: message type and size of the whole frame ("encrypted": unread)'
 # sealed -> (colour, line style): told apart by colour and by dashes (for greyscale prints).
 _LADDER_STYLE: dict[bool, tuple[str, Literal["--", "-"]]] = {
     False: (PLAIN_COLOUR, "--"),

@@ -1,9 +1,10 @@
 """What the demo's report says: its sections, in reading order, with their prose.
 
 The demo (``demo.py``) runs the chat and decodes the capture; this module
-turns what it found into a page a student reads once, top to bottom. Facts
-on the page (names, sizes, what was found) come from the capture, never from
-the script: if the wire said otherwise, the page would too.
+turns what it found into a page a student reads once, top to bottom. The
+prose tells the script's story; the tables (names, sizes, what was found,
+what each key log opens) come from the capture, so if the wire said
+otherwise, the page would too.
 """
 
 from __future__ import annotations

@@ -302,12 +302,12 @@ def test_ladder_draws_one_labelled_arrow_per_frame_in_time_order(tmp_path):
     assert plain.get_linestyle() != sealed.get_linestyle()
     (legend,) = fig.legends
     assert legend.get_title().get_text() == \
-        "each label: message type (size of the whole frame on the wire)"
+        'each label: message type and size of the whole frame ("encrypted": unread)'
     entries = dict(zip([t.get_text() for t in legend.get_texts()], legend.legend_handles,
                        strict=True))
     assert list(entries) == ["plaintext frame: anyone on the wire can read it",
-                             "sealed frame: ciphertext on the wire (its label was read with "
-                             "the key log)"]
+                             "sealed frame: ciphertext on the wire; only the key log tells its "
+                             "type"]
     for handle, arrow in zip(entries.values(), (plain, sealed), strict=True):
         assert to_hex(handle.get_color()) == to_hex(arrow.get_edgecolor())
     assert_png(charts.save_png(fig, tmp_path / "ladder.png"))

@@ -269,3 +269,22 @@ def test_prose_captions_and_terms_read_as_paragraphs_with_code_marked(tmp_path, 
     assert "<dd>run <code>socketlab read a.pcap</code></dd>" in html
     assert page.section("Chart").captions == ["blue is plain"]
     assert '<table class="wide">' in html and '<td class="found">FOUND</td>' in html
+
+
+def test_a_connection_is_named_by_the_login_the_server_took():
+    """A retry after bad_name names the connection by the name welcomed, and is no refusal."""
+    conn = Connection(("127.0.0.1", 50009), ("127.0.0.1", 7777), 0)
+    frames = plain_frames(("c2s", Hello("plain")), ("s2c", ServerHello("plain")),
+                          ("c2s", Login("bad name!")), ("s2c", Error("bad_name", "no spaces")),
+                          ("c2s", Login("dave")), ("s2c", Welcome("dave", ("dave",))))
+    events: list = [Opened(conn, 0.0, True)]
+    offsets = {"c2s": 0, "s2c": 0}
+    for i, (direction, wire) in enumerate(frames):
+        events.append(Data(conn, direction, offsets[direction], wire, float(i)))
+        offsets[direction] += len(wire)
+    items = list(decode_events(events, None))
+    assert user_names(items) == {conn: "dave"}
+    assert refused_logins(items) == {}
+    # Cut after the refusal: named by what it asked for, and refused.
+    cut = items[:4]
+    assert user_names(cut) == {conn: "bad name!"} and refused_logins(cut) == {conn: "bad_name"}

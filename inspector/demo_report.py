@@ -306,8 +306,9 @@ def write_demo_report(out: Path, *, capture: Capture, decoded: Sequence[Decoded]
             "sizes alone?")),
         ImageSection("Threads at work", charts["threads"],
                      "One row per thread, coloured by what it was doing over time. The "
-                     "server runs a reader and a writer thread for each client; each client "
-                     "has a receive thread.", Prose(
+                     "server runs a reader and a writer thread for each client, named after "
+                     "its user once logged in; the pair named by an address served the "
+                     "refused client. Each client has a receive thread.", Prose(
             "What every thread of the server and the clients was doing while they chatted.",
             "The server's reader threads spend most of their time waiting in recv (blue) "
             "for the next frame; its writer threads wait on their queue (pink) until there "

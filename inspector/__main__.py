@@ -202,7 +202,9 @@ def cmd_chart(args: argparse.Namespace) -> int:
             conns = chart_inputs.connections(frames)
             if not 1 <= args.conn <= len(conns):
                 raise SocketlabError("bad_conn", f"--conn must be 1..{len(conns)}")
-            fig = charts.ladder(chart_inputs.ladder_events(frames, conns[args.conn - 1]))
+            conn = conns[args.conn - 1]
+            fig = charts.ladder(chart_inputs.ladder_events(frames, conn),
+                                client=chart_inputs.client_name(frames, conn))
     if args.out:
         print(f"wrote {charts.save_png(fig, args.out)}")
     if args.show:

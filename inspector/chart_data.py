@@ -31,12 +31,14 @@ class MessageSize:
 
 @dataclass(frozen=True, slots=True)
 class LadderEvent:
-    """One frame of a connection: ``label`` is its message type, or None if not decrypted."""
+    """One frame of a connection: ``label`` is its message type, or None if not decrypted;
+    ``sealed`` says it crossed the wire encrypted (whether or not we could open it)."""
 
     ts: float
     direction: Literal["c2s", "s2c"]
     label: str | None
     size: int
+    sealed: bool
 
     def __post_init__(self) -> None:
         if self.direction not in ("c2s", "s2c"):

@@ -9,6 +9,7 @@ from socketlab.protocol import encode_frame, encode_message
 from .chart_data import LadderEvent, MessageSize
 from .decode import Decoded, Frame
 from .events import Connection
+from .usernames import user_names
 
 
 def frames_of(items: Iterable[Decoded]) -> list[Frame]:
@@ -57,5 +58,10 @@ def connections(frames: list[Frame]) -> list[Connection]:
 
 def ladder_events(frames: list[Frame], conn: Connection) -> list[LadderEvent]:
     """One connection's frames, in order, labelled where they could be read."""
-    return [LadderEvent(f.ts, f.direction, f.label, len(f.wire))
+    return [LadderEvent(f.ts, f.direction, f.label, len(f.wire), f.sealed is not None)
             for f in frames if f.conn == conn]
+
+
+def client_name(frames: list[Frame], conn: Connection) -> str:
+    """The ladder's client lifeline: the user's name once its login was read, else "client"."""
+    return user_names(f for f in frames if f.conn == conn).get(conn, "client")

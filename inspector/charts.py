@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 
 from socketlab.inspector.chart_data import (
@@ -38,8 +40,6 @@ STATE_STYLE: dict[str, tuple[str, str]] = {
 }
 PLAIN_COLOUR = "#0072B2"
 BOX_COLOUR = "#E69F00"
-C2S_COLOUR = "#0072B2"
-S2C_COLOUR = "#D55E00"
 MUTED = "#666666"
 
 
@@ -166,6 +166,18 @@ def bytes_per_message(rows: Sequence[MessageSize], *, title: str = "Bytes per me
     return fig
 
 
+LADDER_LEGEND = (
+    "plaintext frame: anyone on the wire can read it",
+    "sealed frame: ciphertext on the wire; only the key log tells its type",
+)
+LADDER_LEGEND_TITLE = 'each label: message type and size of the whole frame ("encrypted": unread)'
+# sealed -> (colour, line style): told apart by colour and by dashes (for greyscale prints).
+_LADDER_STYLE: dict[bool, tuple[str, Literal["--", "-"]]] = {
+    False: (PLAIN_COLOUR, "--"),
+    True: (BOX_COLOUR, "-"),
+}
+
+
 def ladder(
     events: Sequence[LadderEvent],
     *,
@@ -174,11 +186,16 @@ def ladder(
     title: str = "Message sequence",
     max_events: int = 60,
 ) -> Figure:
-    """Message-sequence diagram of one connection: one arrow per frame, in time order."""
+    """Message-sequence diagram of one connection: one arrow per frame, in time order.
+
+    Plaintext frames are blue and dashed, sealed (encrypted) frames orange and
+    solid, as the legend under the chart says; each label is the message type
+    (read with the key log) and the frame's size on the wire.
+    """
     ordered = sorted(events, key=lambda e: e.ts)
     shown = ordered[:max_events]
     n = len(shown)
-    fig = Figure(figsize=(8, 1.6 + 0.45 * max(n, 1)), layout="constrained")
+    fig = Figure(figsize=(8, 2.2 + 0.45 * max(n, 1)), layout="constrained")
     ax = fig.subplots()
     ax.set_title(title, loc="left", fontweight="bold")
     ax.set_xlim(-0.4, 1.35)  # room for the time column and a long server name
@@ -202,7 +219,7 @@ def ladder(
     t0 = shown[0].ts if shown else 0.0
     for y, event in enumerate(shown, start=1):
         start, end = (0.0, 1.0) if event.direction == "c2s" else (1.0, 0.0)
-        colour = C2S_COLOUR if event.direction == "c2s" else S2C_COLOUR
+        colour, style = _LADDER_STYLE[event.sealed]
         ax.add_patch(
             FancyArrowPatch(
                 (start, y),
@@ -210,10 +227,11 @@ def ladder(
                 arrowstyle="-|>",
                 mutation_scale=14,
                 color=colour,
-                linewidth=1.4,
+                linestyle=style,
+                linewidth=1.6,
                 shrinkA=2,
                 shrinkB=2,
-                gid="ladder-arrow",
+                gid="ladder-sealed" if event.sealed else "ladder-plain",
             )
         )
         ax.text(0.5, y - 0.1, event.text, ha="center", va="bottom", fontsize=9, gid="ladder-label")
@@ -232,6 +250,15 @@ def ladder(
         )
     elif not n:
         ax.text(0.5, 0.8, "no frames", ha="center", va="center", color=MUTED)
+    handles = [
+        Line2D([], [], color=colour, linestyle=style, linewidth=2, label=label)
+        for label, (colour, style) in zip(
+            LADDER_LEGEND, (_LADDER_STYLE[False], _LADDER_STYLE[True]), strict=True
+        )
+    ]
+    legend = fig.legend(handles=handles, loc="outside lower center", ncols=1, frameon=False,
+                        fontsize=9, title=LADDER_LEGEND_TITLE, title_fontsize=8)
+    legend.set_gid("ladder-legend")
     return fig
 
 

@@ -272,10 +272,10 @@ def test_bytes_per_message_groups_plain_and_box_bars(tmp_path):
 
 
 LADDER = [
-    LadderEvent(0.010, "c2s", "login", 72),
-    LadderEvent(0.000, "c2s", "hello", 84),  # out of order on purpose
-    LadderEvent(0.004, "s2c", "server_hello", 230),
-    LadderEvent(0.300, "s2c", None, 88),
+    LadderEvent(0.010, "c2s", "login", 72, sealed=True),
+    LadderEvent(0.000, "c2s", "hello", 84, sealed=False),  # out of order on purpose
+    LadderEvent(0.004, "s2c", "server_hello", 230, sealed=False),
+    LadderEvent(0.300, "s2c", None, 88, sealed=True),
 ]
 
 
@@ -294,11 +294,27 @@ def test_ladder_draws_one_labelled_arrow_per_frame_in_time_order(tmp_path):
     starts = [tuple(round(v, 1) for v in a.get_path().vertices[0]) for a in drawn]
     assert starts == [(0.0, 1.0), (1.0, 2.0), (0.0, 3.0), (1.0, 4.0)]
     assert {"alice", "server"} <= {t.get_text() for t in ax.texts}
+    # Plaintext and sealed frames told apart: colour and dashes, named by the legend.
+    assert [a.get_gid() for a in drawn] == ["ladder-plain", "ladder-plain", "ladder-sealed",
+                                            "ladder-sealed"]
+    plain, sealed = drawn[0], drawn[2]
+    assert to_hex(plain.get_edgecolor()) != to_hex(sealed.get_edgecolor())
+    assert plain.get_linestyle() != sealed.get_linestyle()
+    (legend,) = fig.legends
+    assert legend.get_title().get_text() == \
+        'each label: message type and size of the whole frame ("encrypted": unread)'
+    entries = dict(zip([t.get_text() for t in legend.get_texts()], legend.legend_handles,
+                       strict=True))
+    assert list(entries) == ["plaintext frame: anyone on the wire can read it",
+                             "sealed frame: ciphertext on the wire; only the key log tells its "
+                             "type"]
+    for handle, arrow in zip(entries.values(), (plain, sealed), strict=True):
+        assert to_hex(handle.get_color()) == to_hex(arrow.get_edgecolor())
     assert_png(charts.save_png(fig, tmp_path / "ladder.png"))
 
 
 def test_ladder_caps_frames_and_says_how_many_are_left_out():
-    events = [LadderEvent(i, "c2s", "say", 81) for i in range(10)]
+    events = [LadderEvent(i, "c2s", "say", 81, sealed=True) for i in range(10)]
     ax = charts.ladder(events, max_events=4).axes[0]
     assert len(arrows(ax)) == 4
     assert any(t.get_text() == "... 6 more frames not shown" for t in ax.texts)
@@ -306,7 +322,7 @@ def test_ladder_caps_frames_and_says_how_many_are_left_out():
 
 def test_ladder_event_rejects_an_unknown_direction():
     with pytest.raises(ValueError, match="direction"):
-        LadderEvent(0.0, "up", "say", 10)
+        LadderEvent(0.0, "up", "say", 10, sealed=True)
 
 
 def test_a_renamed_thread_stays_on_one_lane():
@@ -322,3 +338,30 @@ def test_a_renamed_thread_stays_on_one_lane():
     ann = timeline.lanes[1]
     assert [(seg.start, seg.state) for seg in ann.segments] == [
         (0.0, "recv"), (1.0, "handling"), (2.0, "recv")]
+
+
+def test_ladder_of_a_capture_names_the_user_and_marks_sealed_frames(demo_pcap, vector_keylog,
+                                                                     tmp_path):
+    from socketlab.inspector.chart_inputs import (
+        client_name,
+        connections,
+        frames_of,
+        ladder_events,
+    )
+    from socketlab.inspector.pipeline import read_pcap
+    from socketlab.protocol import read_keylog
+
+    frames = frames_of(read_pcap(demo_pcap, read_keylog(vector_keylog)))
+    (conn,) = connections(frames)
+    events = ladder_events(frames, conn)
+    assert [(e.label, e.sealed) for e in events[:4]] == [
+        ("hello", False), ("server_hello", False), ("login", True), ("welcome", True)]
+    assert all(e.sealed for e in events[2:])
+    assert client_name(frames, conn) == "alice"
+    # Without the key log the login is unread: the lifeline stays "client".
+    unread = frames_of(read_pcap(demo_pcap, None))
+    assert client_name(unread, conn) == "client"
+    out = tmp_path / "ladder.png"
+    assert inspector_cli.main(["chart", "ladder", str(demo_pcap), "--keylog", str(vector_keylog),
+                               "-o", str(out)]) == 0
+    assert_png(out)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from socketlab.arguments import host_port, listen_port, port
 from socketlab.protocol import DEFAULT_PORT, SocketlabError
 
 from .classify import VIEWS
@@ -124,13 +125,11 @@ def cmd_sniff(args: argparse.Namespace) -> int:
 def cmd_proxy(args: argparse.Namespace) -> int:
     from .proxy import Proxy
 
-    host, _, port = args.target.rpartition(":")
-    if not host or not port.isdigit():
-        raise SocketlabError("bad_target", f"--target must be HOST:PORT, not {args.target!r}")
+    host, target_port = args.target
     decoder = SessionDecoder(_keys(args.keylog), view=args.view)
     printer = Printer(args.json)
     events: queue.Queue[Event] = queue.Queue()
-    proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
+    proxy = Proxy(args.listen_host, args.listen, (host, target_port), on_event=events.put,
                   record=args.record, mitm=args.mitm, chunk=args.chunk, merge=args.merge,
                   seed=args.seed, direction=args.direction, tamper=args.tamper,
                   frame=args.frame, victim=args.victim)
@@ -144,7 +143,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     if args.tamper:
         mode += (f" (tampering: {args.tamper} of frame {args.frame} after the handshake, "
                  f"victim {args.victim}, seed {args.seed})")
-    print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{port}{mode}"
+    print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{target_port}{mode}"
           " — Ctrl-C to stop", file=sys.stderr)
     stop = threading.Event()
     _on_terminate(stop)
@@ -243,26 +242,39 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
                             "socketlab messages (default auto: picked per connection from "
                             "its first bytes)")
 
-    p = sub.add_parser("sniff", help="live capture on loopback (needs capture rights)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p = sub.add_parser("sniff", help="live capture on loopback (needs capture rights)",
+                       description="Capture the chat live on loopback and show every frame as "
+                                   "it crosses the wire, decrypted where the key log allows. "
+                                   "Needs capture rights (root, or Npcap on Windows).")
+    p.add_argument("--port", type=port, default=DEFAULT_PORT,
+                   help="the TCP port to watch (default %(default)s)")
     p.add_argument("--iface", help="interface (default: this OS's loopback)")
     p.add_argument("--pcap", metavar="OUT", help="also write the packets to this pcap")
     output(p)
     p.set_defaults(run=cmd_sniff)
 
-    p = sub.add_parser("read", help="show a pcap (or a proxy recording .jsonl) offline")
-    p.add_argument("file")
-    p.add_argument("--port", type=int, help="only this TCP port")
+    p = sub.add_parser("read", help="show a pcap (or a proxy recording .jsonl) offline",
+                       description="Show a saved capture (pcap, pcapng) or a proxy recording "
+                                   "(.jsonl) frame by frame, as sniff shows it live.")
+    p.add_argument("file", metavar="FILE",
+                   help="a pcap or pcapng capture, or a proxy recording (.jsonl)")
+    p.add_argument("--port", type=port, help="only this TCP port")
     p.add_argument("--jobs", type=_jobs, metavar="N",
                    help="decoding processes (default: 2 for a pcap over 4 MB on a multi-core "
                         "machine, else 1); the output is the same")
     output(p)
     p.set_defaults(run=cmd_read)
 
-    p = sub.add_parser("proxy", help="a tap that needs no rights: relay and record")
-    p.add_argument("--listen", type=int, required=True, metavar="PORT")
-    p.add_argument("--listen-host", default="127.0.0.1")
-    p.add_argument("--target", required=True, metavar="HOST:PORT")
+    p = sub.add_parser("proxy", help="a tap that needs no rights: relay and record",
+                       description="Relay a chat through this tap and show what crosses it: "
+                                   "clients connect to --listen, the tap connects to --target. "
+                                   "It can also record, torture the framing, tamper, or attack.")
+    p.add_argument("--listen", type=listen_port, required=True, metavar="PORT",
+                   help="the port clients connect to (0: any free port, shown at start)")
+    p.add_argument("--listen-host", default="127.0.0.1", metavar="HOST",
+                   help="the address to listen on (default %(default)s)")
+    p.add_argument("--target", type=host_port, required=True, metavar="HOST:PORT",
+                   help="the server to relay to, e.g. 127.0.0.1:7777")
     p.add_argument("--record", metavar="FILE", help="record both directions (JSON lines)")
     p.add_argument("--mitm", action="store_true",
                    help="perform the key-substitution attack (a lesson on pinning)")
@@ -291,7 +303,9 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
     output(p)
     p.set_defaults(run=cmd_proxy)
 
-    p = sub.add_parser("chart", help="draw a chart as PNG (-o) or in a window (--show)")
+    p = sub.add_parser("chart", help="draw a chart as PNG (-o) or in a window (--show)",
+                       description="Draw one chart from trace files or a capture: as a PNG "
+                                   "(-o), in a window (--show), or both.")
     p.add_argument("kind", choices=("threads", "entropy", "sizes", "ladder"),
                    help="threads: timeline of --trace files; entropy: byte histogram of "
                         "plaintext vs ciphertext; sizes: bytes per message; ladder: one "
@@ -300,11 +314,14 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
                    help="trace files (threads), or one pcap / proxy recording")
     p.add_argument("--keylog", metavar="FILE", help="key log, to decrypt sessions")
     p.add_argument("--conn", type=int, default=1, help="ladder: which connection (1 = first)")
-    p.add_argument("-o", "--out", metavar="PNG")
+    p.add_argument("-o", "--out", metavar="PNG", help="write the chart to this PNG file")
     p.add_argument("--show", action="store_true", help="open an interactive window")
     p.set_defaults(run=cmd_chart)
 
-    p = sub.add_parser("demo", help="the whole story in one command")
+    p = sub.add_parser("demo", help="the whole story in one command",
+                       description="The whole story in one command: a server and scripted "
+                                   "clients chat, the inspector captures them, and you get the "
+                                   "side-by-side view, charts and an HTML report.")
     p.add_argument("--out", default="demo-out", help="folder for the report (default demo-out)")
     p.add_argument("--capture", choices=("sniff", "proxy"), default="sniff",
                    help="sniff where possible (default), or always use the proxy")

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"socketlab {__version__}")
-    parser.add_argument("command", choices=list(VERBS), metavar="COMMAND")
+    parser.add_argument("command", choices=list(VERBS), metavar="COMMAND",
+                        help="what to do: one of the commands below")
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 

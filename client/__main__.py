@@ -7,9 +7,23 @@ import logging
 import sys
 
 from socketlab import arguments
-from socketlab.protocol import DEFAULT_PORT, PinStore, UserPinStore
+from socketlab.protocol import (
+    DEFAULT_PORT,
+    PinStore,
+    ProtocolError,
+    UserPinStore,
+    check_login_name,
+)
 
 from . import tui
+
+
+def _login_name(text: str) -> str:
+    """A name the server would take (docs/protocol.md, section 3), checked before connecting."""
+    try:
+        return check_login_name(text)
+    except ProtocolError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
@@ -18,7 +32,9 @@ def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
         description="socketlab chat client: the Tk window, or --tui for the terminal.",
     )
     parser.add_argument("--tui", action="store_true", help="use the terminal client")
-    parser.add_argument("--name", help="your chat name (asked for when missing)")
+    parser.add_argument(
+        "--name", type=_login_name, help="your chat name (asked for when missing)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="server address (default %(default)s)")
     parser.add_argument(
         "--port",

@@ -163,3 +163,12 @@ def test_the_walk_finds_the_options_it_checks() -> None:
     broken = argparse.ArgumentParser(prog="x")
     broken.add_argument("--quiet")
     assert list(missing_help("x", broken)) == ["x --quiet"]
+
+
+@pytest.mark.parametrize(("name", "says"), [("/w", "start with /"), ("server", "kept for"),
+                                            ("al ice", "U+0020")])
+def test_a_name_the_server_would_refuse_is_refused_before_connecting(
+    tmp_path: Path, name: str, says: str
+) -> None:
+    assert_refused(run(tmp_path, "client", "--tui", "--port", "9", "--name", name),
+                   "argument --name", says)

@@ -116,6 +116,18 @@ def test_a_bad_name_at_login_costs_a_retry_not_the_connection(server, connect, n
     client.expect(Message, text="made it")
 
 
+@pytest.mark.parametrize("name", ["/w", "/quit", "／w", "server", "SERVER", "ｓｙｓｔｅｍ"])
+def test_a_reserved_name_is_refused_with_a_retry(server, connect, name) -> None:
+    """A name starting with / reads as a command (nobody could /w it), server and system
+    could pose as the chat: bad_name, and the connection stays for a second try."""
+    client = connect(server)
+    client.send(Login(name))
+    refusal = client.expect(Error, code="bad_name")
+    assert ("start with /" in refusal.message) if name[0] in "/／" else name in refusal.message
+    client.send(Login("servers"))  # close to a reserved name is fine
+    assert client.expect(Welcome).name == "servers"
+
+
 def test_a_whisper_to_an_impossible_name_costs_nothing_either(server, connect) -> None:
     alice = connect(server, "alice")
     alice.send_body(b'{"type":"whisper","to":"bob smith","text":"hi"}')

@@ -16,6 +16,7 @@ from socketlab.protocol import (
 )
 
 from . import tui
+from .tk_missing import TK_MISSING
 
 
 def _login_name(text: str) -> str:
@@ -134,10 +135,7 @@ def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
     except ModuleNotFoundError as exc:
         if exc.name not in ("socketlab.client.gui", "tkinter", "_tkinter"):
             raise
-        sys.stderr.write(
-            f"error: the window client is not available here ({exc.name} is missing); "
-            "use --tui for the terminal client\n"
-        )
+        sys.stderr.write(f"error: {TK_MISSING}; or use --tui for the terminal client\n")
         return 2
     return gui.main(args)
 

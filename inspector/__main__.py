@@ -13,8 +13,9 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from socketlab.arguments import host_port, listen_port, port
 from socketlab.protocol import DEFAULT_PORT, SocketlabError
@@ -28,7 +29,9 @@ from .packets import Segment
 from .printer import Printer
 from .reassembly import Reassembler
 
+EXIT_NOTHING = 1  # the command worked, and found nothing to show
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 
 def _keys(path: str | None) -> KeyLogFile | None:
@@ -53,10 +56,31 @@ def cmd_read(args: argparse.Namespace) -> int:
         items = decode_events(read_recording(path), keys, args.view)
     else:
         items = read_pcap(path, keys, port=args.port, summary=summary, view=args.view)
-    printer.emit(items)
+    shown = _Counted(items)
+    printer.emit(shown)
     for note in summary.notes:
         print(f"inspector: {note}", file=sys.stderr)
-    return 0
+    return _nothing_shown(path, args.port) if not shown.count else 0
+
+
+class _Counted(Generic[T]):
+    """Items passed on as they come, counted: a read that showed nothing must say so."""
+
+    def __init__(self, items: Iterable[T]) -> None:
+        self._items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[T]:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+
+def _nothing_shown(path: Path, port: int | None) -> int:
+    where = f"on TCP port {port}" if port is not None else "over TCP"
+    hint = " (leave out --port to see every port)" if port is not None else ""
+    print(f"inspector: {path} holds no connection {where}{hint}", file=sys.stderr)
+    return EXIT_NOTHING
 
 
 # Below this size a second process costs more than it saves.
@@ -81,10 +105,11 @@ def _read_in_parallel(args: argparse.Namespace, path: Path, jobs: int) -> int:
     job = ReadJob(path, Path(args.keylog) if args.keylog else None, args.port, args.view,
                   args.json, printer.colour, printer.width, jobs)
     totals = ReadTotals()
-    printer.write(read_lines(job, totals))
+    shown = _Counted(read_lines(job, totals))
+    printer.write(shown)
     if totals.truncated_at is not None:
         print(f"inspector: {truncation_note(totals.truncated_at)}", file=sys.stderr)
-    return 0
+    return _nothing_shown(path, args.port) if not shown.count else 0
 
 
 def cmd_sniff(args: argparse.Namespace) -> int:
@@ -164,6 +189,9 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise SocketlabError("bad_out", f"--out {args.out}: that is a file, and the demo "
+                                        "writes a folder: give another name")
     run_demo(Path(args.out), sys.stdout, colour=sys.stdout.isatty(), prefer=args.capture)
     return 0
 
@@ -184,6 +212,8 @@ def cmd_chart(args: argparse.Namespace) -> int:
     from . import chart_inputs, charts
     from .trace_file import read_trace
 
+    if args.show:
+        _check_display()
     if args.kind == "threads":
         fig = charts.thread_timeline(read_trace(args.inputs))
     else:
@@ -207,6 +237,19 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.show:
         charts.show(fig)
     return 0
+
+
+# matplotlib's backends that draw to files only: pyplot falls back to agg without a display.
+_FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
+
+
+def _check_display() -> None:
+    """``--show`` needs a window: say so before drawing, where pyplot can open none."""
+    import matplotlib.pyplot as plt  # only here: pyplot picks a GUI backend on import
+
+    if plt.get_backend().lower() in _FILE_BACKENDS:
+        raise SocketlabError("no_display", "--show needs a display to open a window, and "
+                                           "there is none here: write a PNG with -o FILE.png")
 
 
 def _chunk(text: str) -> int | str:
@@ -343,7 +386,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab") -> int:
     except BrokenPipeError:  # e.g. piped into `head`; before OSError, its base class
         return 0
     except OSError as exc:
-        print(f"inspector: error: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"inspector: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

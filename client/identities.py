@@ -19,10 +19,10 @@ from pathlib import Path
 from nacl.signing import SigningKey
 
 from socketlab.protocol import load_or_create_identity, name_key
-from socketlab.protocol.e2e import USER_IDENTITY_FILE
 from socketlab.protocol.pins import PinFile
 
 IDENTITIES_FILE = "user_identities"
+OLD_IDENTITY_FILE = "user_identity.key"  # the one identity of every name, before
 
 
 class UserIdentities:
@@ -31,7 +31,7 @@ class UserIdentities:
     def __init__(self, home: Path) -> None:
         self.path = home / IDENTITIES_FILE
         self._file = PinFile(self.path, fields=2)
-        self._legacy = home / USER_IDENTITY_FILE
+        self._legacy = home / OLD_IDENTITY_FILE
 
     def find(self, host: str, port: int, name: str) -> SigningKey:
         """The identity of ``name`` on ``host:port``: its own, else the old shared one if

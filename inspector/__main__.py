@@ -1,7 +1,9 @@
 """The inspector's verbs: ``socketlab sniff|read|proxy|chart|demo``.
 
 Every expected failure (no capture rights, not a pcap, a bad key-log line, a
-port in use, a target that refuses) is one line on stderr and exit status 2.
+port in use, a target that refuses) is one line on stderr and exit status 2;
+a bad argument is argparse's usage and one line, also status 2. A ``read``
+that finds nothing to show says so in one line, with status 1.
 """
 
 from __future__ import annotations

@@ -56,7 +56,6 @@ def at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"a whole number of {minimum} or more, not {text}")
         return value
 
-    whole.__name__ = f"at_least_{minimum}"
     return whole
 
 

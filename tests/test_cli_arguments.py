@@ -79,19 +79,22 @@ def test_port_0_still_means_any_free_port_where_we_listen(tmp_path: Path) -> Non
 
 
 SETTING_CASES = [
-    (("--max-clients", "-5"), "1 or more"),
-    (("--max-clients", "0"), "1 or more"),
-    (("--max-pending", "0"), "1 or more"),
-    (("--max-pending-per-address", "-1"), "1 or more"),
-    (("--sendq", "-1"), "65536 or more"),
-    (("--sendq", "100"), "65536 or more"),
-    (("--flood-rate", "-1"), "0 or more"),
-    (("--flood-rate", "nan"), "0 or more"),
-    (("--flood-burst", "0"), "1 or more"),
+    pytest.param(args, expected, id=" ".join(args))
+    for args, expected in [
+        (("--max-clients", "-5"), "1 or more"),
+        (("--max-clients", "0"), "1 or more"),
+        (("--max-pending", "0"), "1 or more"),
+        (("--max-pending-per-address", "-1"), "1 or more"),
+        (("--sendq", "-1"), "65536 or more"),
+        (("--sendq", "100"), "65536 or more"),
+        (("--flood-rate", "-1"), "0 or more"),
+        (("--flood-rate", "nan"), "0 or more"),
+        (("--flood-burst", "0"), "1 or more"),
+    ]
 ]
 
 
-@pytest.mark.parametrize(("args", "expected"), SETTING_CASES, ids=" ".join)
+@pytest.mark.parametrize(("args", "expected"), SETTING_CASES)
 def test_a_server_setting_out_of_range_is_refused(
     tmp_path: Path, args: tuple[str, str], expected: str
 ) -> None:

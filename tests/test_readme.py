@@ -45,7 +45,7 @@ def test_each_bash_command_has_a_powershell_form_without_and_and() -> None:
     for body in powershell:
         assert "&&" not in body and "/bin/" not in body
     assert "socketlab demo --out demo-out" in powershell[0]
-    assert "py -m venv .venv" in powershell[0]
+    assert all("py -m venv .venv" in body for body in powershell)
     assert ".venv\\Scripts\\python -m pytest -q" in powershell[1]
     assert "'.[test,docs]'" in powershell[1]
 

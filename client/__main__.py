@@ -28,7 +28,7 @@ def _login_name(text: str) -> str:
 
 
 def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = arguments.Parser(
         prog=prog,
         description="socketlab chat client: the Tk window, or --tui for the terminal.",
     )

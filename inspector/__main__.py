@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from socketlab.arguments import host_port, listen_port, port
+from socketlab.arguments import Parser, host_port, listen_port, port
 from socketlab.protocol import DEFAULT_PORT, SocketlabError
 
 from .classify import VIEWS
@@ -275,7 +275,7 @@ def _on_terminate(stop: threading.Event) -> None:
 
 
 def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = Parser(prog=prog,
                                      description="The inspector: watch the chat on the wire.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -379,7 +379,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab") -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.command == "chart" and not (args.out or args.show):
-        parser.error("chart: give -o FILE.png, --show, or both")
+        print(f"{prog} chart: error: give -o FILE.png, --show, or both", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.run(args))
     except SocketlabError as exc:

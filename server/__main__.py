@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from socketlab.arguments import at_least, listen_port, rate
+from socketlab.arguments import Parser, at_least, listen_port, rate
 from socketlab.protocol import (
     DEFAULT_PORT,
     MAX_FRAME,
@@ -26,7 +26,7 @@ log = logging.getLogger("server")
 
 
 def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog, description="Run the socketlab chat server."
     )
     parser.add_argument(

@@ -1,9 +1,10 @@
-"""Argument types every ``socketlab`` command shares, so a bad value is one clear line.
+"""The parser and argument types every ``socketlab`` command shares, so a bad
+value is one clear line.
 
-Each is an argparse ``type=``: it returns the value, or raises
-``ArgumentTypeError`` and argparse prints ``error: argument --port: …`` with
-exit status 2, before a socket is opened. Standard library only: server,
-client and inspector all use it.
+Each type is an argparse ``type=``: it returns the value, or raises
+``ArgumentTypeError``; ``Parser`` then prints ``socketlab server: error:
+argument --port: …`` as one line, exit status 2, before a socket is opened.
+Standard library only: server, client and inspector all use it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,17 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import NoReturn
 
 MAX_PORT = 65535
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: the problem, and where to read
+    more (argparse's usage block would bury that line under the options)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _whole(text: str, what: str) -> int:

@@ -1,5 +1,5 @@
 """Bad arguments to any ``socketlab`` command: refused before a socket opens, with
-exit status 2, no traceback, and a last line naming the option and what it takes.
+exit status 2, no traceback, and one line naming the option and what it takes.
 And every command and option says what it is for (``--help``)."""
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def assert_refused(done: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """The process failed cleanly; return its last line, which holds every needle."""
+    """The process failed cleanly with one line, which holds every needle; return it."""
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
     for needle in needles:
-        assert needle in last, done.stderr
-    return last
+        assert needle in lines[0], done.stderr
+    return lines[0]
 
 
 PORT_CASES = [
@@ -59,8 +60,9 @@ PORT_CASES = [
 @pytest.mark.parametrize("args", PORT_CASES, ids=" ".join)
 def test_a_port_out_of_range_is_one_clear_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     option = next(a for a in reversed(args) if a.startswith("--"))  # the last: the bad one
-    last = assert_refused(run(tmp_path, *args), f"argument {option}", "65535")
-    assert last.startswith(f"socketlab {args[0]}: error:") or "socketlab: error:" in last
+    line = assert_refused(run(tmp_path, *args), f"argument {option}", "65535")
+    assert line.startswith(f"socketlab {args[0]}: error:")
+    assert line.endswith(f"(see 'socketlab {args[0]} --help')")
 
 
 def test_port_0_still_means_any_free_port_where_we_listen(tmp_path: Path) -> None:
@@ -104,9 +106,9 @@ def test_a_server_setting_out_of_range_is_refused(
 
 def test_an_identity_in_a_missing_folder_is_refused_not_created(tmp_path: Path) -> None:
     key = tmp_path / "nonexistent" / "dir" / "key"
-    last = assert_refused(run(tmp_path / "home", "server", "--port", "0", "--identity", str(key)),
+    line = assert_refused(run(tmp_path / "home", "server", "--port", "0", "--identity", str(key)),
                           "--identity", str(key.parent), "does not exist")
-    assert last.startswith("server:")
+    assert line.startswith("server:")
     assert not (tmp_path / "nonexistent").exists()
 
 

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from socketlab.arguments import Parser
+
 DISSECTOR = Path(__file__).with_name("socketlab.lua")
 
 
@@ -24,7 +26,7 @@ def plugin_folder(platform: str = sys.platform, env: Mapping[str, str] = os.envi
 
 
 def build_parser(prog: str = "socketlab wireshark") -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
+    return Parser(
         prog=prog, description="Where to put socketlab's Wireshark dissector (a Lua plugin).")
 
 

@@ -185,6 +185,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         pass
     finally:
         proxy.stop()
+    while not events.empty():  # what the tap saw before the stop is shown too
+        printer.emit(decoder.add(events.get_nowait()))
     return 0
 
 

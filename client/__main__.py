@@ -6,21 +6,42 @@ import argparse
 import logging
 import sys
 
-from socketlab.protocol import DEFAULT_PORT, PinStore, UserPinStore
+from socketlab import arguments
+from socketlab.protocol import (
+    DEFAULT_PORT,
+    PinStore,
+    ProtocolError,
+    UserPinStore,
+    check_login_name,
+)
 
 from . import tui
+from .tk_missing import TK_MISSING
+
+
+def _login_name(text: str) -> str:
+    """A name the server would take (docs/protocol.md, section 3), checked before connecting."""
+    try:
+        return check_login_name(text)
+    except ProtocolError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = arguments.Parser(
         prog=prog,
         description="socketlab chat client: the Tk window, or --tui for the terminal.",
     )
     parser.add_argument("--tui", action="store_true", help="use the terminal client")
-    parser.add_argument("--name", help="your chat name (asked for when missing)")
+    parser.add_argument(
+        "--name", type=_login_name, help="your chat name (asked for when missing)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="server address (default %(default)s)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)"
+        "--port",
+        type=arguments.port,
+        default=DEFAULT_PORT,
+        help="server port (default %(default)s)",
     )
     parser.add_argument(
         "--plain",
@@ -46,6 +67,7 @@ def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--forget-server",
+        type=arguments.host_port,
         metavar="HOST:PORT",
         help="forget the pinned identity of a server, then exit",
     )
@@ -59,34 +81,18 @@ def build_parser(prog: str = "socketlab client") -> argparse.ArgumentParser:
     return parser
 
 
-def _host_port(where: str) -> tuple[str, int] | None:
-    host, _, port = where.rpartition(":")
-    if not host or not port.isdigit():
-        sys.stderr.write(f"error: expected HOST:PORT, got {where!r}\n")
-        return None
-    return host.removeprefix("[").removesuffix("]"), int(port)  # "[::1]:7777" names ::1
-
-
-def forget_server(where: str) -> int:
-    """Remove the pin for ``HOST:PORT``; exit status 0 if there was one."""
-    parsed = _host_port(where)
-    if parsed is None:
-        return 2
-    host, port = parsed
+def forget_server(host: str, port: int) -> int:
+    """Remove the pin for ``host:port``; exit status 0 if there was one."""
     store = PinStore()
-    if store.forget(host, int(port)):
+    if store.forget(host, port):
         print(f"forgot the pinned identity of {host}:{port} ({store.path})")
         return 0
     print(f"no identity pinned for {host}:{port} in {store.path}")
     return 1
 
 
-def forget_user(where: str, name: str) -> int:
-    """Remove the pin for user ``name`` on ``HOST:PORT``; exit status 0 if there was one."""
-    parsed = _host_port(where)
-    if parsed is None:
-        return 2
-    host, port = parsed
+def forget_user(host: str, port: int, name: str) -> int:
+    """Remove the pin for user ``name`` on ``host:port``; exit status 0 if there was one."""
     store = UserPinStore()
     if store.forget(host, port, name):
         print(f"forgot the pinned identity of {name} on {host}:{port} ({store.path})")
@@ -96,15 +102,20 @@ def forget_user(where: str, name: str) -> int:
 
 
 def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
-    args = build_parser(prog).parse_args(argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
     # Whispers are end to end unless --no-e2e, or --plain: the early labs' plain
     # servers know no e2e keys and would refuse a login that carries one.
     args.e2e = not (args.no_e2e or args.plain)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.forget_server:
-        return forget_server(args.forget_server)
+        return forget_server(*args.forget_server)
     if args.forget_user:
-        return forget_user(*args.forget_user)
+        where, name = args.forget_user
+        try:
+            return forget_user(*arguments.host_port(where), name)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument --forget-user: {exc}")
     if args.tui:
         try:
             return tui.run(
@@ -124,10 +135,7 @@ def main(argv: list[str] | None = None, prog: str = "socketlab client") -> int:
     except ModuleNotFoundError as exc:
         if exc.name not in ("socketlab.client.gui", "tkinter", "_tkinter"):
             raise
-        sys.stderr.write(
-            f"error: the window client is not available here ({exc.name} is missing); "
-            "use --tui for the terminal client\n"
-        )
+        sys.stderr.write(f"error: {TK_MISSING}; or use --tui for the terminal client\n")
         return 2
     return gui.main(args)
 

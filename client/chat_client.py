@@ -62,7 +62,6 @@ from socketlab.protocol import (
     encode_message,
     fingerprint,
     keylog_from_env,
-    load_or_create_user_identity,
     name_key,
     open_e2e_message,
     seal_whisper,
@@ -85,6 +84,7 @@ from .events import (
     Whispered,
     WhisperRefused,
 )
+from .identities import UserIdentities
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,10 @@ class ChatClient:
     pinning (only for the lab that shows the man-in-the-middle attack).
     ``trace`` (a path or a ``Tracer``) records thread activity from login on,
     as process ``client:NAME``; ``tracer`` lets a front end add its own threads.
-    ``e2e=True`` makes whispers end to end (see the module's docstring): the
-    user identity is ``user_identity.key`` in ``home`` (default: the socketlab
-    home, ``$SOCKETLAB_HOME``), other users' identities are pinned in its
-    ``known_users``.
+    ``e2e=True`` makes whispers end to end (see the module's docstring): each
+    chat name has its own user identity on each server, kept in ``home``
+    (default: the socketlab home, ``$SOCKETLAB_HOME``; see ``identities``), and
+    other users' identities are pinned in its ``known_users``.
     """
 
     def __init__(
@@ -199,15 +199,17 @@ class ChatClient:
         self._state_lock = threading.Lock()
         self._closing = False
         self._thread: threading.Thread | None = None
-        # End-to-end whispers: our keys, other users' pins and keys, requests in flight.
+        # End-to-end whispers: our keys (made at login: the identity is our name's),
+        # other users' pins and keys, requests in flight.
         self.e2e: E2EKeys | None = None
+        self._identities: UserIdentities | None = None
         # True after the server refused our e2e key as unknown: whispers are marked
         # transport-encrypted only (see login()).
         self.e2e_unavailable = False
         self._user_pins: UserPinStore | None = None
         if e2e:
             folder = Path(home) if home is not None else socketlab_home()
-            self.e2e = E2EKeys(load_or_create_user_identity(folder))
+            self._identities = UserIdentities(folder)
             self._user_pins = UserPinStore(folder / "known_users")
         # name_key -> the user's checked key, or None: that user's client has no e2e key.
         self._peers: dict[str, Peer | None] = {}
@@ -218,7 +220,8 @@ class ChatClient:
 
     @property
     def user_fingerprint(self) -> str | None:
-        """Our own user identity's fingerprint (to compare out of band); None without e2e."""
+        """Our own user identity's fingerprint (to compare out of band); None without e2e
+        or before login."""
         return fingerprint(bytes(self.e2e.identity.verify_key)) if self.e2e else None
 
     def peer_fingerprint(self, name: str) -> str | None:
@@ -294,6 +297,8 @@ class ChatClient:
             self._reconnect_without_e2e(refusal.code)
             welcome = self._log_in(name)
         self.name = welcome.name
+        if self.e2e is not None and self._identities is not None:
+            self._identities.keep(self.host, self.port, self.name, self.e2e.identity)
         if self.e2e is not None and self._keylog is not None:
             self._keylog.write_e2e(self.e2e.public, self.e2e.secret_bytes)
         # Opened only now, because the trace names the process by our chat name.
@@ -308,7 +313,9 @@ class ChatClient:
 
     def _log_in(self, name: str) -> Welcome:
         """Send a login and read up to its answer (the welcome, or raise the refusal)."""
-        # The bundle signs the name, so each try is signed afresh.
+        # The bundle signs the name, so each try is signed afresh, by that name's identity.
+        if self._identities is not None and not self.e2e_unavailable:
+            self.e2e = E2EKeys(self._identities.find(self.host, self.port, name))
         bundle = self.e2e is not None
         self._send(self.e2e.login(name) if self.e2e is not None else Login(name))
         while True:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from tkinter import ttk
 
-from socketlab.protocol import ProtocolError, check_name
+from socketlab.protocol import ProtocolError, check_login_name
 
 HOST, PORT, NAME = "host", "port", "name"
 
@@ -47,7 +47,7 @@ def check_fields(host: str, port: str, name: str) -> ConnectRequest:
     if not name:
         raise FieldError(NAME, "Choose a name to chat under.")
     try:
-        check_name(name)
+        check_login_name(name)
     except ProtocolError as exc:
         raise FieldError(NAME, f"That name cannot be used: {exc.message}.") from None
     return ConnectRequest(host, int(port), name)

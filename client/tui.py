@@ -132,12 +132,15 @@ def run(
     try:
         _notices(client, where)
         try:
-            logged_in = _login(client, name, keyboard, out)
+            status = _login(client, name, keyboard, out)
         except IdentityError as exc:  # the second connection, for a server without e2e
             _error(_identity_warning(exc, where))
             return EXIT_CONNECT
-        if not logged_in:
-            return EXIT_ENDED
+        if status is not None:
+            return status
+        if client.user_fingerprint is not None:  # known now: each name has its own
+            own = client.user_fingerprint
+            _error(f"* your end-to-end key: {own} (/fingerprint shows it again)")
         return _chat(client, keyboard, out)
     finally:
         client.close()
@@ -150,26 +153,30 @@ def _notices(client: ChatClient, where: str) -> None:
         _error(f"* NOT verifying the server's identity (--no-verify): {client.server_fingerprint}")
     elif client.pin_status == "new":
         _error(f"* first connection to {where}: pinned its identity {client.server_fingerprint}")
-    if client.user_fingerprint is not None:
-        _error(f"* your end-to-end key: {client.user_fingerprint} (/fingerprint shows it again)")
 
 
-def _login(client: ChatClient, name: str | None, keyboard: _Input, out: _Output) -> bool:
-    """Log in, asking for another name after a refusal when someone is typing."""
+def _login(client: ChatClient, name: str | None, keyboard: _Input, out: _Output) -> int | None:
+    """Log in, asking for another name after a refusal when someone is typing; None
+    once logged in, else the exit status (/quit at a prompt leaves, as in the chat)."""
     if not name and keyboard.interactive:
         name = keyboard.ask("your name: ")
-    while name:
+    while True:
+        if not keyboard.interactive and not name:
+            _error("error: give a name with --name")
+            return EXIT_ENDED
+        if name is None or not name.strip():
+            _error("no name given: leaving without logging in")
+            return EXIT_ENDED
+        if isinstance(parse_command(name), Quit):
+            return EXIT_OK
         try:
             out.line(format_event(client.login(name), name))
-            return True
+            return None
         except ChatError as exc:
             out.line(_refusal(exc, name))
             if exc.code not in ("name_taken", "bad_name") or not keyboard.interactive:
-                return False
+                return EXIT_ENDED
         name = keyboard.ask("choose another name: ")
-    if not keyboard.interactive:
-        _error("error: give a name with --name")
-    return False
 
 
 def _chat(client: ChatClient, keyboard: _Input, out: _Output) -> int:

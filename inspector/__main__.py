@@ -1,7 +1,9 @@
 """The inspector's verbs: ``socketlab sniff|read|proxy|chart|demo``.
 
 Every expected failure (no capture rights, not a pcap, a bad key-log line, a
-port in use, a target that refuses) is one line on stderr and exit status 2.
+port in use, a target that refuses) is one line on stderr and exit status 2;
+a bad argument is argparse's usage and one line, also status 2. A ``read``
+that finds nothing to show says so in one line, with status 1.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
+from socketlab.arguments import Parser, host_port, listen_port, port
 from socketlab.protocol import DEFAULT_PORT, SocketlabError
 
 from .classify import VIEWS
@@ -27,7 +31,9 @@ from .packets import Segment
 from .printer import Printer
 from .reassembly import Reassembler
 
+EXIT_NOTHING = 1  # the command worked, and found nothing to show
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 
 def _keys(path: str | None) -> KeyLogFile | None:
@@ -52,10 +58,31 @@ def cmd_read(args: argparse.Namespace) -> int:
         items = decode_events(read_recording(path), keys, args.view)
     else:
         items = read_pcap(path, keys, port=args.port, summary=summary, view=args.view)
-    printer.emit(items)
+    shown = _Counted(items)
+    printer.emit(shown)
     for note in summary.notes:
         print(f"inspector: {note}", file=sys.stderr)
-    return 0
+    return _nothing_shown(path, args.port) if not shown.count else 0
+
+
+class _Counted(Generic[T]):
+    """Items passed on as they come, counted: a read that showed nothing must say so."""
+
+    def __init__(self, items: Iterable[T]) -> None:
+        self._items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[T]:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+
+def _nothing_shown(path: Path, port: int | None) -> int:
+    where = f"on TCP port {port}" if port is not None else "over TCP"
+    hint = " (leave out --port to see every port)" if port is not None else ""
+    print(f"inspector: {path} holds no connection {where}{hint}", file=sys.stderr)
+    return EXIT_NOTHING
 
 
 # Below this size a second process costs more than it saves.
@@ -80,10 +107,11 @@ def _read_in_parallel(args: argparse.Namespace, path: Path, jobs: int) -> int:
     job = ReadJob(path, Path(args.keylog) if args.keylog else None, args.port, args.view,
                   args.json, printer.colour, printer.width, jobs)
     totals = ReadTotals()
-    printer.write(read_lines(job, totals))
+    shown = _Counted(read_lines(job, totals))
+    printer.write(shown)
     if totals.truncated_at is not None:
         print(f"inspector: {truncation_note(totals.truncated_at)}", file=sys.stderr)
-    return 0
+    return _nothing_shown(path, args.port) if not shown.count else 0
 
 
 def cmd_sniff(args: argparse.Namespace) -> int:
@@ -124,13 +152,11 @@ def cmd_sniff(args: argparse.Namespace) -> int:
 def cmd_proxy(args: argparse.Namespace) -> int:
     from .proxy import Proxy
 
-    host, _, port = args.target.rpartition(":")
-    if not host or not port.isdigit():
-        raise SocketlabError("bad_target", f"--target must be HOST:PORT, not {args.target!r}")
+    host, target_port = args.target
     decoder = SessionDecoder(_keys(args.keylog), view=args.view)
     printer = Printer(args.json)
     events: queue.Queue[Event] = queue.Queue()
-    proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,
+    proxy = Proxy(args.listen_host, args.listen, (host, target_port), on_event=events.put,
                   record=args.record, mitm=args.mitm, chunk=args.chunk, merge=args.merge,
                   seed=args.seed, direction=args.direction, tamper=args.tamper,
                   frame=args.frame, victim=args.victim)
@@ -144,7 +170,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     if args.tamper:
         mode += (f" (tampering: {args.tamper} of frame {args.frame} after the handshake, "
                  f"victim {args.victim}, seed {args.seed})")
-    print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{port}{mode}"
+    print(f"proxy listening on {args.listen_host}:{proxy.address[1]} → {host}:{target_port}{mode}"
           " — Ctrl-C to stop", file=sys.stderr)
     stop = threading.Event()
     _on_terminate(stop)
@@ -159,12 +185,17 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         pass
     finally:
         proxy.stop()
+    while not events.empty():  # what the tap saw before the stop is shown too
+        printer.emit(decoder.add(events.get_nowait()))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise SocketlabError("bad_out", f"--out {args.out}: that is a file, and the demo "
+                                        "writes a folder: give another name")
     run_demo(Path(args.out), sys.stdout, colour=sys.stdout.isatty(), prefer=args.capture)
     return 0
 
@@ -185,6 +216,8 @@ def cmd_chart(args: argparse.Namespace) -> int:
     from . import chart_inputs, charts
     from .trace_file import read_trace
 
+    if args.show:
+        _check_display()
     if args.kind == "threads":
         fig = charts.thread_timeline(read_trace(args.inputs))
     else:
@@ -212,6 +245,19 @@ def cmd_chart(args: argparse.Namespace) -> int:
     return 0
 
 
+# matplotlib's backends that draw to files only: pyplot falls back to agg without a display.
+_FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
+
+
+def _check_display() -> None:
+    """``--show`` needs a window: say so before drawing, where pyplot can open none."""
+    import matplotlib.pyplot as plt  # only here: pyplot picks a GUI backend on import
+
+    if plt.get_backend().lower() in _FILE_BACKENDS:
+        raise SocketlabError("no_display", "--show needs a display to open a window, and "
+                                           "there is none here: write a PNG with -o FILE.png")
+
+
 def _chunk(text: str) -> int | str:
     if text == "random":
         return text
@@ -233,7 +279,7 @@ def _on_terminate(stop: threading.Event) -> None:
 
 
 def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = Parser(prog=prog,
                                      description="The inspector: watch the chat on the wire.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -245,26 +291,39 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
                             "socketlab messages (default auto: picked per connection from "
                             "its first bytes)")
 
-    p = sub.add_parser("sniff", help="live capture on loopback (needs capture rights)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p = sub.add_parser("sniff", help="live capture on loopback (needs capture rights)",
+                       description="Capture the chat live on loopback and show every frame as "
+                                   "it crosses the wire, decrypted where the key log allows. "
+                                   "Needs capture rights (root, or Npcap on Windows).")
+    p.add_argument("--port", type=port, default=DEFAULT_PORT,
+                   help="the TCP port to watch (default %(default)s)")
     p.add_argument("--iface", help="interface (default: this OS's loopback)")
     p.add_argument("--pcap", metavar="OUT", help="also write the packets to this pcap")
     output(p)
     p.set_defaults(run=cmd_sniff)
 
-    p = sub.add_parser("read", help="show a pcap (or a proxy recording .jsonl) offline")
-    p.add_argument("file")
-    p.add_argument("--port", type=int, help="only this TCP port")
+    p = sub.add_parser("read", help="show a pcap (or a proxy recording .jsonl) offline",
+                       description="Show a saved capture (pcap, pcapng) or a proxy recording "
+                                   "(.jsonl) frame by frame, as sniff shows it live.")
+    p.add_argument("file", metavar="FILE",
+                   help="a pcap or pcapng capture, or a proxy recording (.jsonl)")
+    p.add_argument("--port", type=port, help="only this TCP port")
     p.add_argument("--jobs", type=_jobs, metavar="N",
                    help="decoding processes (default: 2 for a pcap over 4 MB on a multi-core "
                         "machine, else 1); the output is the same")
     output(p)
     p.set_defaults(run=cmd_read)
 
-    p = sub.add_parser("proxy", help="a tap that needs no rights: relay and record")
-    p.add_argument("--listen", type=int, required=True, metavar="PORT")
-    p.add_argument("--listen-host", default="127.0.0.1")
-    p.add_argument("--target", required=True, metavar="HOST:PORT")
+    p = sub.add_parser("proxy", help="a tap that needs no rights: relay and record",
+                       description="Relay a chat through this tap and show what crosses it: "
+                                   "clients connect to --listen, the tap connects to --target. "
+                                   "It can also record, torture the framing, tamper, or attack.")
+    p.add_argument("--listen", type=listen_port, required=True, metavar="PORT",
+                   help="the port clients connect to (0: any free port, shown at start)")
+    p.add_argument("--listen-host", default="127.0.0.1", metavar="HOST",
+                   help="the address to listen on (default %(default)s)")
+    p.add_argument("--target", type=host_port, required=True, metavar="HOST:PORT",
+                   help="the server to relay to, e.g. 127.0.0.1:7777")
     p.add_argument("--record", metavar="FILE", help="record both directions (JSON lines)")
     p.add_argument("--mitm", action="store_true",
                    help="perform the key-substitution attack (a lesson on pinning)")
@@ -293,7 +352,9 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
     output(p)
     p.set_defaults(run=cmd_proxy)
 
-    p = sub.add_parser("chart", help="draw a chart as PNG (-o) or in a window (--show)")
+    p = sub.add_parser("chart", help="draw a chart as PNG (-o) or in a window (--show)",
+                       description="Draw one chart from trace files or a capture: as a PNG "
+                                   "(-o), in a window (--show), or both.")
     p.add_argument("kind", choices=("threads", "entropy", "sizes", "ladder"),
                    help="threads: timeline of --trace files; entropy: byte histogram of "
                         "plaintext vs ciphertext; sizes: bytes per message; ladder: one "
@@ -302,11 +363,14 @@ def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:
                    help="trace files (threads), or one pcap / proxy recording")
     p.add_argument("--keylog", metavar="FILE", help="key log, to decrypt sessions")
     p.add_argument("--conn", type=int, default=1, help="ladder: which connection (1 = first)")
-    p.add_argument("-o", "--out", metavar="PNG")
+    p.add_argument("-o", "--out", metavar="PNG", help="write the chart to this PNG file")
     p.add_argument("--show", action="store_true", help="open an interactive window")
     p.set_defaults(run=cmd_chart)
 
-    p = sub.add_parser("demo", help="the whole story in one command")
+    p = sub.add_parser("demo", help="the whole story in one command",
+                       description="The whole story in one command: a server and scripted "
+                                   "clients chat, the inspector captures them, and you get the "
+                                   "side-by-side view, charts and an HTML report.")
     p.add_argument("--out", default="demo-out", help="folder for the report (default demo-out)")
     p.add_argument("--capture", choices=("sniff", "proxy"), default="sniff",
                    help="sniff where possible (default), or always use the proxy")
@@ -319,7 +383,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab") -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.command == "chart" and not (args.out or args.show):
-        parser.error("chart: give -o FILE.png, --show, or both")
+        print(f"{prog} chart: error: give -o FILE.png, --show, or both", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.run(args))
     except SocketlabError as exc:
@@ -328,7 +393,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab") -> int:
     except BrokenPipeError:  # e.g. piped into `head`; before OSError, its base class
         return 0
     except OSError as exc:
-        print(f"inspector: error: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"inspector: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -183,7 +183,7 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_load)
 
     p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write it to")
     p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
     p.set_defaults(run=cmd_handout)
 

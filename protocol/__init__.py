@@ -16,7 +16,6 @@ from .e2e import (
     UserPinStore,
     accept_user_key,
     check_peer,
-    load_or_create_user_identity,
     open_box,
     open_e2e_message,
     seal_whisper,
@@ -72,7 +71,7 @@ from .messages import (
     decode_message,
     encode_message,
 )
-from .names import MAX_NAME, check_name, name_key
+from .names import MAX_NAME, check_login_name, check_name, name_key
 from .pins import PinStore, fingerprint, load_or_create_identity, socketlab_home
 from .secure import MAC_SIZE, NONCE_SIZE, SealedParts, SecureChannel, make_nonce, parse_sealed
 
@@ -87,9 +86,10 @@ __all__ = [
     "Left", "LocalProtocolError", "Login", "Lookup", "Message", "OpenedWhisper", "Peer",
     "PinStore", "Ping", "Pong", "ProtocolError", "Say", "SealedParts", "SecureChannel",
     "ServerConnection", "ServerHello", "SocketlabError", "UserKey", "UserPinStore", "Users",
-    "Welcome", "Whisper", "Who", "accept_user_key", "check_name", "check_peer", "decode_message",
+    "Welcome", "Whisper", "Who", "accept_user_key", "check_login_name", "check_name",
+    "check_peer", "decode_message",
     "e2e_keylog_line", "encode_frame", "encode_message", "fingerprint", "keylog_from_env",
-    "keylog_line", "load_or_create_identity", "load_or_create_user_identity", "make_nonce",
+    "keylog_line", "load_or_create_identity", "make_nonce",
     "name_key", "open_box", "open_e2e_message", "parse_e2e_keylog", "parse_keylog",
     "parse_sealed", "read_e2e_keylog", "read_keylog", "seal_whisper", "sign_bundle",
     "signed_transcript", "socketlab_home", "verify_bundle",

@@ -1,7 +1,8 @@
 """End-to-end whispers: sealed by the sender for the recipient, relayed unread.
 
-Each user has a long-term Ed25519 *user identity* (``user_identity.key`` in
-the socketlab home) and makes a fresh X25519 *e2e key* per session. At login
+Each user has a long-term Ed25519 *user identity* (the kit's client keeps one
+per chat name per server: ``client/identities.py``) and makes a fresh X25519
+*e2e key* per session. At login
 the client sends the key, the identity and a signature by the identity over
 ``E2E_CONTEXT || key || name`` (the *bundle*). The server hands bundles out
 (``user_key``, and with every ``e2e_message``) but cannot forge one: a key it
@@ -44,13 +45,11 @@ from .pins import (
     PinFile,
     changed_identity,
     fingerprint,
-    load_or_create_identity,
     socketlab_home,
 )
 from .strictjson import dumps, loads_object
 
 E2E_CONTEXT = b"socketlab/1 e2e key\x00"
-USER_IDENTITY_FILE = "user_identity.key"
 USER_PINS_FILE = "known_users"
 E2E_NONCE_SIZE = 24
 PinStatus = Literal["new", "known", "changed"]
@@ -127,12 +126,6 @@ class E2EKeys:
         """A ``login`` for ``name`` that carries this session's bundle."""
         bundle = self.bundle(name)
         return Login(name, bundle.key, bundle.identity, bundle.signature)
-
-
-def load_or_create_user_identity(home: Path | None = None) -> SigningKey:
-    """The user's long-term Ed25519 identity, ``user_identity.key`` in ``home``
-    (default: the socketlab home), made (mode 0600) the first time."""
-    return load_or_create_identity((home or socketlab_home()) / USER_IDENTITY_FILE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,11 @@ class PinFile:
                 self._write(pins)
             return known
 
+    def entries(self) -> dict[tuple[str, ...], str]:
+        """Every pin: its key's fields -> the identity in hex."""
+        with self._lock:
+            return self._read()
+
     def forget(self, key: tuple[str, ...]) -> bool:
         """Remove the pin under ``key``; True if there was one."""
         with self._lock:

@@ -9,8 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
+from socketlab.arguments import Parser, at_least, listen_port, rate
 from socketlab.protocol import (
     DEFAULT_PORT,
+    MAX_FRAME,
     SocketlabError,
     keylog_from_env,
     load_or_create_identity,
@@ -24,7 +26,7 @@ log = logging.getLogger("server")
 
 
 def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog, description="Run the socketlab chat server."
     )
     parser.add_argument(
@@ -32,7 +34,12 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (0.0.0.0 to serve a class; default %(default)s)",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
+    parser.add_argument(
+        "--port",
+        type=listen_port,
+        default=DEFAULT_PORT,
+        help="port to listen on, 0 for any free one (default %(default)s)",
+    )
     parser.add_argument(
         "--allow-plaintext",
         action="store_true",
@@ -54,14 +61,14 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-clients",
-        type=int,
+        type=at_least(1),
         default=250,
         metavar="N",
         help="at most N logged-in users; more are refused with server_full (default %(default)s)",
     )
     parser.add_argument(
         "--max-pending",
-        type=int,
+        type=at_least(1),
         default=64,
         metavar="N",
         help="at most N connections not logged in yet; past that the oldest is evicted, "
@@ -69,14 +76,14 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-pending-per-address",
-        type=int,
+        type=at_least(1),
         default=16,
         metavar="N",
         help="the same, per client IP address (default %(default)s)",
     )
     parser.add_argument(
         "--flood-rate",
-        type=float,
+        type=rate,
         default=FloodLimits().rate,
         metavar="PER_S",
         help="messages a second a client may send, sustained; past it the server stops "
@@ -85,7 +92,7 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--flood-burst",
-        type=int,
+        type=at_least(1),
         default=FloodLimits().burst,
         metavar="N",
         help="messages a client may send at once before --flood-rate applies "
@@ -93,10 +100,11 @@ def build_parser(prog: str = "socketlab server") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sendq",
-        type=int,
+        type=at_least(MAX_FRAME),
         default=1_048_576,
         metavar="BYTES",
-        help="drop a client with more than BYTES waiting for it (default %(default)s)",
+        help=f"drop a client with more than BYTES waiting for it; at least {MAX_FRAME}, "
+        "one whole frame (default %(default)s)",
     )
     parser.add_argument(
         "--identity",
@@ -139,6 +147,14 @@ def main(argv: list[str] | None = None, prog: str = "socketlab server") -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    if args.identity is not None and not args.identity.parent.is_dir():
+        # A typo must not silently grow folders; only the default home is made.
+        print(
+            f"server: --identity: the folder {args.identity.parent} does not exist "
+            "(create it first, or leave --identity out)",
+            file=sys.stderr,
+        )
+        return 2
     identity_path = args.identity or socketlab_home() / "server_identity.key"
     try:
         identity = load_or_create_identity(identity_path)

@@ -172,6 +172,7 @@ class ChatServer:
         self._accept_thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._evicted = 0  # pending connections evicted since the last log line
+        self._evicted_last = ""  # the label of the last one
         self._evicted_logged_at = -EVICTION_LOG_EVERY
 
     # -- lifecycle ------------------------------------------------------------------
@@ -229,6 +230,8 @@ class ChatServer:
             pass  # the accept thread is gone already; the join below returns at once
         self._accept_thread.join()
         self._accept_thread = None
+        with self._lock:
+            self._report_evictions(time.monotonic(), final=True)
         for sock in (self._listener, *self._wake):
             sock.close()
         self._close_peers()
@@ -464,20 +467,28 @@ class ChatServer:
             return
         victim = min(victims, key=lambda p: (p.handshaken, p.accepted_at))
         self._evicted += 1
-        now = time.monotonic()
-        if now - self._evicted_logged_at >= EVICTION_LOG_EVERY:  # a loop must not flood the log
-            log.warning(
-                "evicted %d connection(s) that had not logged in (too many pending; "
-                "the last from %s)", self._evicted, victim.label,
-            )  # fmt: skip
-            self._evicted, self._evicted_logged_at = 0, now
+        self._evicted_last = victim.label
+        self._report_evictions(time.monotonic())
         text = "too many connections have not logged in yet; this one was the oldest"
         victim.outbox.close(Error("too_many_pending", text), flush=True, hang_up=True)
         self._run(self._hub.disconnect(victim.conn_id, "too_many_pending"), batch)
 
+    def _report_evictions(self, now: float, *, final: bool = False) -> None:
+        """Log the evictions not reported yet: at most one line every EVICTION_LOG_EVERY
+        seconds, so a loop cannot flood the log, and every one counted (the sweep and
+        the stop report the rest). The caller holds the lock."""
+        if self._evicted and (final or now - self._evicted_logged_at >= EVICTION_LOG_EVERY):
+            log.warning(
+                "evicted %d connection(s) that had not logged in (too many pending; "
+                "the last from %s)", self._evicted, self._evicted_last,
+            )  # fmt: skip
+            self._evicted, self._evicted_logged_at = 0, now
+
     def _sweep(self, now: float) -> None:
-        """Deadlines: handshake and login, keepalive pings, idle peers, closing peers."""
+        """Deadlines: handshake and login, keepalive pings, idle peers, closing peers;
+        evictions not reported yet."""
         with self._lock:
+            self._report_evictions(now)
             peers = list(self._peers.values())
         for peer in peers:
             if peer.outbox.closing:

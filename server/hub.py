@@ -68,6 +68,7 @@ from socketlab.protocol import (
     Welcome,
     Whisper,
     Who,
+    check_login_name,
     check_name,
     name_key,
     verify_bundle,
@@ -146,7 +147,7 @@ class Hub:
                 Send(conn_id, Error("already_logged_in", f"you are already logged in as {name}"))
             ]
         try:
-            check_name(msg.name)
+            check_login_name(msg.name)
         except ProtocolError as exc:  # a typo: the user may try again on this connection
             return [Send(conn_id, Error(exc.code, exc.message))]
         bundle = Bundle.of_login(msg)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from socketlab import __version__
+from socketlab.arguments import Parser
 
 
 class Verb(NamedTuple):
@@ -46,14 +47,15 @@ VERBS: dict[str, Verb] = {
 def build_parser() -> argparse.ArgumentParser:
     width = max(len(name) for name in VERBS)
     listing = "\n".join(f"  {name:<{width}}  {verb.summary}" for name, verb in VERBS.items())
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="socketlab",
         description="Build an encrypted, multithreaded TCP chat and watch it on the wire.",
         epilog=f"commands:\n{listing}\n\n'socketlab COMMAND --help' tells more about each.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"socketlab {__version__}")
-    parser.add_argument("command", choices=list(VERBS), metavar="COMMAND")
+    parser.add_argument("command", choices=list(VERBS), metavar="COMMAND",
+                        help="what to do: one of the commands below")
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 

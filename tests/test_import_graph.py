@@ -10,6 +10,7 @@ still an arrow a reader has to follow.
     inspector/  may use all of them (its demo runs a server and clients)
     labs/       the lab runner, on top: nothing in the kit imports it
     socketlab/trace.py  the --trace file contract: stdlib only
+    socketlab/arguments.py  the argument types every command shares: stdlib only
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def test_nothing_in_the_kit_imports_the_lab_runner() -> None:
 
 def test_the_trace_contract_needs_only_the_standard_library() -> None:
     targets = graph()["socketlab.trace"]
+    wrong = sorted(t for t in targets if t.split(".")[0] not in sys.stdlib_module_names)
+    assert wrong == [], wrong
+
+
+def test_the_shared_argument_types_need_only_the_standard_library() -> None:
+    targets = graph()["socketlab.arguments"]
     wrong = sorted(t for t in targets if t.split(".")[0] not in sys.stdlib_module_names)
     assert wrong == [], wrong
 

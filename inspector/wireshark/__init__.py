@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from socketlab.arguments import Parser
+
 DISSECTOR = Path(__file__).with_name("socketlab.lua")
 
 
@@ -23,10 +25,13 @@ def plugin_folder(platform: str = sys.platform, env: Mapping[str, str] = os.envi
     return home / ".local" / "lib" / "wireshark" / "plugins"  # Linux, macOS, the BSDs
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "socketlab wireshark") -> int:
-    parser = argparse.ArgumentParser(
+def build_parser(prog: str = "socketlab wireshark") -> argparse.ArgumentParser:
+    return Parser(
         prog=prog, description="Where to put socketlab's Wireshark dissector (a Lua plugin).")
-    parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "socketlab wireshark") -> int:
+    build_parser(prog).parse_args(argv)
     folder = plugin_folder()
     copy = (f'New-Item -ItemType Directory -Force "{folder}"; Copy-Item "{DISSECTOR}" "{folder}"'
             if sys.platform == "win32" else f'mkdir -p "{folder}" && cp "{DISSECTOR}" "{folder}/"')

@@ -168,7 +168,7 @@ def test_the_key_log_gets_the_e2e_key_pair(make_client, tmp_path: Path) -> None:
     alice = make_client("alice", e2e=True, home=tmp_path / "alice", keylog=keylog)
     assert alice.e2e is not None
     assert read_e2e_keylog(keylog) == {alice.e2e.public: alice.e2e.secret_bytes}
-    identity = tmp_path / "alice" / "user_identity.key"
+    identity = tmp_path / "alice" / "user_identities"  # alice's key, and any other name's
     assert identity.exists()
     if os.name == "posix":  # only the owner may read it (Windows has no such modes)
         assert identity.stat().st_mode & 0o077 == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -16,12 +17,12 @@ from nacl.signing import SigningKey
 
 from socketlab.client import ChatClient
 from socketlab.client.events import Whispered
+from socketlab.client.identities import UserIdentities
 from socketlab.protocol import (
     Left,
     Message,
     PinStore,
     fingerprint,
-    load_or_create_user_identity,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,7 +218,7 @@ def test_whispers_are_end_to_end_and_marked_in_words(
     alice.send("/w bob sealed for bob")
     got = wait(bob, lambda e: isinstance(e, Whispered))
     assert (got.sender, got.text, got.security) == ("alice", "sealed for bob", "e2e_new")
-    own = fingerprint(bytes(load_or_create_user_identity(home).verify_key))
+    own = alice_fingerprint(home, bob.host, bob.port)
     assert got.fingerprint == own
     alice.expect(
         lambda line: line == "[end-to-end to bob · new contact, key pinned now] sealed for bob"
@@ -284,3 +285,94 @@ def test_a_server_without_e2e_is_noticed_and_said_in_one_line(
         finally:
             alice.close()
     assert status == 0, stderr
+
+
+def alice_fingerprint(home: Path, host: str, port: int) -> str:
+    """The fingerprint of the identity alice's client keeps for that server in ``home``."""
+    return fingerprint(bytes(UserIdentities(home).find(host, port, "alice").verify_key))
+
+
+def test_two_terminals_on_one_computer_show_two_fingerprints(tui) -> None:
+    """The two-terminal setup of docs/chat.md: one home, two names. /fingerprint NAME
+    must not show your own key as theirs."""
+    minsu = tui(name="민수")
+    minsu.expect(lambda line: line.startswith("* you are 민수"))
+    jiyoung = tui(name="지영")
+    jiyoung.expect(lambda line: line.startswith("* you are 지영"))
+    jiyoung.send("/w 민수 안녕")
+    minsu.expect(lambda line: line.endswith("안녕"))
+    minsu.send("/fingerprint")
+    minsus = minsu.expect(lambda line: line.startswith("* your end-to-end key: "))
+    jiyoung.send("/fingerprint")
+    hers = jiyoung.expect(lambda line: line.startswith("* your end-to-end key: "))
+    jiyoung.send("/fingerprint 민수")
+    shown = jiyoung.expect(lambda line: line.startswith("* 민수's end-to-end key: "))
+    assert key_in(shown) == key_in(minsus)
+    assert key_in(shown) != key_in(hers)
+
+
+def key_in(line: str) -> str:
+    """The fingerprint a line shows ("SHA256:" and eight groups of four hex digits)."""
+    found = re.search(r"SHA256:(?: ?[0-9a-f]{4}){8}", line)
+    assert found is not None, line
+    return found.group(0)
+
+
+def on_a_terminal(server, home: Path, answers: list[str], *args: str) -> tuple[int, str]:
+    """``socketlab client --tui ARGS`` on a pseudo-terminal, as a user at a keyboard:
+    each answer is typed when a prompt ending in ": " shows. (status, all it showed)"""
+    import pty  # POSIX only: imported here, so the module loads on Windows
+    import select
+
+    host, port = server.address
+    env = {**os.environ, "SOCKETLAB_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
+    env.pop("SOCKETLAB_KEYLOG", None)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "socketlab", "client", "--tui", "--host", host,
+         "--port", str(port), *args],
+        cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave,
+    )
+    os.close(slave)
+    shown, pending = b"", list(answers)
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the other end is closed, the client has exited
+                    break
+                shown += chunk
+                if pending and shown.rstrip(b" ").endswith(b":"):
+                    os.write(master, pending.pop(0).encode() + b"\n")
+            elif proc.poll() is not None:
+                break
+        status = proc.wait(TIMEOUT)
+    finally:
+        proc.kill()
+        os.close(master)
+    return status, shown.decode("utf-8", errors="replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_enter_at_the_name_prompt_says_why_it_leaves(server, home: Path) -> None:
+    status, shown = on_a_terminal(server, home, [""])
+    assert "your name:" in shown
+    assert "no name given" in shown, shown
+    assert status == 1 and "Traceback" not in shown
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_quit_at_the_name_prompt_leaves_instead_of_logging_in(
+    server, home: Path, make_client, wait
+) -> None:
+    bob = make_client("bob")
+    status, shown = on_a_terminal(server, home, ["/quit"], "--name", "BOB")
+    assert "the name BOB is taken" in shown and "choose another name:" in shown, shown
+    assert "you are /quit" not in shown
+    assert status == 0, shown
+    bob.who()
+    users = wait(bob, lambda e: hasattr(e, "names"))
+    assert list(users.names) == ["bob"]

@@ -24,7 +24,6 @@ from socketlab.protocol import (
     decode_message,
     encode_message,
     fingerprint,
-    load_or_create_user_identity,
     open_box,
     open_e2e_message,
     parse_e2e_keylog,
@@ -100,14 +99,6 @@ def test_a_low_order_e2e_key_is_bad_key_even_when_signed():
     with pytest.raises(E2EError) as err:
         verify_bundle("alice", bundle)
     assert err.value.code == "bad_key"
-
-
-def test_the_user_identity_lives_in_the_home_and_is_private(tmp_path):
-    first = load_or_create_user_identity(tmp_path)
-    assert (tmp_path / "user_identity.key").exists()
-    assert bytes(load_or_create_user_identity(tmp_path)) == bytes(first)
-    if POSIX:
-        assert (tmp_path / "user_identity.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_each_session_gets_a_fresh_e2e_key_under_one_identity():

@@ -9,6 +9,7 @@ traceback; 4. C1 controls and bidi overrides in chat text are refused;
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from socketlab.protocol import (
     Welcome,
     encode_frame,
 )
+from socketlab.server import app
 from tests.server.server_helpers import RawClient, eventually
 
 
@@ -114,6 +116,18 @@ def test_a_bad_name_at_login_costs_a_retry_not_the_connection(server, connect, n
     client.expect(Message, text="made it")
 
 
+@pytest.mark.parametrize("name", ["/w", "/quit", "／w", "server", "SERVER", "ｓｙｓｔｅｍ"])
+def test_a_reserved_name_is_refused_with_a_retry(server, connect, name) -> None:
+    """A name starting with / reads as a command (nobody could /w it), server and system
+    could pose as the chat: bad_name, and the connection stays for a second try."""
+    client = connect(server)
+    client.send(Login(name))
+    refusal = client.expect(Error, code="bad_name")
+    assert ("start with /" in refusal.message) if name[0] in "/／" else name in refusal.message
+    client.send(Login("servers"))  # close to a reserved name is fine
+    assert client.expect(Welcome).name == "servers"
+
+
 def test_a_whisper_to_an_impossible_name_costs_nothing_either(server, connect) -> None:
     alice = connect(server, "alice")
     alice.send_body(b'{"type":"whisper","to":"bob smith","text":"hi"}')
@@ -151,6 +165,33 @@ def test_idle_connections_from_one_address_lock_no_one_out(make_server, connect)
         # The oldest idle ones were evicted, told why; the newest may still wait.
         first = idle[0].expect_closed()
         assert [m.code for m in first if isinstance(m, Error)] == ["too_many_pending"]
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_the_eviction_log_counts_every_eviction(make_server, caplog, monkeypatch) -> None:
+    """A burst of evictions is counted in full while the server runs, not only the first:
+    the log once said "evicted 1 connection(s)" after about 186."""
+    monkeypatch.setattr(app, "EVICTION_LOG_EVERY", 1.0)
+    server = make_server(max_pending=4, max_pending_per_address=4, handshake_timeout=30.0)
+    caplog.set_level(logging.WARNING, logger=app.__name__)
+    started = time.monotonic()
+    idle = [RawClient(server.address) for _ in range(40)]  # connect, never send a byte
+    try:
+        evicted = sum(
+            [m.code for m in sock.expect_closed() if isinstance(m, Error)] == ["too_many_pending"]
+            for sock in idle[:36]
+        )
+        assert evicted == 36
+
+        def logged() -> int:
+            found = (re.search(r"evicted (\d+) connection", r.getMessage()) for r in caplog.records)
+            return sum(int(match.group(1)) for match in found if match)
+
+        assert eventually(lambda: logged() == 36, timeout=5.0), logged()
+        # The first at once, then at most one line a second: a loop cannot flood the log.
+        assert len(caplog.records) <= 2 + (time.monotonic() - started) / app.EVICTION_LOG_EVERY
     finally:
         for sock in idle:
             sock.close()

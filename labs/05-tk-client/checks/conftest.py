@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import tkinter as tk
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
@@ -25,6 +24,13 @@ from socketlab.client.chat_client import ChatClient
 from socketlab.labs import harness
 from socketlab.protocol import ServerHello, Welcome, encode_frame, encode_message
 from socketlab.server import ChatServer, FloodLimits
+
+try:
+    import tkinter as tk
+except ModuleNotFoundError:  # say what to install, not only what is missing
+    from socketlab.client.tk_missing import TK_MISSING
+
+    raise ModuleNotFoundError(TK_MISSING, name="tkinter") from None
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WAIT = 3.0  # seconds: only a wrong answer waits this long

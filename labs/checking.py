@@ -261,7 +261,7 @@ def _threads_problem(finished: dict[str, Any] | None, grace: float) -> str:
     named = ", ".join(name + (f" ×{times}" if times > 1 else "") for name, times in names)
     named += ", …" if count > sum(times for _, times in names) else ""
     places = finished.get("places", [])
-    return (f"your code left {_many(count, 'thread')} running after the checks ({named}), "
+    return (f"your code left {many(count, 'thread')} running after the checks ({named}), "
             "so the program could not end and was stopped: make them daemon threads "
             "(daemon=True) or join() them"
             + (f"; they were waiting at {', '.join(places)}" if places else ""))
@@ -283,15 +283,15 @@ def _fork_problem(run: CheckRun, child: ChildOutcome) -> str | None:
             + (f" (os.fork() at {where})" if where else "")
             + (f" during '{during}'" if during else ""))
     if left:
-        said += f": {_many(left, 'copy', 'copies')} of the checks' process {still}"
+        said += f": {many(left, 'copy', 'copies')} of the checks' process {still}"
     if copied_checks:
         said += "; a copy ran checks of its own (only the original's results count)"
     return said + (". A forked child must end with os._exit(0) once its work is done, "
                    "or it runs on with everything it holds (the listening port too)")
 
 
-def _many(count: int, one: str, more: str | None = None) -> str:
-    """``"1 thread"``, ``"3 threads"``."""
+def many(count: int, one: str, more: str | None = None) -> str:
+    """``"1 thread"``, ``"3 threads"``, ``"2 copies"``."""
     return f"{count} {one if count == 1 else more or one + 's'}"
 
 

@@ -103,7 +103,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise
         print("(stopped by Ctrl-C)\n")
     ok = all(run.ok for run in runs)
-    if repeat > 1:
+    if len(runs) > 1:
         render_repeated(runs, command=command, asked=repeat, verbose=args.verbose)
     else:
         note = (f"this lab has races, and a lucky run proves little: try {command} --repeat 20"

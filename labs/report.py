@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .checking import FAILED, CheckResult, CheckRun
+from .checking import FAILED, CheckResult, CheckRun, many
 
 Write = Callable[[str], None]
 
@@ -158,19 +158,17 @@ def render_repeated(runs: list[CheckRun], *, command: str, asked: int,
     if cut:
         write(cut)
     write("")
-    failed = [t for t in tallies.values() if t.failed]
-    passed = [t for t in tallies.values() if not t.failed and not t.skipped]
-    skipped = len(tallies) - len(failed) - len(passed)
+    failed = sum(bool(t.failed) for t in tallies.values())
+    skipped = sum(bool(t.skipped and not t.failed) for t in tallies.values())
+    passed = len(tallies) - failed - skipped
     bad_runs = sum(bool(run.failed or run.problem or run.process_problems) for run in runs)
     if not bad_runs and not skipped:
-        write(f"{n} runs: all {len(passed)} checks passed in every run")
+        write(f"{n} runs: all {passed} checks passed in every run")
         return
-    every = "every time" if all(t.passed == n for t in passed) else "every time they ran"
-    parts = [f"{n} runs: {len(passed)} checks passed {every}"]
     if failed:
-        parts.append(f"{len(failed)} failed in {bad_runs} of {n} runs")
+        said = f"{many(failed, 'check')} failed in {bad_runs} of {n} runs, {passed} never failed"
     elif bad_runs:
-        parts.append(f"but {bad_runs} of {n} runs failed (the {sign['failed']} above)")
-    if skipped:
-        parts.append(f"{skipped} skipped (not a pass)")
-    write(", ".join(parts))
+        said = f"no check failed, but {bad_runs} of {n} runs did (the {sign['failed']} above)"
+    else:
+        said = f"{many(passed, 'check')} passed in every run"
+    write(f"{n} runs: {said}" + (f", {skipped} skipped (not a pass)" if skipped else ""))

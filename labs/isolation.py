@@ -38,7 +38,9 @@ class Limits:
     check: float  # one check, from its start (the child's own watchdog fires first)
     run: float = 180.0  # the whole run: a backstop for what happens between checks
     check_grace: float = 3.0  # beyond ``check``, for the child's watchdog to end it itself
-    exit_grace: float = 3.0  # after the session ends, for the process to exit
+    exit_grace: float = 5.0  # after the session ends, for the process to exit (slow under load)
+    # … or less when non-daemon threads were still running then: they have had a wait already
+    thread_grace: float = 2.0
     output: int = 1024 * 1024  # bytes of output kept: the last ones
 
 
@@ -90,6 +92,7 @@ class _Report:
         self.foreign: list[dict[str, Any]] = []
         self.open_check_since: float | None = None  # a check started and not ended
         self.finished_at: float | None = None  # the session's end was reported
+        self.threads_left = 0  # non-daemon threads running at the session's end
 
     def read(self) -> None:
         if self.offset >= REPORT_LIMIT:
@@ -121,7 +124,7 @@ class _Report:
         elif event == "end":
             self.open_check_since = None
         elif event == "finished":
-            self.finished_at = now
+            self.finished_at, self.threads_left = now, int(record.get("threads", 0))
 
 
 def run_isolated(command: list[str], *, env: dict[str, str], report: Path,
@@ -174,7 +177,8 @@ def _watch(child: subprocess.Popen[bytes], report: _Report, limits: Limits,
         if report.open_check_since is not None and (
                 now - report.open_check_since > limits.check + limits.check_grace):
             return "check"
-        if report.finished_at is not None and now - report.finished_at > limits.exit_grace:
+        grace = limits.thread_grace if report.threads_left else limits.exit_grace
+        if report.finished_at is not None and now - report.finished_at > grace:
             return "exit"
         if now - started > limits.run:
             return "run"

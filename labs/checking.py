@@ -177,27 +177,29 @@ def _read_results(run: CheckRun, child: ChildOutcome, stacks: str, limit: float)
             result.where = record.get("where")
             result.thread_error = record.get("thread_error")
             result.traceback = record.get("traceback", "")
+    # A check started and never ended (or ended, then hung in its cleanup): it
+    # hung and was stopped, or the process ended under it.
+    stuck = next((r for r in run.results if r.outcome == "not run"), None)
+    if stuck is None and stacks and run.results:
+        stuck = run.results[-1]
     exit_record = _own_exit(child)
-    exited_in = by_id.get(exit_record.get("check") or "") if exit_record else None
-    for result in run.results:
-        if result.outcome != "not run" and result is not exited_in:
-            continue
-        # Started, never ended: it hung and was stopped, or the process ended under it.
-        if result is not exited_in and (stacks or child.stopped == "check"):
-            result.outcome = "hung"
-            stuck = stuck_at(stacks, run.target)
-            result.message = (f"this check did not finish within {limit:.0f} s and was stopped"
-                              + (f"; your code was stuck at {stuck}" if stuck else ""))
-            result.traceback = stacks
-        elif result is not exited_in and child.stopped == "run":
-            result.outcome = "hung"
-            result.message = (f"the checks did not finish within {HARD_LIMIT:.0f} s "
-                              "and were stopped")
-        else:
-            result.outcome = "exited"
-            result.where = exit_record.get("where") if exit_record else None
-            result.message = _exit_message(child.status, exit_record is not None)
-            result.thread_error, result.traceback = None, ""
+    exited = by_id.get(exit_record.get("check") or "") if exit_record else None
+    if exited is None and stuck is not None and not stacks and child.stopped is None:
+        exited = stuck  # no os._exit() seen: a signal, a crash
+    if exited is not None:
+        exited.outcome = "exited"
+        exited.where = exit_record.get("where") if exit_record else None
+        exited.message = _exit_message(child.status, exit_record is not None)
+        exited.thread_error, exited.traceback = None, ""
+    elif stuck is not None and child.stopped == "run":
+        stuck.outcome = "hung"
+        stuck.message = f"the checks did not finish within {HARD_LIMIT:.0f} s and were stopped"
+    elif stuck is not None:
+        stuck.outcome = "hung"
+        where = stuck_at(stacks, run.target)
+        stuck.message = (f"this check did not finish within {limit:.0f} s and was stopped"
+                         + (f"; your code was stuck at {where}" if where else ""))
+        stuck.traceback = stacks
 
 
 def _own_exit(child: ChildOutcome) -> dict[str, Any] | None:

@@ -334,21 +334,25 @@ def test_bytes_that_are_not_text_and_50_mb_of_output(tmp_path: Path) -> None:
 
 
 def test_an_exit_in_a_handler_is_told_as_an_exit(tmp_path: Path) -> None:
+    # The client's "bye" comes while the check waits for its echo: the exit is
+    # sure to fall in the middle of that check (a b"" could come after its end).
     folder = hostile(tmp_path / "my work", (
         "        if not data:\n            return\n",
-        "        if not data:\n"
+        "        if not data:\n            return\n"
+        "        if data == b'bye':  # the client is done: so are we\n"
         "            record()\n"
-        "            os._exit(0)  # this client is done\n"))
+        "            os._exit(0)\n"))
     result = hostile_check(folder)
     assert result.returncode == 1
-    assert ("✗ handle() sends back exactly the bytes a client sent your code exited with status "
-            "0 in the middle of this check: os._exit() ends the whole program at once"
+    assert ('✗ handle() returns when the client closes (recv() gives b"") your code exited with '
+            "status 0 in the middle of this check: os._exit() ends the whole program at once"
             ) in said(result)
     assert f"(at echo_server.py line {line_of(folder, 'os._exit')})" in said(result)
     assert "did not finish" not in said(result)
+    assert result.stdout.splitlines()[-1] == "5 passed, 1 failed"
     # issue 18: the re-run line keeps the folder the student named
     assert (f"run only this: socketlab lab check 01 {shlex.quote(str(folder))} "
-            "-k test_bytes_come_back") in result.stdout
+            "-k test_handle_returns_when_the_client_closes") in result.stdout
 
 
 def test_repeat_says_how_often_each_check_failed(tmp_path: Path) -> None:

@@ -273,11 +273,12 @@ def _fork_problem(run: CheckRun, child: ChildOutcome) -> str | None:
     forks = [r for r in child.foreign if r.get("event") == "forked"]
     copied_checks = any(r.get("event") in ("start", "end") for r in child.foreign)
     left = len(child.leftovers)
-    were = 'were' if left != 1 else 'was'
+    were = "were" if left != 1 else "was"
     still = f"{were} still running after the checks, and {were} stopped"
+    if not (left or copied_checks):
+        return None  # a copy that ended by itself did no harm
     if not (forks or copied_checks):
-        return (f"your code started processes, and {left} of them {still}: "
-                "end every process you start" if left else None)
+        return f"your code started processes, and {left} of them {still}: end each one you start"
     first = forks[0] if forks else {}
     during = next((r.sentence for r in run.results if r.id == first.get("check")), None)
     where = first.get("where")

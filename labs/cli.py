@@ -94,20 +94,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     repeat = max(1, args.repeat)
     runs: list[CheckRun] = []
     try:
-        for _ in range(repeat):
+        for number in range(1, repeat + 1):
             runs.append(run_checks(lab, target, stop_first=not args.all, keyword=args.k))
+            if repeat > 1:  # a sign of life: twenty runs take a while
+                print(f"run {number} of {repeat}: {'passed' if runs[-1].ok else 'failed'}",
+                      flush=True)
             if runs[-1].problem:  # the code cannot even be run: every run would say so
                 break
     except KeyboardInterrupt:
         if not runs:
             raise
-        print("(stopped by Ctrl-C)\n")
+        print("(stopped by Ctrl-C)")
+    if repeat > 1:
+        print()
     ok = all(run.ok for run in runs)
     if len(runs) > 1:
         render_repeated(runs, command=command, asked=repeat, verbose=args.verbose)
     else:
         note = (f"this lab has races, and a lucky run proves little: try {command} --repeat 20"
-                if ok and lab.repeatable else None)
+                if ok and lab.repeatable and repeat == 1 else None)
         render(runs[0], command=command, verbose=args.verbose, stopped_early=not args.all,
                note=note)
     if not args.k and kind != "solution":

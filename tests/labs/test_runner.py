@@ -297,6 +297,24 @@ def test_a_forked_copy_of_the_checks_is_never_counted(tmp_path: Path) -> None:
     assert lines[-1] == "14 passed, 1 failed"
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="only POSIX can fork")
+def test_a_fork_that_ends_its_child_is_no_mistake(tmp_path: Path) -> None:
+    folder = hostile(tmp_path / "forks-well", (
+        "        conn, address = listener.accept()\n        with conn:\n",
+        "        conn, address = listener.accept()\n"
+        "        if os.fork():  # the parent goes on; the child serves that client, then ends\n"
+        "            conn.close()\n"
+        "            continue\n"
+        "        record()\n"
+        "        with conn:\n"),
+        ("file=sys.stderr)\n", "file=sys.stderr)\n        os._exit(0)\n"))
+    result = hostile_check(folder, "-k", "one_after_another")
+    assert result.returncode == 0, result.stdout
+    assert len(recorded(folder)) == 5
+    assert "your code" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "1 passed, 0 failed"
+
+
 def test_bytes_that_are_not_text_and_50_mb_of_output(tmp_path: Path) -> None:
     folder = hostile(tmp_path / "noisy", (
         "\ndef record(",
@@ -371,7 +389,8 @@ def test_repeat_says_how_often_each_check_failed(tmp_path: Path) -> None:
     result = hostile_check(folder, "--repeat", "3", "-k", "bytes_come_back or pieces_come")
     lines = result.stdout.splitlines()
     assert result.returncode == 1
-    assert lines[0].endswith(f"checking {folder}, 3 runs")
+    assert lines[:4] == ["run 1 of 3: passed", "run 2 of 3: failed", "run 3 of 3: passed", ""]
+    assert lines[4].endswith(f"checking {folder}, 3 runs")
     assert ("  ✗ handle() sends back exactly the bytes a client sent — failed in 1 of 3 runs "
             "(run 2)") in lines
     assert (f"      run only this: socketlab lab check 01 {folder} --repeat 3 "

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-REPORT_LIMIT = 32 * 1024 * 1024  # bytes of report read at most (a forked copy may loop)
+REPORT_LIMIT = 8 * 1024 * 1024  # bytes of report read at most (a forked copy may loop)
 POLL = 0.05  # seconds between looks at the child and its report
 REAP_WAIT = 2.0  # seconds to wait for a killed group to be gone
 

@@ -161,6 +161,16 @@ RECORD = ('\ndef record(note: str = "") -> None:\n'
           '    with open(__file__ + ".pids", "a") as pids:\n'
           '        pids.write(f"{os.getpid()} {note}\\n")\n')
 
+# A forking server: the parent goes on accepting, the child serves that client.
+FORK_PER_CLIENT = (
+    "        conn, address = listener.accept()\n        with conn:\n",
+    "        conn, address = listener.accept()\n"
+    "        if os.fork():\n"
+    "            conn.close()\n"
+    "            continue\n"
+    "        record(str(listener.getsockname()[1]))\n"
+    "        with conn:\n")
+
 
 def hostile(folder: Path, *edits: tuple[str, str]) -> Path:
     """Lab 01's solution in ``folder``, with each ``(old, new)`` edit made to echo_server.py."""
@@ -257,14 +267,7 @@ def test_threads_left_running_are_named_and_stopped(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="only POSIX can fork")
 def test_a_fork_that_keeps_the_port_is_told_and_ended(tmp_path: Path) -> None:
-    folder = hostile(tmp_path / "forks", (
-        "        conn, address = listener.accept()\n        with conn:\n",
-        "        conn, address = listener.accept()\n"
-        "        if os.fork():  # the parent goes on; the child serves, and forgets to end\n"
-        "            conn.close()\n"
-        "            continue\n"
-        "        record(str(listener.getsockname()[1]))\n"
-        "        with conn:\n"))
+    folder = hostile(tmp_path / "forks", FORK_PER_CLIENT)  # and the child never ends
     result = hostile_check(folder)
     assert result.returncode == 1, result.stdout
     copies = recorded(folder)
@@ -299,15 +302,8 @@ def test_a_forked_copy_of_the_checks_is_never_counted(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="only POSIX can fork")
 def test_a_fork_that_ends_its_child_is_no_mistake(tmp_path: Path) -> None:
-    folder = hostile(tmp_path / "forks-well", (
-        "        conn, address = listener.accept()\n        with conn:\n",
-        "        conn, address = listener.accept()\n"
-        "        if os.fork():  # the parent goes on; the child serves that client, then ends\n"
-        "            conn.close()\n"
-        "            continue\n"
-        "        record()\n"
-        "        with conn:\n"),
-        ("file=sys.stderr)\n", "file=sys.stderr)\n        os._exit(0)\n"))
+    folder = hostile(tmp_path / "forks-well", FORK_PER_CLIENT,
+                     ("file=sys.stderr)\n", "file=sys.stderr)\n        os._exit(0)\n"))
     result = hostile_check(folder, "-k", "one_after_another")
     assert result.returncode == 0, result.stdout
     assert len(recorded(folder)) == 5

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +22,7 @@ from . import results
 from .catalog import Lab, LabError, all_labs, find_lab, lab_range, work_root
 from .checking import CheckRun, run_checks
 from .handout import write_handout
-from .report import marks, render
+from .report import marks, render, render_repeated
 from .starters import IGNORED, make_starter
 
 EXIT_FAILED = 1
@@ -71,28 +73,51 @@ def _target(lab: Lab, args: argparse.Namespace) -> tuple[Path, str]:
     return lab.starter, "starter"
 
 
+def _rerun_command(lab: Lab, args: argparse.Namespace) -> str:
+    """How the student ran this, to run it again: the folder they named stays in."""
+    command = f"socketlab lab check {lab.number}"
+    if args.solution:
+        return command + " --solution"
+    if args.path:
+        quoted = (subprocess.list2cmdline([args.path]) if os.name == "nt"
+                  else shlex.quote(args.path))
+        return f"{command} {quoted}"
+    return command
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     lab = find_lab(args.lab)
     target, kind = _target(lab, args)
     if not target.is_dir():
         raise LabError(f"there is no folder {target}")
-    command = f"socketlab lab check {lab.number}" + (" --solution" if args.solution else "")
+    command = _rerun_command(lab, args)
     repeat = max(1, args.repeat)
-    run: CheckRun | None = None
-    for attempt in range(1, repeat + 1):
-        run = run_checks(lab, target, stop_first=not args.all, keyword=args.k)
-        if not run.ok or attempt == repeat:
-            if repeat > 1:
-                verdict = "failed" if not run.ok else "passed every time"
-                print(f"run {attempt} of {repeat} {verdict}\n")
-            break
-    assert run is not None
-    note = (f"this lab has races, and a lucky run proves little: try {command} --repeat 20"
-            if run.ok and lab.repeatable and repeat == 1 else None)
-    render(run, command=command, verbose=args.verbose, stopped_early=not args.all, note=note)
+    runs: list[CheckRun] = []
+    try:
+        for number in range(1, repeat + 1):
+            runs.append(run_checks(lab, target, stop_first=not args.all, keyword=args.k))
+            if repeat > 1:  # a sign of life: twenty runs take a while
+                print(f"run {number} of {repeat}: {'passed' if runs[-1].ok else 'failed'}",
+                      flush=True)
+            if runs[-1].problem:  # the code cannot even be run: every run would say so
+                break
+    except KeyboardInterrupt:
+        if not runs:
+            raise
+        print("(stopped by Ctrl-C)")
+    if repeat > 1:
+        print()
+    ok = all(run.ok for run in runs)
+    if len(runs) > 1:
+        render_repeated(runs, command=command, asked=repeat, verbose=args.verbose)
+    else:
+        note = (f"this lab has races, and a lucky run proves little: try {command} --repeat 20"
+                if ok and lab.repeatable and repeat == 1 else None)
+        render(runs[0], command=command, verbose=args.verbose, stopped_early=not args.all,
+               note=note)
     if not args.k and kind != "solution":
-        results.remember(run, kind)
-    return 0 if run.ok else EXIT_FAILED
+        results.remember(next((run for run in runs if not run.ok), runs[-1]), kind)
+    return 0 if ok and len(runs) == repeat else EXIT_FAILED
 
 
 def cmd_sniff(args: argparse.Namespace) -> int:
@@ -154,7 +179,7 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="run every check, not stop at the first ✗")
     p.add_argument("-k", metavar="NAME", help="run only the checks whose name contains NAME")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
-                   help="run the checks N times, stopping at the first failing run (races)")
+                   help="run the checks N times and say how often each failed (races)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show tracebacks and pytest's output")
     p.set_defaults(run=cmd_check)

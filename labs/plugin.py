@@ -30,7 +30,8 @@ _stacks: IO[str] | None = None
 
 def _write(record: dict[str, Any]) -> None:
     if _report is not None:
-        _report.write(json.dumps(record) + "\n")
+        # The pid tells the runner this line is no forked copy's (isolation.py).
+        _report.write(json.dumps({**record, "pid": os.getpid()}) + "\n")
         _report.flush()
 
 

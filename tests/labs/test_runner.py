@@ -5,7 +5,9 @@ without solutions whose checks still run."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -148,3 +150,247 @@ def test_sniff_shows_the_echo_on_the_wire(tmp_path: Path, capture: str) -> None:
     read_back = subprocess.run([sys.executable, "-m", "socketlab", "read", str(pcap)],
                                capture_output=True, text=True, timeout=60, check=True)
     assert "|TCP is a byte st|" in read_back.stdout
+
+
+# A student's runaway code, in the student's own folder (lab 01's solution, edited).
+# Each asserts what the student sees, how long it took (the check's limit plus a
+# few seconds at most) and that no process or port of it is left afterwards.
+
+SLACK = 5.0  # seconds beyond the check's limit a whole hostile run may take
+RECORD = ('\ndef record(note: str = "") -> None:\n'
+          '    with open(__file__ + ".pids", "a") as pids:\n'
+          '        pids.write(f"{os.getpid()} {note}\\n")\n')
+
+# A forking server: the parent goes on accepting, the child serves that client.
+FORK_PER_CLIENT = (
+    "        conn, address = listener.accept()\n        with conn:\n",
+    "        conn, address = listener.accept()\n"
+    "        if os.fork():\n"
+    "            conn.close()\n"
+    "            continue\n"
+    "        record(str(listener.getsockname()[1]))\n"
+    "        with conn:\n")
+
+
+def hostile(folder: Path, *edits: tuple[str, str]) -> Path:
+    """Lab 01's solution in ``folder``, with each ``(old, new)`` edit made to echo_server.py."""
+    shutil.copytree(ECHO.solution, folder)
+    server = folder / "echo_server.py"
+    text = server.read_text().replace("import threading\n", "import os\nimport threading\n"
+                                      "import time\n" + RECORD, 1)
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    server.write_text(text)
+    return folder
+
+
+def line_of(folder: Path, needle: str) -> int:
+    lines = (folder / "echo_server.py").read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if needle in line)
+
+
+def recorded(folder: Path) -> list[tuple[int, str]]:
+    """The (pid, note) lines the student's code wrote while it ran (none: no file)."""
+    pids = folder / "echo_server.py.pids"
+    lines = pids.read_text().splitlines() if pids.exists() else []
+    return [(int(pid), note) for pid, _, note in (line.partition(" ") for line in lines)]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is still a check process (a zombie runs nothing and holds no port)."""
+    proc = Path(f"/proc/{pid}")
+    if not Path("/proc/self/stat").exists():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return state not in ("Z", "X") and b"pytest" in command  # not a newcomer with its pid
+
+
+def nobody_listens(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            pass
+        else:
+            return False
+    with socket.socket() as listener:  # and the port can be had again
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+    return True
+
+
+def hostile_check(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``socketlab lab check 01 FOLDER``: in time, and nothing of it left running after."""
+    started = time.monotonic()
+    result = lab("check", "01", str(folder), *args, work=folder.parent / "work")
+    took = time.monotonic() - started
+    assert took < ECHO.check_timeout + SLACK, f"took {took:.1f} s: {result.stdout}"
+    assert not [pid for pid, _ in recorded(folder) if running(pid)], "a process was left"
+    return result
+
+
+def said(result: subprocess.CompletedProcess[str]) -> str:
+    """What the student read, as one line (the runner wraps long hints)."""
+    return " ".join(result.stdout.split())
+
+
+def test_threads_left_running_are_named_and_stopped(tmp_path: Path) -> None:
+    folder = hostile(tmp_path / "threads", (
+        "    listener.listen()\n",
+        "    listener.listen()\n"
+        "    record()\n"
+        "    threading.Thread(target=heartbeat, name=\"heartbeat\").start()  # not daemon\n"),
+        ("def handle(", "def heartbeat() -> None:\n    while True:\n        time.sleep(0.2)\n\n\n"
+                        "def handle("))
+    result = hostile_check(folder)
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert sum(line.lstrip().startswith("✓") for line in out.splitlines()) == 14
+    assert ("✗ your code left 2 threads running after the checks (heartbeat ×2), so the program "
+            "could not end and was stopped: make them daemon threads (daemon=True) or join() "
+            f"them; they were waiting at echo_server.py line {line_of(folder, 'time.sleep')}"
+            in said(result))
+    assert "all 14 checks passed" not in out and out.splitlines()[-1] == "14 passed, 1 failed"
+    assert recorded(folder), "the checks' process was not seen"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="only POSIX can fork")
+def test_a_fork_that_keeps_the_port_is_told_and_ended(tmp_path: Path) -> None:
+    folder = hostile(tmp_path / "forks", FORK_PER_CLIENT)  # and the child never ends
+    result = hostile_check(folder)
+    assert result.returncode == 1, result.stdout
+    copies = recorded(folder)
+    assert len(copies) >= 2
+    assert (f"✗ your code forked (os.fork() at echo_server.py line {line_of(folder, 'os.fork')})"
+            " during '5 clients, one after another, each get their own bytes back': "
+            f"{len(copies)} copies of the checks' process were still running after the checks, "
+            "and were stopped. A forked child must end with os._exit(0)") in said(result)
+    for port in {int(port) for _, port in copies}:
+        assert nobody_listens(port), f"port {port} is still held"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="only POSIX can fork")
+def test_a_forked_copy_of_the_checks_is_never_counted(tmp_path: Path) -> None:
+    # The copy goes on running the checks, and its echo is wrong: its results
+    # (all ✗) must not reach the student's screen, nor its count the last line.
+    folder = hostile(tmp_path / "forked-checks", (
+        "    listener.listen()\n",
+        "    listener.listen()\n"
+        "    if os.fork() == 0:  # 'serve in the background'\n"
+        "        os.environ['A_COPY'] = '1'\n"
+        "        record()\n"),
+        ("        conn.sendall(data)", "        conn.sendall(data.upper() "
+                                      "if os.environ.get('A_COPY') else data)"))
+    result = hostile_check(folder, "--all")
+    lines = result.stdout.splitlines()
+    assert sum(line.lstrip().startswith("✓") for line in lines) == 14
+    assert sum(line.lstrip().startswith("✗") for line in lines) == 1, result.stdout
+    assert "a copy ran checks of its own (only the original's results count)" in said(result)
+    assert lines[-1] == "14 passed, 1 failed"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="only POSIX can fork")
+def test_a_fork_that_ends_its_child_is_no_mistake(tmp_path: Path) -> None:
+    folder = hostile(tmp_path / "forks-well", FORK_PER_CLIENT,
+                     ("file=sys.stderr)\n", "file=sys.stderr)\n        os._exit(0)\n"))
+    result = hostile_check(folder, "-k", "one_after_another")
+    assert result.returncode == 0, result.stdout
+    assert len(recorded(folder)) == 5
+    assert "your code" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_bytes_that_are_not_text_and_50_mb_of_output(tmp_path: Path) -> None:
+    folder = hostile(tmp_path / "noisy", (
+        "\ndef record(",
+        "\nimport atexit\n\n\nif 'NOISY' not in os.environ:  # once, though the checks "
+        "import this file again and again\n"
+        "    os.environ['NOISY'] = '1'\n\n"
+        "    @atexit.register\n"
+        "    def goodbye() -> None:\n"
+        "        record()\n"
+        "        os.write(1, b'bye \\xff\\xfe\\n')\n"
+        "        for _ in range(50):\n"
+        "            os.write(2, b'x' * 999_999 + b'\\n')\n\n"
+        "\ndef record("))
+    code = ("import resource, sys\n"
+            "from socketlab.labs.cli import main\n"
+            "status = main(sys.argv[1:])\n"
+            "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(status)\n")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code, "check", "01", str(folder)],
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ, "SOCKETLAB_WORK": str(tmp_path / "work")})
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert took < ECHO.check_timeout + SLACK, took
+    lines = result.stdout.splitlines()
+    assert "all 14 checks passed" in lines
+    assert "(your code printed 50.0 MB; only the end was kept: -v shows it)" in lines
+    assert lines[-1] == "14 passed, 0 failed"
+    assert "Traceback" not in result.stdout + result.stderr
+    maxrss_mb = int(result.stderr.split("maxrss")[-1]) / (1024 if sys.platform != "darwin"
+                                                          else 1024 * 1024)
+    assert maxrss_mb < 100, f"the runner grew to {maxrss_mb:.0f} MB"
+    assert [pid for pid, _ in recorded(folder) if running(pid)] == []
+
+
+def test_an_exit_in_a_handler_is_told_as_an_exit(tmp_path: Path) -> None:
+    # The client's "bye" comes while the check waits for its echo: the exit is
+    # sure to fall in the middle of that check (a b"" could come after its end).
+    folder = hostile(tmp_path / "my work", (
+        "        if not data:\n            return\n",
+        "        if not data:\n            return\n"
+        "        if data == b'bye':  # the client is done: so are we\n"
+        "            record()\n"
+        "            os._exit(0)\n"))
+    result = hostile_check(folder)
+    assert result.returncode == 1
+    assert ('✗ handle() returns when the client closes (recv() gives b"") your code exited with '
+            "status 0 in the middle of this check: os._exit() ends the whole program at once"
+            ) in said(result)
+    assert f"(at echo_server.py line {line_of(folder, 'os._exit')})" in said(result)
+    assert "did not finish" not in said(result)
+    assert result.stdout.splitlines()[-1] == "5 passed, 1 failed"
+    # issue 18: the re-run line keeps the folder the student named
+    assert (f"run only this: socketlab lab check 01 {shlex.quote(str(folder))} "
+            "-k test_handle_returns_when_the_client_closes") in result.stdout
+
+
+def test_repeat_says_how_often_each_check_failed(tmp_path: Path) -> None:
+    # Every second run goes wrong (the runs are counted by the checks' process ids).
+    folder = hostile(tmp_path / "flaky", (
+        "\ndef record(",
+        "\nRUNS = __file__ + '.runs'\n"
+        "with open(RUNS, 'a+') as runs:\n"
+        "    runs.seek(0)\n"
+        "    seen = set(runs.read().split()) | {str(os.getpid())}\n"
+        "    runs.write(f' {os.getpid()}')\n"
+        "FLAKY = len(seen) % 2 == 0\n\n"
+        "\ndef record("),
+        ("        conn.sendall(data)", "        conn.sendall(data.upper() "
+                                      "if FLAKY and data == b'hello, echo' else data)"))
+    result = hostile_check(folder, "--repeat", "3", "-k", "bytes_come_back or pieces_come")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1
+    assert lines[:4] == ["run 1 of 3: passed", "run 2 of 3: failed", "run 3 of 3: passed", ""]
+    assert lines[4].endswith(f"checking {folder}, 3 runs")
+    assert ("  ✗ handle() sends back exactly the bytes a client sent — failed in 1 of 3 runs "
+            "(run 2)") in lines
+    assert (f"      run only this: socketlab lab check 01 {folder} --repeat 3 "
+            "-k test_bytes_come_back") in lines
+    assert ("  ✓ bytes sent in three separate pieces all come back, in order — passed in the 2 "
+            "of 3 runs that reached it") in lines
+    assert lines[-1] == "3 runs: 1 check failed in 1 of 3 runs, 1 never failed"

@@ -5,7 +5,7 @@
 
 Each ``NN-topic.py`` (jupytext percent format) becomes a notebook, runs in a
 fresh ``python3`` kernel of this interpreter with its folder as working
-directory (as ``jupyter lab notebooks/`` would run it), with a time limit per
+directory (as ``socketlab notebooks`` runs it), with a time limit per
 cell, and is written as ``NN-topic.ipynb`` with its outputs. The copy records
 the SHA-256 of its source, so the docs build can tell a current copy from a
 stale one (``executed_copy``). A failing cell raises nbclient's

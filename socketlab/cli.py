@@ -41,6 +41,8 @@ VERBS: dict[str, Verb] = {
     "demo": Verb("socketlab.inspector.__main__", True,
                  "the whole story in one command: chat, capture, view, charts, report"),
     "wireshark": Verb("socketlab.inspector.wireshark", False, "the Wireshark dissector: where"),
+    "notebooks": Verb("socketlab.notebooks", False,
+                      "open the notebooks in JupyterLab (needs the notebooks extra)"),
 }
 
 

@@ -1,5 +1,11 @@
 """The documentation site builds with --strict, as a student's path: Home, Start here,
-every lab's own README, the notebooks, the guides; and none of the labs' code."""
+every lab's own README, the notebooks with what each cell printed and drew, the guides;
+and none of the labs' code.
+
+The build runs the notebooks whose executed copy in build/notebooks/ is missing or
+stale (docs/_hooks/socketlab_site.py). In the whole suite tests/notebooks/ has just
+made them, so they run once per run; this file alone runs them itself (about a minute).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import pytest
 
 from notebooks import execute
+
+pytestmark = pytest.mark.timeout(600)  # the first build may run every notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDES = ("chat", "inspector", "wireshark", "protocol", "instructor", "performance",
@@ -22,7 +31,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs") / "site"
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+        cwd=ROOT, capture_output=True, text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stderr
     return out
 
@@ -56,9 +65,20 @@ def test_the_site_holds_no_lab_code_or_solutions(site: Path) -> None:
                                                        r"(index\.html|images/[^/]+))", p)], shipped
 
 
-def test_every_notebook_is_a_page(site: Path) -> None:
+def test_every_notebook_is_a_page_with_what_its_cells_did(site: Path) -> None:
     for source in execute.sources():
-        assert (site / "notebooks" / source.stem / "index.html").exists(), source.name
+        page = (site / "notebooks" / source.stem / "index.html").read_text(encoding="utf-8")
+        code_cells = sum(c.cell_type == "code" for c in jupytext.read(source).cells)
+        # "In [ ]:" is a cell that never ran; each ran cell shows its number.
+        assert not re.search(r"In(\s|&nbsp;)*\[(\s|&nbsp;)*\]:", page), source.name
+        assert len(re.findall(r"In(\s|&nbsp;)*\[\d+\]:", page)) == code_cells, source.name
+        assert 'class="jp-RenderedText jp-OutputArea-output"' in page, source.name
+        if "display(" in source.read_text(encoding="utf-8"):
+            assert re.search(r'<img [^>]*src="data:image/png;base64,', page), (
+                f"{source.name}: its charts are not on its page")
+    first = (site / "notebooks" / execute.sources()[0].stem / "index.html").read_text(
+        encoding="utf-8")
+    assert "<pre>[b'helloworld']" in first  # what the cell printed when it ran
 
 
 def test_the_path_starts_at_home(site: Path) -> None:

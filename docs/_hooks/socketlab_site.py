@@ -7,10 +7,12 @@ written so far; the labs' code, checks and solutions stay out of the site
 
 Notebooks: each ``notebooks/NN-topic.py`` becomes the page
 ``notebooks/NN-topic.ipynb``, rendered by mkdocs-jupyter from its *executed*
-copy (``python -m notebooks.execute``, or the test suite, writes them to
-``build/notebooks/``; ``$SOCKETLAB_NOTEBOOKS`` names another folder). The
-build never runs a notebook. One without a copy made from its current source
-is shown without outputs, and the build log says so.
+copy in ``build/notebooks/`` (``$SOCKETLAB_NOTEBOOKS`` names another folder).
+A copy made from the current source is used as it is (the test suite and
+``python -m notebooks.execute`` write them there too); a missing or stale one is
+made here first, by ``notebooks/execute.py`` (a fresh kernel, one minute at most
+per cell). A notebook that fails is logged as an error, so ``mkdocs build
+--strict`` fails; ``mkdocs serve`` shows its page without outputs.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.kernelspec import NoSuchKernel
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # notebooks/ runs from the checkout, like bench/
@@ -72,16 +77,33 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     (STAGE / "notebooks").mkdir(parents=True, exist_ok=True)
     for source in execute.sources():
         uri = f"notebooks/{source.stem}.ipynb"
-        copy = execute.executed_copy(source, executed)
-        if copy is not None:
-            content = copy.read_bytes()
-        else:
-            content = nbformat.writes(execute.to_notebook(source)).encode()
-            log.info("%s: no executed copy of this source in %s, shown without outputs "
-                     "(python -m notebooks.execute makes one)", source.name, executed)
+        content = _executed(source, executed)
         partial = STAGE / f"{uri}.{os.getpid()}.part"  # another build may read the last one
         partial.write_bytes(content)
         partial.replace(STAGE / uri)
         files.append(File(uri, src_dir=str(STAGE), dest_dir=config.site_dir,
                           use_directory_urls=config.use_directory_urls))
     return files
+
+
+def _executed(source: Path, out: Path) -> bytes:
+    """The notebook of ``source`` with its outputs: its current copy, made now if need be."""
+    copy = execute.executed_copy(source, out)
+    if copy is None:
+        log.info("%s: running it for its page (kept in %s until the source changes)",
+                 source.name, out)
+        try:
+            copy = execute.execute(source, out).notebook
+        except NoSuchKernel:
+            log.error("%s: no python3 kernel to run it: pip install -e '.[docs]'", source.name)
+            return nbformat.writes(execute.to_notebook(source)).encode()
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            log.error("%s failed, its page has no outputs:\n%s", source.name, exc)
+            return nbformat.writes(execute.to_notebook(source)).encode()
+    return copy.read_bytes()
+
+
+def on_serve(server: LiveReloadServer, config: MkDocsConfig, builder: Any) -> LiveReloadServer:
+    # The notebooks live outside docs/: an edited one is run again and its page reloaded.
+    server.watch(str(execute.HERE))
+    return server

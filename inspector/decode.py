@@ -15,14 +15,16 @@ first, then "let's look at the wire") meets sealed frames straight away. They
 are recognised by their nonce (direction byte and counter), numbered from
 that counter as a whole capture would number them, and opened with the key
 log's session key that authenticates the connection's first sealed frame:
-the logged keys are tried once per connection, not per frame.
+the logged keys are tried once per connection, not per frame. Without the TCP
+handshake the capture guesses who is the client (the higher port); the nonce's
+direction byte corrects that guess.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 from socketlab.protocol import (
     HEADER_SIZE,
@@ -38,7 +40,7 @@ from socketlab.protocol import (
     encode_message,
     parse_sealed,
 )
-from socketlab.protocol.secure import open_any_nonce
+from socketlab.protocol.secure import SEAL_OVERHEAD, open_any_nonce
 
 from .classify import LATE, View, classify
 from .e2e_notes import E2EWatch
@@ -129,6 +131,7 @@ class _Session:
     waiting: list[Data] = field(default_factory=list)
     mode: str | None = None  # from the client's hello
     client_key: bytes | None = None
+    unsure: bool = False  # no SYN seen: client and server are the capture's guess
     late: bool = False  # sealed frames came without a handshake: the capture began later
     searched: bool = False  # the key log was searched for this late session's key
     key: bytes | None = None  # that search's find
@@ -182,6 +185,7 @@ class SessionDecoder:
         self.max_frame = max_frame
         self.view = view
         self._sessions: dict[Connection, _Session] = {}
+        self._renamed: dict[Connection, Connection] = {}  # roles the nonce corrected
 
     def view_of(self, conn: Connection) -> View | None:
         """How ``conn`` is shown, once known (None: unknown connection, or still undecided)."""
@@ -189,10 +193,15 @@ class SessionDecoder:
         return session.view if session else None
 
     def add(self, event: Event) -> list[Decoded]:
+        if self._renamed and event.conn in self._renamed:
+            renamed = self._renamed[event.conn]
+            if isinstance(event, Closed):
+                del self._renamed[event.conn]
+            event = _flipped(event, renamed)
         if isinstance(event, Data):
             return self._data(event)
         if isinstance(event, Opened):
-            self._session(event.conn)
+            self._session(event.conn).unsure = not event.handshake
             return []
         if isinstance(event, Intercepted):
             arrow = "client → server" if event.direction == "c2s" else "server → client"
@@ -259,6 +268,10 @@ class SessionDecoder:
 
     def _data(self, event: Data) -> list[Decoded]:
         session = self._session(event.conn)
+        if session.unsure and len(event.data) >= HEADER_SIZE + SEAL_OVERHEAD:
+            session.unsure = False
+            if _sealed_by(event.data[HEADER_SIZE:], _OTHER[event.direction]) is not None:
+                event = self._swap_roles(session, event)
         if session.view is not None:
             return self._show(session, event)
         other: Direction = "s2c" if event.direction == "c2s" else "c2s"
@@ -413,6 +426,15 @@ class SessionDecoder:
 
     # -- a capture that began after the handshake -----------------------------------
 
+    def _swap_roles(self, session: _Session, event: Data) -> Data:
+        """The guessed client sealed as the server: swap the roles for this connection."""
+        old = event.conn
+        new = self._renamed[old] = Connection(old.server, old.client, old.index)
+        self._sessions[new] = self._sessions.pop(old)
+        session.c2s, session.s2c = session.s2c, session.c2s
+        session.waiting = [_flipped(waiting, new) for waiting in session.waiting]
+        return _flipped(event, new)
+
     def _late(self, session: _Session, half: _Direction, event: Data, wire: bytes,
               body: bytes, parts: SealedParts) -> Frame:
         """A sealed frame of a session whose handshake was not captured."""
@@ -466,6 +488,19 @@ _NOT_LOGGED_LATE = ("encrypted; no key in the key log opens this session (its ha
 
 def _keys(count: int) -> str:
     return "1 session key" if count == 1 else f"{count} session keys"
+
+
+_OTHER: dict[Direction, Direction] = {"c2s": "s2c", "s2c": "c2s"}
+_E = TypeVar("_E", bound=Event)
+
+
+def _flipped(event: _E, conn: Connection) -> _E:
+    """``event`` of ``conn``, the same connection with client and server swapped."""
+    changes: dict[str, Any] = {"conn": conn}
+    direction = getattr(event, "direction", None)
+    if direction is not None:
+        changes["direction"] = _OTHER[direction]
+    return replace(event, **changes)
 
 
 def _sealed_by(body: bytes, direction: Direction) -> SealedParts | None:

@@ -480,10 +480,8 @@ _NOT_LOGGED = "encrypted; this session's key is not in the key log"
 _RECONNECT = "To read them, reconnect a client while sniffing: its handshake is then captured."
 _HINT = ("To read them, give the server's key log (--keylog FILE), or reconnect a client "
          "while sniffing: its handshake is then captured.")
-_NO_KEY_LOG_LATE = ("encrypted; the handshake was before the capture: give --keylog, or "
-                    "reconnect a client while sniffing")
-_NOT_LOGGED_LATE = ("encrypted; no key in the key log opens this session (its handshake "
-                    "was before the capture)")
+_NO_KEY_LOG_LATE = "encrypted; handshake not captured: give --keylog, or reconnect a client"
+_NOT_LOGGED_LATE = "encrypted; handshake not captured, and no logged key opens it"
 
 
 def _keys(count: int) -> str:

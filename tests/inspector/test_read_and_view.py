@@ -93,3 +93,41 @@ def test_json_of_notes_and_frames_is_valid_and_complete(demo_pcap, vector_keylog
     whisper = next(row for row in rows if row.get("types") == ["whisper"])
     assert whisper["messages"] == [{"type": "whisper", "to": "bob", "text": "psst"}]
     assert whisper["sealed"]["ciphertext_size"] == whisper["size"] - 4 - 24 - 16
+
+
+def test_a_capture_without_the_handshake_and_its_roles_guessed_wrong(tmp_path, vector_keylog):
+    """The capture missed the SYN and the handshake, and the server's port is the higher
+    one, so the capture takes it for the client: the nonces put the roles right, and the
+    logged key that opens the first sealed frame opens the rest."""
+    from socketlab.inspector.packets import ACK, FIN, LINKTYPE_ETHERNET, PSH
+    from socketlab.inspector.pcapwrite import PcapWriter
+    from socketlab.inspector.synth import tcp_packet
+
+    client, server = ("127.0.0.1", 41000), ("127.0.0.1", 52000)
+    late = box_session_vectors()[4:]  # after hello, server_hello, login and welcome
+    seq = {"c2s": 7_000_000, "s2c": 9_000_000}
+    pcap = tmp_path / "late.pcap"
+    with PcapWriter(pcap, LINKTYPE_ETHERNET) as out:
+
+        def send(direction: str, flags: int, payload: bytes = b"") -> None:
+            src, dst = (client, server) if direction == "c2s" else (server, client)
+            other = "s2c" if direction == "c2s" else "c2s"
+            out.write(1.0 + out.count / 100, bytes(12) + b"\x08\x00" +  # Ethernet, IPv4
+                      tcp_packet(src, dst, seq[direction], seq[other], flags, payload))
+            seq[direction] += len(payload) or 1
+
+        for vector in late:
+            send(vector.direction, ACK | PSH, vector.frame)
+        send("c2s", ACK | FIN)
+        send("s2c", ACK | FIN)
+    done = run("read", str(pcap), "--keylog", str(vector_keylog), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    frames = [r for r in rows if "number" in r]
+    assert len(frames) == len(late)
+    assert {(tuple(r["client"]), tuple(r["server"])) for r in rows} == {(client, server)}
+    assert all(r["kind"] == "sealed" and r["messages"] for r in frames)
+    assert [(r["direction"], r["number"]) for r in frames] == \
+        [(v.direction, v.counter + 2) for v in late]
+    assert "Session key found" in rows[0]["note"]
+    assert frames[0]["messages"] == [{"type": "say", "text": "hello, class"}]

@@ -87,7 +87,8 @@ def assert_numbered_per_connection(shown: list[Shown], first: int | None = 1) ->
 
 def assert_interleaved(shown: list[Shown]) -> None:
     """Some connection's frames come back after another connection's: the hard case."""
-    runs = [frame.port for i, frame in enumerate(shown) if i == 0 or shown[i - 1].port != frame.port]
+    runs = [frame.port for i, frame in enumerate(shown)
+            if i == 0 or shown[i - 1].port != frame.port]
     assert len(runs) > len(set(runs)), f"the connections never interleave: {runs}"
 
 

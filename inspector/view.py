@@ -150,8 +150,9 @@ def render_chunk(chunk: Chunk, *, colour: bool = False) -> str:
 def render_note(note: Note, *, colour: bool = False) -> str:
     """A note: ``!`` for trouble (a gap, a bad frame), ``·`` for what is only information."""
     where = f"{_ARROWS[note.direction]}: " if note.direction else ""
-    mark, paint = ("·", "dim") if note.info else ("!", "note")
-    return _paint(f"{conn_tag(note.conn)} {mark} {where}{note.text}", paint, colour)
+    if note.info:
+        return f"{conn_tag(note.conn)} · {where}{note.text}"
+    return _paint(f"{conn_tag(note.conn)} ! {where}{note.text}", "note", colour)
 
 
 def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,

@@ -19,8 +19,9 @@ from socketlab.inspector.events import Closed
 from socketlab.inspector.proxy import Proxy
 from socketlab.inspector.recording import read_recording
 from socketlab.inspector.synth import write_pcap
-from socketlab.protocol import Message, PinStore
+from socketlab.protocol import PinStore
 from socketlab.server.app import ChatServer
+from tests.inspector.test_live_chat import wait_for
 from tests.inspector.view_lines import (
     Shown,
     as_shown,
@@ -40,15 +41,6 @@ def socketlab(*args: str) -> str:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return done.stdout
-
-
-def wait_for_line(client: ChatClient, sender: str, text: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        event = client.events.get(timeout=deadline - time.monotonic())
-        if isinstance(event, Message) and (event.sender, event.text) == (sender, text):
-            return
-    raise AssertionError(f"{text!r} from {sender} never arrived")
 
 
 def class_chat(port: int, pins: PinStore) -> None:
@@ -76,7 +68,7 @@ def class_chat(port: int, pins: PinStore) -> None:
         alice.say("two from alice")
         for line, sender in (("one from bob", "bob"), ("one from eve, in plaintext", "eve"),
                              ("two from alice", "alice")):
-            wait_for_line(alice if sender != "alice" else bob, sender, line)
+            wait_for(alice if sender != "alice" else bob, sender, line)
     finally:
         for chat in reversed(clients):
             chat.close()

@@ -5,6 +5,7 @@ second "Alice", and eve's plaintext session, all at once."""
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from socketlab.inspector.events import Closed
 from socketlab.inspector.proxy import Proxy
 from socketlab.inspector.recording import read_recording
 from socketlab.inspector.synth import write_pcap
-from socketlab.protocol import PinStore
+from socketlab.protocol import Message, PinStore
 from socketlab.server.app import ChatServer
 from tests.inspector.test_live_chat import wait_for
 from tests.inspector.view_lines import (
@@ -41,6 +42,19 @@ def socketlab(*args: str) -> str:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return done.stdout
+
+
+def wait_all(client: ChatClient, lines: set[tuple[str, str]]) -> None:
+    """Until every (sender, text) arrived, in any order (two senders race)."""
+    deadline = time.monotonic() + TIMEOUT
+    while lines:
+        assert time.monotonic() < deadline, f"never arrived: {lines}"
+        try:
+            event = client.events.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if isinstance(event, Message):
+            lines.discard((event.sender, event.text))
 
 
 def class_chat(port: int, pins: PinStore) -> None:
@@ -66,9 +80,8 @@ def class_chat(port: int, pins: PinStore) -> None:
         bob.say("one from bob")
         eve.say("one from eve, in plaintext")
         alice.say("two from alice")
-        for line, sender in (("one from bob", "bob"), ("one from eve, in plaintext", "eve"),
-                             ("two from alice", "alice")):
-            wait_for(alice if sender != "alice" else bob, sender, line)
+        wait_for(bob, "alice", "two from alice")  # alice's lines reach bob in her order
+        wait_all(alice, {("bob", "one from bob"), ("eve", "one from eve, in plaintext")})
     finally:
         for chat in reversed(clients):
             chat.close()

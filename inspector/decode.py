@@ -30,11 +30,13 @@ from socketlab.protocol import (
     HEADER_SIZE,
     MAX_FRAME,
     AnyMessage,
+    Error,
     FrameDecoder,
     Hello,
     ProtocolError,
     SealedParts,
     SecureChannel,
+    Welcome,
     decode_message,
     encode_frame,
     encode_message,
@@ -361,6 +363,11 @@ class SessionDecoder:
                 out.append(session.notice)
                 session.notice = None
             out.append(frame)
+            if half.count == 2 and event.direction == "s2c" and frame.messages:
+                # Connections are told apart by port; say whose this one is, once.
+                outcome = _login_outcome(frame.messages[0])
+                if outcome:
+                    out.append(Note(event.conn, None, event.ts, outcome, info=True))
         return out
 
     def _frame(self, session: _Session, half: _Direction, event: Data, wire: bytes,
@@ -482,6 +489,15 @@ _HINT = ("To read them, give the server's key log (--keylog FILE), or reconnect 
          "while sniffing: its handshake is then captured.")
 _NO_KEY_LOG_LATE = "encrypted; handshake not captured: give --keylog, or reconnect a client"
 _NOT_LOGGED_LATE = "encrypted; handshake not captured, and no logged key opens it"
+
+
+def _login_outcome(answer: AnyMessage) -> str:
+    """What the server's first answer after the handshake says about the login."""
+    if isinstance(answer, Welcome):
+        return f"logged in as {answer.name}"
+    if isinstance(answer, Error):
+        return f"login refused ({answer.code})"
+    return ""
 
 
 def _keys(count: int) -> str:

@@ -111,6 +111,13 @@ def assert_every_frame_under_its_connection(text: str, rows: list[dict[str, Any]
     assert [f.what for f in under[refused] if f.direction == "c2s"] == ["hello", "login", "bye"]
     assert not any(_says(f) for f in under[refused])
     assert len({f.port for f in shown}) >= 4
+    # Once the server answers the login, the view says whose connection it is.
+    welcomed = {r["client"][1]: m["name"] for r in json_frames(rows) for m in r["messages"]
+                if m["type"] == "welcome"}
+    assert refused not in welcomed and plain in welcomed and len(welcomed) >= 3
+    said = {line for line in text.splitlines() if "· log" in line}
+    assert said == {f"[{port}] · logged in as {name}" for port, name in welcomed.items()} \
+        | {f"[{refused}] · login refused (name_taken)"}
 
 
 def _says(frame: Shown) -> bool:

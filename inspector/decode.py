@@ -460,7 +460,7 @@ class SessionDecoder:
         key = self._late_key(session, body)
         if key is None:
             return (f"{LATE}, and none of the {_keys(len(self.keys))} in the key log opens "
-                    f"them (is it this server's key log?). {_RECONNECT}")
+                    f"them: it was written for other sessions. {_RECONNECT}")
         client_key = session.client_key or b""
         return (f"{LATE}. Session key found: of the {_keys(len(self.keys))} in the key log, "
                 f"the one for client key {client_key.hex()[:16]}… opens the first sealed "

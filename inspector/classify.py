@@ -36,6 +36,9 @@ View = Literal["raw", "frames", "socketlab"]
 VIEWS: tuple[View, ...] = ("raw", "frames", "socketlab")
 
 
+LATE = "sealed frames; the handshake happened before the capture started"
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """How to show a connection, and why (one sentence, for people)."""
@@ -61,9 +64,6 @@ def classify(first: bytes, max_frame: int = MAX_FRAME) -> Verdict | None:
         return Verdict("frames", f"the first {len(bodies[0])}-byte frame is not a socketlab "
                                  "message")
     return Verdict("socketlab", f"the first frame is a socketlab {message.TYPE!r}")
-
-
-LATE = "sealed frames; the handshake happened before the capture started"
 
 
 def is_sealed(body: bytes) -> bool:

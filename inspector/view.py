@@ -100,21 +100,18 @@ def conn_heading(conn: Connection) -> str:
 
 
 _ARROWS = {"c2s": "client → server", "s2c": "server → client"}
+_STATES = {"plain": "plaintext", "sealed": "encrypted", "undecodable": "undecodable"}
 
 
 def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str:
     """One frame, side by side: wire bytes | meaning, under a title with its connection's tag."""
     arrow = _ARROWS[frame.direction]
     if frame.kind == "frame":
-        what = "text" if frame.text is not None else "binary"
-        title = f"{conn_tag(frame.conn)} #{frame.number:<3} {arrow}  {len(frame.wire)} B  " \
-                f"frame: {what}"
+        state, what = "frame", "text" if frame.text is not None else "binary"
     else:
-        what = frame.label or "?"
-        state = {"plain": "plaintext", "sealed": "encrypted",
-                 "undecodable": "undecodable"}[frame.kind]
-        title = f"{conn_tag(frame.conn)} #{frame.number:<3} {arrow}  {len(frame.wire)} B  " \
-                f"{state}: {what}"
+        state, what = _STATES[frame.kind], frame.label or "?"
+    title = f"{conn_tag(frame.conn)} #{frame.number:<3} {arrow}  {len(frame.wire)} B  " \
+            f"{state}: {what}"
     head = _paint(title, frame.direction, colour)
     left = _wire_column(frame)
     right = _meaning_column(frame, max(20, width - LEFT_WIDTH - 3))

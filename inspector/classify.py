@@ -7,11 +7,12 @@ sniff|read|proxy`` show each connection the way it speaks, picked by
 ``classify`` from the first bytes one side sent (``--as`` overrides it):
 
 - ``socketlab``: the first frame's body decodes as a socketlab message
-  (normally the client's ``hello``);
+  (normally the client's ``hello``), or is a sealed body (a nonce with its
+  direction byte and counter): the capture began after the handshake;
 - ``frames``: the bytes split into a plausible frame (a length of 1 up to
   ``max_frame``) whose body is not a socketlab message;
-- ``raw``: anything else, e.g. ``hello\\n``, whose first 4 bytes would
-  announce a frame of 1.7 GB.
+- ``raw``: anything else, e.g. lab 01's ``hello\\n``, whose first 4 bytes
+  are text, not a frame length.
 
 Framing goes through ``protocol.FrameDecoder``: ``protocol/`` is the only code
 that knows the bytes on the wire.
@@ -22,10 +23,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from socketlab.protocol import MAX_FRAME, FrameDecoder, ProtocolError, decode_message
+from socketlab.protocol import (
+    HEADER_SIZE,
+    MAX_FRAME,
+    FrameDecoder,
+    ProtocolError,
+    decode_message,
+    parse_sealed,
+)
 
 View = Literal["raw", "frames", "socketlab"]
 VIEWS: tuple[View, ...] = ("raw", "frames", "socketlab")
+
+
+LATE = "sealed frames; the handshake happened before the capture started"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +52,32 @@ def classify(first: bytes, max_frame: int = MAX_FRAME) -> Verdict | None:
     ``first``; ``None`` while they are too few to tell (less than one whole frame)."""
     try:
         bodies = FrameDecoder(max_frame).feed(first)
-    except ProtocolError as exc:
-        return Verdict("raw", f"the first 4 bytes ({first[:4].hex(' ')}) are not a frame "
-                              f"length ({exc.message})")
+    except ProtocolError:
+        return Verdict("raw", _not_a_length(first))
     if not bodies:
         return None
     try:
         message = decode_message(bodies[0])
     except ProtocolError:
+        if is_sealed(bodies[0]):
+            return Verdict("socketlab", LATE)
         return Verdict("frames", f"the first {len(bodies[0])}-byte frame is not a socketlab "
                                  "message")
     return Verdict("socketlab", f"the first frame is a socketlab {message.TYPE!r}")
+
+
+def is_sealed(body: bytes) -> bool:
+    """Whether ``body`` is laid out as a sealed frame: a nonce with a direction
+    byte, zero padding and a counter, a MAC, then ciphertext."""
+    try:
+        return parse_sealed(body).direction != "?"
+    except ProtocolError:
+        return False
+
+
+def _not_a_length(first: bytes) -> str:
+    head = first[:HEADER_SIZE]
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        text = first[:24].split(b"\n")[0].decode("utf-8", "replace")
+        return f'it starts with text ("{text}"), not with a 4-byte length'
+    return f"its first 4 bytes ({head.hex(' ')}) are not a usable frame length"

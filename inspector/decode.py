@@ -9,31 +9,42 @@ exchange: it watches the plaintext handshake to learn the mode and the
 client's key, finds the session key in the key log (if one was given), and
 then opens each sealed frame with a ``SecureChannel`` playing the receiver's
 role. Framing always goes through ``protocol/``.
+
+A capture started after the handshake (the classroom's usual order: chat
+first, then "let's look at the wire") meets sealed frames straight away. They
+are recognised by their nonce (direction byte and counter), numbered from
+that counter as a whole capture would number them, and opened with the key
+log's session key that authenticates the connection's first sealed frame:
+the logged keys are tried once per connection, not per frame. Without the TCP
+handshake the capture guesses who is the client (the higher port); the nonce's
+direction byte corrects that guess.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 from socketlab.protocol import (
     HEADER_SIZE,
     MAX_FRAME,
     AnyMessage,
+    Error,
     FrameDecoder,
     Hello,
     ProtocolError,
     SealedParts,
     SecureChannel,
+    Welcome,
     decode_message,
     encode_frame,
     encode_message,
     parse_sealed,
 )
-from socketlab.protocol.secure import open_any_nonce
+from socketlab.protocol.secure import SEAL_OVERHEAD, open_any_nonce
 
-from .classify import View, classify
+from .classify import LATE, View, classify
 from .e2e_notes import E2EWatch
 from .events import (
     Closed,
@@ -88,6 +99,7 @@ class Note:
     direction: Direction | None
     ts: float
     text: str
+    info: bool = False  # only information (how a connection is shown, its end), no trouble
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +133,11 @@ class _Session:
     waiting: list[Data] = field(default_factory=list)
     mode: str | None = None  # from the client's hello
     client_key: bytes | None = None
+    unsure: bool = False  # no SYN seen: client and server are the capture's guess
+    late: bool = False  # sealed frames came without a handshake: the capture began later
+    searched: bool = False  # the key log was searched for this late session's key
+    key: bytes | None = None  # that search's find
+    notice: Note | None = None  # what to say before the frame being made
     channels: dict[str, SecureChannel] = field(default_factory=dict)
     e2e: E2EWatch = field(default_factory=E2EWatch)
 
@@ -170,6 +187,7 @@ class SessionDecoder:
         self.max_frame = max_frame
         self.view = view
         self._sessions: dict[Connection, _Session] = {}
+        self._renamed: dict[Connection, Connection] = {}  # roles the nonce corrected
 
     def view_of(self, conn: Connection) -> View | None:
         """How ``conn`` is shown, once known (None: unknown connection, or still undecided)."""
@@ -177,10 +195,15 @@ class SessionDecoder:
         return session.view if session else None
 
     def add(self, event: Event) -> list[Decoded]:
+        if self._renamed and event.conn in self._renamed:
+            renamed = self._renamed[event.conn]
+            if isinstance(event, Closed):
+                del self._renamed[event.conn]
+            event = _flipped(event, renamed)
         if isinstance(event, Data):
             return self._data(event)
         if isinstance(event, Opened):
-            self._session(event.conn)
+            self._session(event.conn).unsure = not event.handshake
             return []
         if isinstance(event, Intercepted):
             arrow = "client → server" if event.direction == "c2s" else "server → client"
@@ -226,7 +249,8 @@ class SessionDecoder:
                 notes.append(Note(event.conn, direction, event.ts,
                                   f"stream ended inside a frame ({half.frames.buffered} "
                                   "bytes held)"))
-        notes.append(Note(event.conn, None, event.ts, f"connection closed ({event.how})"))
+        notes.append(Note(event.conn, None, event.ts, f"connection closed ({event.how})",
+                          info=True))
         return notes
 
     def _session(self, conn: Connection) -> _Session:
@@ -246,6 +270,10 @@ class SessionDecoder:
 
     def _data(self, event: Data) -> list[Decoded]:
         session = self._session(event.conn)
+        if session.unsure and len(event.data) >= HEADER_SIZE + SEAL_OVERHEAD:
+            session.unsure = False
+            if _sealed_by(event.data[HEADER_SIZE:], _OTHER[event.direction]) is not None:
+                event = self._swap_roles(session, event)
         if session.view is not None:
             return self._show(session, event)
         other: Direction = "s2c" if event.direction == "c2s" else "c2s"
@@ -273,9 +301,11 @@ class SessionDecoder:
         waiting, session.waiting = session.waiting, []
         out: list[Decoded] = []
         if view != "socketlab":
-            name = "raw bytes" if view == "raw" else "length-prefixed frames"
+            name = "raw bytes (not length-prefixed frames)" if view == "raw" \
+                else "length-prefixed frames (not socketlab messages)"
             out.append(Note(waiting[0].conn, None, ts,
-                            f"shown as {name}: {reason} (--as raw|frames|socketlab overrides)"))
+                            f"shown as {name}: {reason} (--as raw|frames|socketlab overrides)",
+                            info=True))
         for event in waiting:
             out += self._show(session, event)
         return out
@@ -328,16 +358,29 @@ class SessionDecoder:
         for body in bodies:
             half.count += 1
             wire = encode_frame(body, self.max_frame)
-            out.append(self._frame(session, event, half.count, wire, body))
+            frame = self._frame(session, half, event, wire, body)
+            if session.notice is not None:
+                out.append(session.notice)
+                session.notice = None
+            out.append(frame)
+            if half.count == 2 and event.direction == "s2c" and frame.messages:
+                # Connections are told apart by port; say whose this one is, once.
+                outcome = _login_outcome(frame.messages[0])
+                if outcome:
+                    out.append(Note(event.conn, None, event.ts, outcome, info=True))
         return out
 
-    def _frame(self, session: _Session, event: Data, number: int, wire: bytes,
+    def _frame(self, session: _Session, half: _Direction, event: Data, wire: bytes,
                body: bytes) -> Frame:
-        conn, direction, ts = event.conn, event.direction, event.ts
+        conn, direction, ts, number = event.conn, event.direction, event.ts, half.count
         # The first frame each way is the plaintext handshake; in a box session
         # every later frame is sealed.
         if number > 1 and session.mode == "box":
             return self._sealed(session, conn, direction, number, ts, wire, body)
+        if session.mode is None or session.late:  # no hello seen: did the capture begin later?
+            parts = _sealed_by(body, direction)
+            if parts is not None:
+                return self._late(session, half, event, wire, body, parts)
         try:
             message = decode_message(body)
         except ProtocolError as exc:
@@ -357,13 +400,16 @@ class SessionDecoder:
         if channel is None:
             if self.keys is None:
                 return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
-                             note="encrypted; no key log given (--keylog)")
-            key = self.keys.get(session.client_key or b"")
+                             note=_NO_KEY_LOG_LATE if session.late else _NO_KEY_LOG)
+            key = self._late_key(session, body) if session.late \
+                else self.keys.get(session.client_key or b"")
             if key is None:
                 return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
-                             note="encrypted; this session's key is not in the key log")
+                             note=_NOT_LOGGED_LATE if session.late else _NOT_LOGGED)
             # We read c2s frames as the server would, s2c frames as the client would.
             channel = SecureChannel(key, "server" if direction == "c2s" else "client")
+            if session.late:  # this direction's frames are read from here on
+                channel.received = parts.counter
             session.channels[direction] = channel
         how = "decrypted with the key log"
         try:
@@ -384,3 +430,97 @@ class SessionDecoder:
         if e2e:
             how += f"; {e2e}"
         return Frame(conn, direction, number, ts, wire, "sealed", messages, parts, how, bodies)
+
+    # -- a capture that began after the handshake -----------------------------------
+
+    def _swap_roles(self, session: _Session, event: Data) -> Data:
+        """The guessed client sealed as the server: swap the roles for this connection."""
+        old = event.conn
+        new = self._renamed[old] = Connection(old.server, old.client, old.index)
+        self._sessions[new] = self._sessions.pop(old)
+        session.c2s, session.s2c = session.s2c, session.c2s
+        session.waiting = [_flipped(waiting, new) for waiting in session.waiting]
+        return _flipped(event, new)
+
+    def _late(self, session: _Session, half: _Direction, event: Data, wire: bytes,
+              body: bytes, parts: SealedParts) -> Frame:
+        """A sealed frame of a session whose handshake was not captured."""
+        if half.count == 1:  # numbered as a whole capture would: the handshake is #1
+            half.count = parts.counter + 2
+        if not session.late:
+            session.mode, session.late = "box", True
+            session.notice = Note(event.conn, None, event.ts, self._late_notice(session, body),
+                                  info=True)
+        return self._sealed(session, event.conn, event.direction, half.count, event.ts, wire,
+                            body)
+
+    def _late_notice(self, session: _Session, body: bytes) -> str:
+        if self.keys is None:
+            return f"{LATE}. {_HINT}"
+        key = self._late_key(session, body)
+        if key is None:
+            return (f"{LATE}, and none of the {_keys(len(self.keys))} in the key log opens "
+                    f"them: it was written for other sessions. {_RECONNECT}")
+        client_key = session.client_key or b""
+        return (f"{LATE}. Session key found: of the {_keys(len(self.keys))} in the key log, "
+                f"the one for client key {client_key.hex()[:16]}… opens the first sealed "
+                "frame, so it opens the rest")
+
+    def _late_key(self, session: _Session, body: bytes) -> bytes | None:
+        """The logged session key that opens ``body``; searched once per connection."""
+        if not session.searched and self.keys is not None:
+            session.searched = True
+            if isinstance(self.keys, KeyLogFile):
+                self.keys.refresh()
+            for client_key, key in self.keys.items():
+                try:
+                    open_any_nonce(key, body)  # checks the MAC, whatever the counter
+                except ProtocolError:
+                    continue
+                session.key, session.client_key = key, client_key
+                break
+        return session.key
+
+
+_NO_KEY_LOG = "encrypted; no key log given (--keylog)"
+_NOT_LOGGED = "encrypted; this session's key is not in the key log"
+_RECONNECT = "To read them, reconnect a client while sniffing: its handshake is then captured."
+_HINT = ("To read them, give the server's key log (--keylog FILE), or reconnect a client "
+         "while sniffing: its handshake is then captured.")
+_NO_KEY_LOG_LATE = "encrypted; handshake not captured: give --keylog, or reconnect a client"
+_NOT_LOGGED_LATE = "encrypted; handshake not captured, and no logged key opens it"
+
+
+def _login_outcome(answer: AnyMessage) -> str:
+    """What the server's first answer after the handshake says about the login."""
+    if isinstance(answer, Welcome):
+        return f"logged in as {answer.name}"
+    if isinstance(answer, Error):
+        return f"login refused ({answer.code})"
+    return ""
+
+
+def _keys(count: int) -> str:
+    return "1 session key" if count == 1 else f"{count} session keys"
+
+
+_OTHER: dict[Direction, Direction] = {"c2s": "s2c", "s2c": "c2s"}
+_E = TypeVar("_E", bound=Event)
+
+
+def _flipped(event: _E, conn: Connection) -> _E:
+    """``event`` of ``conn``, the same connection with client and server swapped."""
+    changes: dict[str, Any] = {"conn": conn}
+    direction = getattr(event, "direction", None)
+    if direction is not None:
+        changes["direction"] = _OTHER[direction]
+    return replace(event, **changes)
+
+
+def _sealed_by(body: bytes, direction: Direction) -> SealedParts | None:
+    """``body`` taken apart if it is a sealed frame its sender (``direction``) made."""
+    try:
+        parts = parse_sealed(body)
+    except ProtocolError:
+        return None
+    return parts if parts.direction == ("client" if direction == "c2s" else "server") else None

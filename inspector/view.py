@@ -6,6 +6,11 @@ message, the frame's text (a connection shown as plain frames), or why it
 could not be decoded. A connection shown as raw bytes is a hex dump per
 chunk and direction, in order, as Wireshark's "Follow TCP Stream". Colour on
 a terminal, plain text when piped, and JSON lines for notebooks and tools.
+
+Connections interleave in time, so every frame, chunk and note starts with
+its connection's tag, the client's port (``[53042]``); a heading introduces
+each connection once. The tag depends on the connection alone, so a line
+reads the same whatever came before it (``read --jobs N`` merges lines).
 """
 
 from __future__ import annotations
@@ -82,17 +87,31 @@ def conn_label(conn: Connection) -> str:
     return f"{ch}:{cp} ⇄ {sh}:{sp}"
 
 
+def conn_tag(conn: Connection) -> str:
+    """The short name every line of ``conn`` starts with: its client's port."""
+    return f"[{conn.client[1]}]"
+
+
+def conn_heading(conn: Connection) -> str:
+    """The line that introduces a connection, once, before its first line."""
+    (ch, cp), (sh, sp) = conn.client, conn.server
+    return (f"═══ connection {conn_tag(conn)}: client {ch}:{cp} ⇄ server {sh}:{sp} "
+            f"(its lines start with {conn_tag(conn)}, the client's port)")
+
+
+_ARROWS = {"c2s": "client → server", "s2c": "server → client"}
+_STATES = {"plain": "plaintext", "sealed": "encrypted", "undecodable": "undecodable"}
+
+
 def render_frame(frame: Frame, *, colour: bool = False, width: int = 100) -> str:
-    """One frame, side by side: wire bytes | meaning."""
-    arrow = "client → server" if frame.direction == "c2s" else "server → client"
+    """One frame, side by side: wire bytes | meaning, under a title with its connection's tag."""
+    arrow = _ARROWS[frame.direction]
     if frame.kind == "frame":
-        what = "text" if frame.text is not None else "binary"
-        title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  frame: {what}"
+        state, what = "frame", "text" if frame.text is not None else "binary"
     else:
-        what = frame.label or "?"
-        state = {"plain": "plaintext", "sealed": "encrypted",
-                 "undecodable": "undecodable"}[frame.kind]
-        title = f"#{frame.number:<3} {arrow}  {len(frame.wire)} B  {state}: {what}"
+        state, what = _STATES[frame.kind], frame.label or "?"
+    title = f"{conn_tag(frame.conn)} #{frame.number:<3} {arrow}  {len(frame.wire)} B  " \
+            f"{state}: {what}"
     head = _paint(title, frame.direction, colour)
     left = _wire_column(frame)
     right = _meaning_column(frame, max(20, width - LEFT_WIDTH - 3))
@@ -112,9 +131,8 @@ RAW_MAX_LINES = 32
 
 def render_chunk(chunk: Chunk, *, colour: bool = False) -> str:
     """Raw bytes as a hex dump with stream offsets: ``offset  hex…  |ascii|``."""
-    arrow = "client → server" if chunk.direction == "c2s" else "server → client"
-    lines = [_paint(f"{arrow}  {len(chunk.data)} B at offset {chunk.offset}  raw",
-                    chunk.direction, colour)]
+    lines = [_paint(f"{conn_tag(chunk.conn)} {_ARROWS[chunk.direction]}  {len(chunk.data)} B "
+                    f"at offset {chunk.offset}  raw", chunk.direction, colour)]
     data = chunk.data
     shown = min(len(data), RAW_BYTES_PER_LINE * RAW_MAX_LINES)
     for i in range(0, shown, RAW_BYTES_PER_LINE):
@@ -127,13 +145,17 @@ def render_chunk(chunk: Chunk, *, colour: bool = False) -> str:
 
 
 def render_note(note: Note, *, colour: bool = False) -> str:
-    where = f" [{note.direction}]" if note.direction else ""
-    return _paint(f"  !{where} {note.text}", "note", colour)
+    """A note: ``!`` for trouble (a gap, a bad frame), ``·`` for what is only information."""
+    where = f"{_ARROWS[note.direction]}: " if note.direction else ""
+    if note.info:
+        return f"{conn_tag(note.conn)} · {where}{note.text}"
+    return _paint(f"{conn_tag(note.conn)} ! {where}{note.text}", "note", colour)
 
 
 def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
            seen: set[Connection] | None = None) -> Iterator[str]:
-    """Text blocks for frames and notes, with a heading per new connection.
+    """Text blocks for frames and notes, each tagged with its connection, and a
+    heading before a connection's first block.
 
     Pass the same ``seen`` set across calls to render a live stream piece by piece.
     """
@@ -141,7 +163,7 @@ def render(items: Iterable[Decoded], *, colour: bool = False, width: int = 100,
     for item in items:
         if item.conn not in seen:
             seen.add(item.conn)
-            yield _paint(f"═══ connection {conn_label(item.conn)}", "dim", colour)
+            yield _paint(conn_heading(item.conn), "dim", colour)
         if isinstance(item, Frame):
             yield render_frame(item, colour=colour, width=width)
         elif isinstance(item, Chunk):

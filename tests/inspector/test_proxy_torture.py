@@ -165,6 +165,7 @@ def test_the_command_tortures_too() -> None:
     assert proc.returncode == 0
     assert len(firsts) == 1 and len(firsts[0]) < len(MESSAGE) and len(first) < len(MESSAGE)
     # The view shows the bytes as the client received them: one byte per send.
-    received = Counter(line.split("  ")[1] for line in out.splitlines()
-                       if line.startswith("server → client"))
+    titles = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("[")]
+    received = Counter(title.split("  ")[1] for title in titles
+                       if title.startswith("server → client"))
     assert received == {"1 B at offset 0": 1, **{f"1 B at offset {i}": 1 for i in range(1, 9)}}

@@ -93,3 +93,70 @@ def test_json_of_notes_and_frames_is_valid_and_complete(demo_pcap, vector_keylog
     whisper = next(row for row in rows if row.get("types") == ["whisper"])
     assert whisper["messages"] == [{"type": "whisper", "to": "bob", "text": "psst"}]
     assert whisper["sealed"]["ciphertext_size"] == whisper["size"] - 4 - 24 - 16
+
+
+LATE_CLIENT, LATE_SERVER = ("127.0.0.1", 41000), ("127.0.0.1", 52000)
+
+
+def late_capture(path):
+    """A pcap that missed the SYN and the handshake (login and welcome too) of the
+    known-answer session, whose server has the higher port; returns the frames in it."""
+    from socketlab.inspector.packets import ACK, FIN, LINKTYPE_ETHERNET, PSH
+    from socketlab.inspector.pcapwrite import PcapWriter
+    from socketlab.inspector.synth import tcp_packet
+
+    late = box_session_vectors()[4:]  # after hello, server_hello, login and welcome
+    seq = {"c2s": 7_000_000, "s2c": 9_000_000}
+    with PcapWriter(path, LINKTYPE_ETHERNET) as out:
+
+        def send(direction: str, flags: int, payload: bytes = b"") -> None:
+            src, dst = (LATE_CLIENT, LATE_SERVER) if direction == "c2s" \
+                else (LATE_SERVER, LATE_CLIENT)
+            other = "s2c" if direction == "c2s" else "c2s"
+            out.write(1.0 + out.count / 100, bytes(12) + b"\x08\x00" +  # Ethernet, IPv4
+                      tcp_packet(src, dst, seq[direction], seq[other], flags, payload))
+            seq[direction] += len(payload) or 1
+
+        for vector in late:
+            send(vector.direction, ACK | PSH, vector.frame)
+        send("c2s", ACK | FIN)
+        send("s2c", ACK | FIN)
+    return late
+
+
+def test_a_capture_without_the_handshake_and_its_roles_guessed_wrong(tmp_path, vector_keylog):
+    """The capture takes the server (the higher port) for the client: the nonces put the
+    roles right, and the logged key that opens the first sealed frame opens the rest."""
+    pcap = tmp_path / "late.pcap"
+    late = late_capture(pcap)
+    done = run("read", str(pcap), "--keylog", str(vector_keylog), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    frames = [r for r in rows if "number" in r]
+    assert len(frames) == len(late)
+    assert {(tuple(r["client"]), tuple(r["server"])) for r in rows} == \
+        {(LATE_CLIENT, LATE_SERVER)}
+    assert all(r["kind"] == "sealed" and r["messages"] for r in frames)
+    assert [(r["direction"], r["number"]) for r in frames] == \
+        [(v.direction, v.counter + 2) for v in late]
+    assert "Session key found" in rows[0]["note"]
+    assert frames[0]["messages"] == [{"type": "say", "text": "hello, class"}]
+
+
+def test_a_late_capture_with_a_key_log_of_other_sessions_says_so(tmp_path):
+    from socketlab.protocol import keylog_line
+
+    pcap, keylog = tmp_path / "late.pcap", tmp_path / "other.keys"
+    late_capture(pcap)
+    keylog.write_text(keylog_line(bytes(range(32)), bytes(32)))
+    done = run("read", str(pcap), "--keylog", str(keylog))
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stdout.splitlines() if "before the capture started" in line]
+    assert said == ["[41000] · sealed frames; the handshake happened before the capture "
+                    "started, and none of the 1 session key in the key log opens them: it was "
+                    "written for other sessions. To read them, reconnect a client while "
+                    "sniffing: its handshake is then captured."]
+    titles = [line for line in done.stdout.splitlines() if line.startswith("[41000] #")]
+    assert len(titles) == len(box_session_vectors()) - 4
+    assert all(line.endswith("encrypted: ?") for line in titles)
+    assert done.stdout.count("handshake not captured, and no logged key opens it") == len(titles)

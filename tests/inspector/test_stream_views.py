@@ -196,3 +196,19 @@ def test_a_live_sniff_of_an_echo_shows_raw_bytes_and_of_frames_their_text(tmp_pa
             texts = [i.text for i in items if isinstance(i, Frame) and i.direction == "c2s"]
             assert texts == [body.decode() for body in FRAMED]
         assert json_items(str(pcap))  # the pcap written during the capture reads back
+
+
+def test_lab_01s_reference_capture_says_raw_bytes_without_an_alarm():
+    """Lab 01 comes before framing: its echo is raw bytes, said as such, nothing red."""
+    reference = Path(__file__).parents[2] / "labs" / "01-echo" / "capture" / "reference.pcap"
+    done = run("read", str(reference))
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    said = [line for line in lines if "shown as" in line]
+    assert len(said) == 2  # two clients, one after the other
+    assert all("· shown as raw bytes (not length-prefixed frames): it starts with text" in line
+               for line in said)
+    assert '("hello, echo")' in said[0]
+    assert not any(word in done.stdout for word in ("exceeds", "maximum", "error", "invalid"))
+    assert not any(line.split(" ", 2)[1:2] == ["!"] for line in lines)  # no warning mark
+    assert "|hello, echo.|" in done.stdout

@@ -90,7 +90,10 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     from .sniffer import SniffProcess
 
     capture = SniffProcess(args.iface, args.port, args.pcap)
-    capture.start()  # raises CaptureError (no rights, no such interface) before any output
+    try:
+        capture.start()  # raises CaptureError (no rights, no such interface) before any output
+    except KeyboardInterrupt:
+        return 0  # stopped before it started: start() left no capture behind
     print(f"sniffing {capture.iface}, tcp port {args.port} — Ctrl-C to stop", file=sys.stderr)
     reassembler = Reassembler()
     decoder = SessionDecoder(_keys(args.keylog), view=args.view)
@@ -103,7 +106,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     stop = threading.Event()
     _on_terminate(stop)
     try:
-        while not stop.is_set():
+        while not stop.is_set() and capture.running:
             show(capture.segments(timeout=0.2))
     except KeyboardInterrupt:
         pass
@@ -113,8 +116,8 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     printer.emit(decoded for event in reassembler.finish() for decoded in decoder.add(event))
     stats = capture.stats
     if stats is None:
-        print("\nthe capture process ended without a count", file=sys.stderr)
-        return 0
+        raise CaptureError("capture_failed", "the capture process ended early"
+                           + (f"; {args.pcap} holds every packet shown" if args.pcap else ""))
     dropped = f", {stats.dropped} dropped by the kernel" if stats.dropped else ""
     print(f"\n{stats.delivered} packets captured{dropped}"
           + (f"; pcap written to {args.pcap}" if args.pcap else ""), file=sys.stderr)
@@ -225,9 +228,12 @@ def _jobs(text: str) -> int:
 
 
 def _on_terminate(stop: threading.Event) -> None:
-    """SIGTERM stops the loop like Ctrl-C does (where the platform has it)."""
-    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    """SIGTERM and a closing terminal (SIGHUP) stop the loop like Ctrl-C does (where the
+    platform has them)."""
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: stop.set())
 
 
 def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:

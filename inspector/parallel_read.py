@@ -22,7 +22,7 @@ import heapq
 import multiprocessing
 import multiprocessing.context
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from operator import itemgetter
@@ -38,6 +38,9 @@ from .printer import Printer
 from .reassembly import Reassembler
 
 _BATCH = 1024  # lines per message to the parent: few pickles, little memory
+# What a share sends: a batch of numbered lines, or (kind, ...) at the end
+# ("end", packets, truncated_at) or on failure ("error", code, message).
+Message = list[tuple[int, str]] | tuple[str, int | str, int | str | None]
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,12 @@ def share_of(linktype: int, data: bytes, workers: int) -> int:
     The sum is the same both ways, so a connection stays with one worker. It is
     hashed (Knuth's multiplicative hash) because Linux gives connecting sockets
     ports of one parity, so the plain sum modulo 2 would send every connection to
-    one worker. Linux loopback frames (Ethernet, IPv4, TCP) are read in place;
-    anything else is parsed.
+    one worker. Linux loopback frames (Ethernet, IPv4, TCP) are read in place,
+    once their length allows it; anything else is parsed, so a share is the same
+    for every packet ``parse_packet`` gives the same ports.
     """
-    if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00" and data[23] == 6 \
-            and len(data) >= 38 + (data[14] & 0x0F) * 4:
+    if linktype == LINKTYPE_ETHERNET and len(data) >= 38 and data[12:14] == b"\x08\x00" \
+            and data[14] >> 4 == 4 and data[23] == 6 and len(data) >= 38 + (data[14] & 0x0F) * 4:
         tcp = 14 + (data[14] & 0x0F) * 4
         ports = ((data[tcp] + data[tcp + 2]) << 8) + data[tcp + 1] + data[tcp + 3]
     else:
@@ -102,9 +106,7 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
         pipes.append(ours)
         processes.append(process)
     try:
-        streams = [_lines_from(pipe, totals) for pipe in pipes]
-        for _, text in heapq.merge(*streams, key=itemgetter(0)):
-            yield text
+        yield from merge_lines([_messages(pipe) for pipe in pipes], totals)
     finally:
         for process in processes:
             process.join(timeout=5)
@@ -112,26 +114,37 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
                 process.terminate()
 
 
-def _lines_from(pipe: Pipe, totals: ReadTotals) -> Iterator[tuple[int, str]]:
+def merge_lines(shares: list[Iterable[Message]], totals: ReadTotals) -> Iterator[str]:
+    """The output lines, in order, from what each share's ``decode_share`` sent."""
+    streams = [_numbered_lines(messages, totals) for messages in shares]
+    for _, text in heapq.merge(*streams, key=itemgetter(0)):
+        yield text
+
+
+def _messages(pipe: Pipe) -> Iterator[Message]:
     while True:
         try:
-            message = pipe.recv()
+            yield pipe.recv()
         except EOFError:
             raise CaptureError("worker_failed", "a decoding process ended early") from None
+
+
+def _numbered_lines(messages: Iterable[Message], totals: ReadTotals) -> Iterator[tuple[int, str]]:
+    for message in messages:
         if isinstance(message, list):
             yield from message
             continue
         kind, first, second = message
         if kind == "error":
-            raise CaptureError(first, second)
-        totals.packets, totals.truncated_at = first, second
+            raise CaptureError(str(first), str(second))
+        totals.packets, totals.truncated_at = int(first), None if second is None else int(second)
         return
 
 
 def _work(job: ReadJob, index: int, pipe: Pipe) -> None:
-    """One worker: decode this share of the connections, send (packet number, text) lines."""
+    """One worker process: its share's lines go to the parent through ``pipe``."""
     try:
-        _decode_share(job, index, pipe)
+        decode_share(job, index, pipe.send)
     except CaptureError as exc:
         pipe.send(("error", exc.code, exc.message))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
@@ -140,7 +153,9 @@ def _work(job: ReadJob, index: int, pipe: Pipe) -> None:
         pipe.close()
 
 
-def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
+def decode_share(job: ReadJob, index: int, send: Callable[[Message], None]) -> None:
+    """Decode share ``index`` of the connections; ``send`` gets lists of (packet number,
+    text) lines, then ``("end", packets, truncated_at)``."""
     keys = KeyLogFile(job.keylog) if job.keylog is not None else None
     decoder = SessionDecoder(keys, view=job.view)
     reassembler = Reassembler()
@@ -151,7 +166,7 @@ def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
     def show(number: int, items: list[Decoded]) -> None:
         batch.extend((number, text) for text in printer.format(items))
         if len(batch) >= _BATCH:
-            pipe.send(batch[:])
+            send(batch[:])
             batch.clear()
 
     workers, port = job.workers, job.port
@@ -159,7 +174,8 @@ def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
     with iter_pcap(job.path) as pcap:
         for number, (ts, linktype, data) in enumerate(pcap):
             # share_of's common case, inlined: this line runs for every packet in every worker.
-            if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00" and data[23] == 6 \
+            if linktype == LINKTYPE_ETHERNET and len(data) >= 38 \
+                    and data[12:14] == b"\x08\x00" and data[14] >> 4 == 4 and data[23] == 6 \
                     and len(data) >= 38 + (data[14] & 0x0F) * 4:
                 tcp = 14 + (data[14] & 0x0F) * 4
                 ports = ((data[tcp] + data[tcp + 2]) << 8) + data[tcp + 1] + data[tcp + 3]
@@ -177,8 +193,8 @@ def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
     end = number + 1
     for event in reassembler.finish():  # after every packet, by each connection's last one
         show(end + _last_packet(last, event.conn), decoder.add(event))
-    pipe.send(batch)
-    pipe.send(("end", pcap.packets, pcap.truncated_at))
+    send(batch)
+    send(("end", pcap.packets, pcap.truncated_at))
 
 
 def _last_packet(last: dict[tuple[tuple[str, int], tuple[str, int]], int],

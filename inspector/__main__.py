@@ -30,8 +30,15 @@ from .reassembly import Reassembler
 EXIT_USAGE = 2
 
 
-def _keys(path: str | None) -> KeyLogFile | None:
-    return KeyLogFile(Path(path)) if path else None
+def _keys(path: str | None, *, live: bool = False) -> KeyLogFile | None:
+    """The ``--keylog`` file: offline it must exist; live it may appear later."""
+    if not path:
+        return None
+    keys = KeyLogFile(Path(path), must_exist=not live)
+    if not keys.path.exists():
+        print(f"inspector: {path} does not exist yet: sessions are decrypted once a server "
+              f"or client started with --keylog {path} writes it", file=sys.stderr)
+    return keys
 
 
 def cmd_read(args: argparse.Namespace) -> int:
@@ -89,6 +96,7 @@ def _read_in_parallel(args: argparse.Namespace, path: Path, jobs: int) -> int:
 def cmd_sniff(args: argparse.Namespace) -> int:
     from .sniffer import SniffProcess
 
+    keys = _keys(args.keylog, live=True)
     capture = SniffProcess(args.iface, args.port, args.pcap)
     try:
         capture.start()  # raises CaptureError (no rights, no such interface) before any output
@@ -96,7 +104,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
         return 0  # stopped before it started: start() left no capture behind
     print(f"sniffing {capture.iface}, tcp port {args.port} — Ctrl-C to stop", file=sys.stderr)
     reassembler = Reassembler()
-    decoder = SessionDecoder(_keys(args.keylog), view=args.view)
+    decoder = SessionDecoder(keys, view=args.view)
     printer = Printer(args.json)
 
     def show(segments: list[Segment]) -> None:
@@ -130,7 +138,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     host, _, port = args.target.rpartition(":")
     if not host or not port.isdigit():
         raise SocketlabError("bad_target", f"--target must be HOST:PORT, not {args.target!r}")
-    decoder = SessionDecoder(_keys(args.keylog), view=args.view)
+    decoder = SessionDecoder(_keys(args.keylog, live=True), view=args.view)
     printer = Printer(args.json)
     events: queue.Queue[Event] = queue.Queue()
     proxy = Proxy(args.listen_host, args.listen, (host, int(port)), on_event=events.put,

@@ -91,7 +91,7 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
     """The output lines of ``read``, made by ``job.workers`` processes, in order."""
     iter_pcap(job.path).close()  # not a pcap, or unreadable: one clear error, here
     if job.keylog is not None:
-        KeyLogFile(job.keylog)  # a bad key-log line: the same
+        KeyLogFile(job.keylog, must_exist=True)  # no key log, a bad line: the same
     # fork: the workers need no start-up of their own (spawn elsewhere, as Windows must)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context: multiprocessing.context.DefaultContext = multiprocessing.get_context(method)  # type: ignore[assignment]
@@ -156,7 +156,7 @@ def _work(job: ReadJob, index: int, pipe: Pipe) -> None:
 def decode_share(job: ReadJob, index: int, send: Callable[[Message], None]) -> None:
     """Decode share ``index`` of the connections; ``send`` gets lists of (packet number,
     text) lines, then ``("end", packets, truncated_at)``."""
-    keys = KeyLogFile(job.keylog) if job.keylog is not None else None
+    keys = KeyLogFile(job.keylog, must_exist=True) if job.keylog is not None else None
     decoder = SessionDecoder(keys, view=job.view)
     reassembler = Reassembler()
     printer = Printer(job.as_json, colour=job.colour, width=job.width)

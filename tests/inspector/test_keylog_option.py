@@ -13,15 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey
 
-from socketlab.client.chat_client import ChatClient
-from socketlab.protocol import Message, PinStore
 from socketlab.server.app import ChatServer
+from tests.inspector.sniff_helpers import TEXTS, Sniffer, talk
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -71,28 +69,11 @@ def test_a_key_log_saved_with_a_byte_order_mark_decrypts(demo_pcap: Path,
 def test_sniff_says_the_key_log_is_not_there_yet_and_decrypts_once_it_is(tmp_path: Path):
     keylog = tmp_path / "keys.log"
     with ChatServer(identity=SigningKey.generate(), keylog=keylog) as server:
-        port = server.address[1]
-        sniffer = subprocess.Popen(
-            [sys.executable, "-m", "socketlab", "sniff", "--port", str(port), "--json",
-             "--keylog", str(keylog)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        assert sniffer.stderr is not None
-        try:
-            said = []
-            deadline = time.monotonic() + 30
-            while "sniffing" not in (line := sniffer.stderr.readline()):
-                assert line and time.monotonic() < deadline, "the sniffer did not start"
-                said.append(line)
-            with ChatClient("127.0.0.1", port, pins=PinStore(tmp_path / "pins")) as alice:
-                alice.connect()
-                alice.login("alice")
-                alice.say("the key log came later")
-                while not isinstance(event := alice.events.get(timeout=10), Message):
-                    pass
-            time.sleep(0.5)
-        finally:
-            os.killpg(sniffer.pid, signal.SIGINT)
-            out, err = sniffer.communicate(timeout=20)
-    assert sniffer.returncode == 0 and "Traceback" not in err
-    assert len(said) == 1 and f"{keylog} does not exist yet" in said[0]
-    assert event.text == "the key log came later" and '"text":"the key log came later"' in out
+        sniffer = Sniffer(server.address[1], keylog)
+        talk(server.address[1], tmp_path / "pins").close()
+        sniffer.settle()
+        os.killpg(sniffer.process.pid, signal.SIGINT)
+        returncode, err = sniffer.finish()
+    assert returncode == 0 and "Traceback" not in err
+    assert len(sniffer.said) == 1 and f"{keylog} does not exist yet" in sniffer.said[0]
+    assert all(f'"text":"{text}"' in "".join(sniffer.lines) for text in TEXTS)

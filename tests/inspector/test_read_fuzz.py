@@ -30,6 +30,7 @@ import pytest
 from socketlab.inspector.events import Closed, Connection, Data, Opened
 from socketlab.inspector.keylog_file import KeyLogFile
 from socketlab.inspector.parallel_read import (
+    Message,
     ReadJob,
     ReadTotals,
     decode_share,
@@ -174,26 +175,18 @@ def one_process(path: Path, keylog: Path, as_json: bool) -> Outcome:
     return lines, None, summary.truncated_at
 
 
-def two_shares(job: ReadJob) -> Outcome:
-    """What ``read --jobs 2`` prints, each share decoded here instead of in a process."""
+def two_workers(job: ReadJob, processes: bool) -> Outcome:
+    """What ``read --jobs 2`` prints: with its real worker processes, or with each
+    share decoded here and merged as the parent merges them."""
     totals = ReadTotals()
     try:
-        shares = []
-        for index in range(job.workers):
-            sent: list[object] = []
-            decode_share(job, index, sent.append)
-            shares.append(sent)
-        lines = list(merge_lines(shares, totals))  # type: ignore[arg-type]
-    except SocketlabError as exc:
-        return None, str(exc), None
-    return lines, None, totals.truncated_at
-
-
-def two_processes(job: ReadJob) -> Outcome:
-    """``read --jobs 2`` with its real worker processes."""
-    totals = ReadTotals()
-    try:
-        lines = list(read_lines(job, totals))
+        if processes:
+            lines = list(read_lines(job, totals))
+        else:
+            shares: list[list[Message]] = [[] for _ in range(job.workers)]
+            for index, sent in enumerate(shares):
+                decode_share(job, index, sent.append)
+            lines = list(merge_lines(shares, totals))
     except SocketlabError as exc:
         return None, str(exc), None
     return lines, None, totals.truncated_at
@@ -230,9 +223,9 @@ def test_damaged_captures_read_the_same_with_two_workers(seeds: list[bytes], tmp
         job = ReadJob(path, vector_keylog, None, "auto", as_json, False, WIDTH, 2)
         readers: list[tuple[str, Callable[[], Outcome]]] = [
             ("one process", partial(one_process, path, vector_keylog, as_json)),
-            ("two shares", partial(two_shares, job))]
+            ("two shares", partial(two_workers, job, False))]
         if n % 20 == 0:
-            readers.append(("two processes", partial(two_processes, job)))
+            readers.append(("two processes", partial(two_workers, job, True)))
         results = []
         for name, reader in readers:
             with time_limit(SECONDS_PER_FILE, f"mutant {n} ({name})"):

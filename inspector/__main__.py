@@ -112,7 +112,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
                      for decoded in decoder.add(event))
 
     stop = threading.Event()
-    _on_terminate(stop)
+    _on_terminate(stop, ctrl_c=True)  # never half-way through decoding a batch
     try:
         while not stop.is_set() and capture.running:
             show(capture.segments(timeout=0.2))
@@ -235,11 +235,12 @@ def _jobs(text: str) -> int:
     return int(text)
 
 
-def _on_terminate(stop: threading.Event) -> None:
+def _on_terminate(stop: threading.Event, *, ctrl_c: bool = False) -> None:
     """SIGTERM and a closing terminal (SIGHUP) stop the loop like Ctrl-C does (where the
-    platform has them)."""
+    platform has them); with ``ctrl_c`` Ctrl-C too sets ``stop`` instead of raising
+    KeyboardInterrupt wherever the loop happens to be."""
     if threading.current_thread() is threading.main_thread():
-        for name in ("SIGTERM", "SIGHUP"):
+        for name in ("SIGTERM", "SIGHUP", *(["SIGINT"] if ctrl_c else [])):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), lambda *_: stop.set())
 

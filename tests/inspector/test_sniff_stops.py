@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,27 +70,47 @@ ENDINGS = {
 }
 
 
-def lesson(chat: tuple[ChatServer, Path], pcap: Path,
-           end: Callable[[Sniffer], None]) -> tuple[Sniffer, int, str]:
-    """alice chats under the sniffer; once it is quiet, ``end`` ends the sniffer."""
+def lesson(chat: tuple[ChatServer, Path], pcap: Path, end: Callable[[Sniffer], None],
+           busy: bool = False) -> tuple[Sniffer, int, str]:
+    """alice chats under the sniffer; once it is quiet (or while she goes on talking,
+    if ``busy``), ``end`` ends the sniffer."""
     server, keylog = chat
     sniffer = Sniffer(server.address[1], keylog, pcap)
     alice = talk(server.address[1], pcap.parent / "pins")
+    talking = threading.Event()
+
+    def chatter() -> None:
+        for n in range(2_000):  # 20 s at most
+            if talking.wait(0.01):
+                return
+            alice.say(f"and then {n}")
+
+    more = threading.Thread(target=chatter, daemon=True)
     try:
-        sniffer.settle()
+        if busy:
+            more.start()
+            time.sleep(0.5)
+        else:
+            sniffer.settle()
         end(sniffer)
         returncode, err = sniffer.finish()
     finally:
+        talking.set()
+        if busy:
+            more.join(5)
         alice.close()
     assert all(text in "".join(sniffer.lines) for text in TEXTS)
     return sniffer, returncode, err
 
 
-@pytest.mark.parametrize("ending", list(ENDINGS))
+@pytest.mark.parametrize("ending", [*ENDINGS, "ctrl-c-mid-chat"])
 def test_a_signal_to_the_group_ends_cleanly_with_everything_shown_in_the_pcap(
         chat: tuple[ChatServer, Path], tmp_path: Path, ending: str):
     pcap = tmp_path / "lesson.pcap"
-    sniffer, returncode, err = lesson(chat, pcap, ENDINGS[ending])
+    busy = ending == "ctrl-c-mid-chat"
+    sniffer, returncode, err = lesson(chat, pcap, ENDINGS["ctrl-c" if busy else ending], busy)
+    if busy:
+        assert '"text":"and then 5"' in "".join(sniffer.lines)
     assert returncode == 0, err
     assert "Traceback" not in err and "pcap written" in err
     assert [line for line in err.splitlines() if line.strip()] == [

@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import multiprocessing
 import multiprocessing.context
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -99,8 +100,8 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
     processes = []
     for index in range(job.workers):
         ours, theirs = context.Pipe(duplex=False)
-        process = context.Process(target=_work, args=(job, index, theirs), daemon=True,
-                                  name=f"read-{index}")
+        process = context.Process(target=_work, args=(job, index, theirs, [*pipes, ours]),
+                                  daemon=True, name=f"read-{index}")
         process.start()
         theirs.close()
         pipes.append(ours)
@@ -108,6 +109,8 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
     try:
         yield from merge_lines([_messages(pipe) for pipe in pipes], totals)
     finally:
+        for pipe in pipes:  # stopped early (piped into head): a worker still sending ends
+            pipe.close()
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
@@ -141,14 +144,25 @@ def _numbered_lines(messages: Iterable[Message], totals: ReadTotals) -> Iterator
         return
 
 
-def _work(job: ReadJob, index: int, pipe: Pipe) -> None:
-    """One worker process: its share's lines go to the parent through ``pipe``."""
+def _work(job: ReadJob, index: int, pipe: Pipe, parent_ends: list[Pipe]) -> None:
+    """One worker process: its share's lines go to the parent through ``pipe``.
+
+    ``parent_ends`` are the parent's reading ends, which a forked worker holds too:
+    closed here, so that when the parent stops reading (piped into ``head``) a
+    worker's send fails at once instead of blocking for ever.
+    """
+    for end in parent_ends:
+        end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        decode_share(job, index, pipe.send)
-    except CaptureError as exc:
-        pipe.send(("error", exc.code, exc.message))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        pipe.send(("error", "worker_failed", f"{type(exc).__name__}: {exc}"))
+        try:
+            decode_share(job, index, pipe.send)
+        except CaptureError as exc:
+            pipe.send(("error", exc.code, exc.message))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            pipe.send(("error", "worker_failed", f"{type(exc).__name__}: {exc}"))
+    except BrokenPipeError:
+        pass  # the parent stopped reading: nobody to tell
     finally:
         pipe.close()
 

@@ -7,9 +7,13 @@ decodes them exactly as one process would. Every line it prints carries the
 number of the packet that produced it; the parent merges the workers' lines
 by that number, so the output is the same, line for line, as ``--jobs 1``.
 What the end of the capture flushes comes last, ordered as one reassembler
-would order it: by each connection's last packet. (One difference, at the
-edge: a worker remembers the last 1,024 closed connections of its own share,
-so a straggling packet of a long-closed connection is recognised longer.)
+would order it: by each connection's last packet. Damaged files included: a
+short or mangled frame gets the share ``parse_packet`` gives it (the fuzz test
+in tests/inspector/test_read_fuzz.py holds both paths to that). Two differences
+remain, at the edges of the reassembler's memory, which is per process: a
+worker remembers the last 1,024 closed connections of its own share, so a
+straggling packet of a long-closed connection is recognised longer; and past
+10,000 connections open at once, each worker evicts from its own share.
 
 Python's threads share one interpreter lock, so only processes use the
 second core. The parent checks the file and the key log first, so their

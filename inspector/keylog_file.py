@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from stat import S_ISDIR
 
 from socketlab.protocol import read_e2e_keylog, read_keylog
 
@@ -39,7 +40,7 @@ class KeyLogFile(dict[bytes, bytes]):
             return
         if (stat.st_mtime_ns, stat.st_size) == self._seen:
             return
-        if self.path.is_dir():
+        if S_ISDIR(stat.st_mode):
             raise KeyLogFileError("cannot_read_keylog", f"{self.path} is a folder, not a key log")
         self._seen = (stat.st_mtime_ns, stat.st_size)
         try:

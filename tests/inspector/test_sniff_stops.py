@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -140,3 +141,50 @@ def test_a_killed_sniffer_leaves_no_capture_behind_and_a_whole_pcap(
     shown = items(sniffer.lines)
     # The sniffer died before its end-of-capture lines; the pcap has the rest.
     assert read_back(pcap, chat[1])[:len(shown)] == shown
+
+
+# A terminal of its own: the sniffer, a session leader, makes the pty its controlling
+# terminal and then becomes `socketlab sniff`; closing the master end hangs it up.
+IN_A_TERMINAL = ("import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+                 "os.execv(sys.executable, [sys.executable, '-m', 'socketlab', *sys.argv[1:]])")
+
+
+def test_closing_the_terminal_keeps_what_was_shown(chat: tuple[ChatServer, Path],
+                                                   tmp_path: Path):
+    server, keylog = chat
+    pcap = tmp_path / "lesson.pcap"
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", IN_A_TERMINAL, "sniff", "--port", str(server.address[1]),
+         "--json", "--keylog", str(keylog), "--pcap", str(pcap)],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    screen = bytearray()
+
+    def read_screen(until: Callable[[], bool], limit: float) -> None:
+        deadline = time.monotonic() + limit
+        while not until() and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                screen.extend(os.read(master, 65536))
+
+    try:
+        read_screen(lambda: b"sniffing" in screen, 30)
+        assert b"sniffing" in screen, screen
+        alice = talk(server.address[1], tmp_path / "pins")
+        try:
+            read_screen(lambda: all(text.encode() in screen for text in TEXTS), 15)
+            size = -1
+            while size != len(screen):  # quiet for half a second
+                size = len(screen)
+                read_screen(lambda: False, 0.5)
+        finally:
+            os.close(master)  # the terminal window closes
+            alice.close()
+        process.wait(20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert group_gone(process.pid, 5), "a capture process outlived the terminal"
+    shown = [line for line in screen.decode().split("\r\n") if line.startswith("{")]
+    assert all(text in "".join(shown) for text in TEXTS)
+    assert read_back(pcap, keylog)[:len(shown)] == items(shown)

@@ -4,9 +4,9 @@ A real chat on a free port, a real `socketlab sniff` in its own session (as a
 shell starts it), then one way of ending: Ctrl-C, `timeout`'s SIGTERM and a
 closing terminal's SIGHUP are sent to the whole process group, as a terminal
 and `timeout` send them; a real terminal (a pty) is closed; the capture
-process or the sniffer is killed with SIGKILL. The pcap is then read back with `socketlab read` and must show what
-the sniffer showed. Timestamps are left out of the comparison: the pcap keeps
-microseconds, the live capture more.
+process or the sniffer is killed with SIGKILL. The pcap is then read back
+with `socketlab read` and must show what the sniffer showed. Timestamps are
+left out of the comparison: the pcap keeps microseconds, the live capture more.
 """
 
 from __future__ import annotations

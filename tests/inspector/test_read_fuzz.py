@@ -20,6 +20,7 @@ import gzip
 import random
 import signal
 import struct
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -151,17 +152,24 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Fail instead of hanging: SIGALRM interrupts the read (a worker's pipe too)."""
+    """Fail instead of hanging: SIGALRM interrupts the read (a worker's pipe too).
+
+    pytest-timeout's own alarm for the whole test is put back afterwards, less the
+    time spent here."""
     def expired(signum: int, frame: object) -> None:
         raise AssertionError(f"{what}: still reading after {seconds} s")
 
     before = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, before)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(0.001, outer - (time.monotonic() - started)))
 
 
 def one_process(path: Path, keylog: Path, as_json: bool) -> Outcome:

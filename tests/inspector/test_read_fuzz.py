@@ -39,8 +39,9 @@ from socketlab.inspector.parallel_read import (
     read_lines,
 )
 from socketlab.inspector.pcapread import iter_pcap
-from socketlab.inspector.pipeline import PcapSummary, read_pcap
+from socketlab.inspector.pipeline import PcapSummary, decode_events, read_pcap
 from socketlab.inspector.printer import Printer
+from socketlab.inspector.recording import RecordingWriter, read_recording
 from socketlab.inspector.synth import write_pcap
 from socketlab.protocol import SocketlabError
 from tests.inspector.conftest import vector_events
@@ -250,3 +251,30 @@ def test_damaged_captures_read_the_same_with_two_workers(seeds: list[bytes], tmp
     # The mutants reach all three outcomes, each often: the damage is neither too
     # small to matter nor so large that every file is refused at its header.
     assert min(outcomes.values()) >= FILES // 20, outcomes
+
+
+RECORDINGS = 500
+
+
+def test_damaged_recordings_read_or_say_which_line(tmp_path: Path, vector_keylog: Path):
+    """A proxy recording (.jsonl) damaged the same ways: read, or a bad_recording error."""
+    whole = tmp_path / "session.jsonl"
+    writer = RecordingWriter(whole)
+    for event in vector_events():
+        writer.write(event)
+    writer.close()
+    seed = whole.read_bytes()
+    rng = random.Random(SEED)
+    outcomes = {"read": 0, "refused": 0}
+    for n in range(RECORDINGS):
+        path = tmp_path / "mutant.jsonl"
+        path.write_bytes(mutate(seed, rng))
+        with time_limit(SECONDS_PER_FILE, f"recording mutant {n}"):
+            try:
+                Printer(n % 2 == 0, colour=False, width=WIDTH).format(
+                    decode_events(read_recording(path), KeyLogFile(vector_keylog)))
+                outcomes["read"] += 1
+            except SocketlabError:
+                outcomes["refused"] += 1
+    # JSON breaks at almost any damage, so most are refused; some still read.
+    assert min(outcomes.values()) >= RECORDINGS // 50, outcomes

@@ -10,7 +10,8 @@ with ``--jobs 2`` (each share's ``decode_share``, merged as the parent merges th
 in this process: that is what the command runs, minus the process start-up. One
 in twenty files also goes through ``read_lines`` with real worker processes. A read may
 end in a ``SocketlabError`` (one line at the command line), never in anything else,
-and within a time limit per file.
+and within a time limit per file. Damaged proxy recordings (``.jsonl``, always one
+process) are held to the same: read, or one ``bad_recording`` line.
 """
 
 from __future__ import annotations

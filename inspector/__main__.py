@@ -36,8 +36,15 @@ EXIT_USAGE = 2
 T = TypeVar("T")
 
 
-def _keys(path: str | None) -> KeyLogFile | None:
-    return KeyLogFile(Path(path)) if path else None
+def _keys(path: str | None, *, live: bool = False) -> KeyLogFile | None:
+    """The ``--keylog`` file: offline it must exist; live it may appear later."""
+    if not path:
+        return None
+    keys = KeyLogFile(Path(path), must_exist=not live)
+    if not keys.path.exists():
+        print(f"inspector: {path} does not exist yet: sessions are decrypted once a server "
+              f"or client started with --keylog {path} writes it", file=sys.stderr)
+    return keys
 
 
 def cmd_read(args: argparse.Namespace) -> int:
@@ -117,11 +124,15 @@ def _read_in_parallel(args: argparse.Namespace, path: Path, jobs: int) -> int:
 def cmd_sniff(args: argparse.Namespace) -> int:
     from .sniffer import SniffProcess
 
+    keys = _keys(args.keylog, live=True)
     capture = SniffProcess(args.iface, args.port, args.pcap)
-    capture.start()  # raises CaptureError (no rights, no such interface) before any output
+    try:
+        capture.start()  # raises CaptureError (no rights, no such interface) before any output
+    except KeyboardInterrupt:
+        return 0  # stopped before it started: start() left no capture behind
     print(f"sniffing {capture.iface}, tcp port {args.port} — Ctrl-C to stop", file=sys.stderr)
     reassembler = Reassembler()
-    decoder = SessionDecoder(_keys(args.keylog), view=args.view)
+    decoder = SessionDecoder(keys, view=args.view)
     printer = Printer(args.json)
 
     def show(segments: list[Segment]) -> None:
@@ -129,9 +140,9 @@ def cmd_sniff(args: argparse.Namespace) -> int:
                      for decoded in decoder.add(event))
 
     stop = threading.Event()
-    _on_terminate(stop)
+    _on_terminate(stop, ctrl_c=True)  # never half-way through decoding a batch
     try:
-        while not stop.is_set():
+        while not stop.is_set() and capture.running:
             show(capture.segments(timeout=0.2))
     except KeyboardInterrupt:
         pass
@@ -141,8 +152,8 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     printer.emit(decoded for event in reassembler.finish() for decoded in decoder.add(event))
     stats = capture.stats
     if stats is None:
-        print("\nthe capture process ended without a count", file=sys.stderr)
-        return 0
+        raise CaptureError("capture_failed", "the capture process ended early"
+                           + (f"; {args.pcap} holds every packet shown" if args.pcap else ""))
     dropped = f", {stats.dropped} dropped by the kernel" if stats.dropped else ""
     print(f"\n{stats.delivered} packets captured{dropped}"
           + (f"; pcap written to {args.pcap}" if args.pcap else ""), file=sys.stderr)
@@ -153,7 +164,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from .proxy import Proxy
 
     host, target_port = args.target
-    decoder = SessionDecoder(_keys(args.keylog), view=args.view)
+    decoder = SessionDecoder(_keys(args.keylog, live=True), view=args.view)
     printer = Printer(args.json)
     events: queue.Queue[Event] = queue.Queue()
     proxy = Proxy(args.listen_host, args.listen, (host, target_port), on_event=events.put,
@@ -272,10 +283,14 @@ def _jobs(text: str) -> int:
     return int(text)
 
 
-def _on_terminate(stop: threading.Event) -> None:
-    """SIGTERM stops the loop like Ctrl-C does (where the platform has it)."""
-    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+def _on_terminate(stop: threading.Event, *, ctrl_c: bool = False) -> None:
+    """SIGTERM and a closing terminal (SIGHUP) stop the loop like Ctrl-C does (where the
+    platform has them); with ``ctrl_c`` Ctrl-C too sets ``stop`` instead of raising
+    KeyboardInterrupt wherever the loop happens to be."""
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP", *(["SIGINT"] if ctrl_c else [])):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: stop.set())
 
 
 def build_parser(prog: str = "socketlab") -> argparse.ArgumentParser:

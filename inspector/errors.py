@@ -28,6 +28,11 @@ class ProxyError(SocketlabError):
     ``not_started``, ``already_started``."""
 
 
+class KeyLogFileError(SocketlabError):
+    """A ``--keylog`` file cannot be used. Codes: ``no_keylog`` (no such file),
+    ``cannot_read_keylog`` (a folder, no rights). A bad line is ``protocol.KeyLogError``."""
+
+
 class RecordingError(SocketlabError):
     """A recording file has a line that cannot be read."""
 

@@ -124,6 +124,11 @@ class LiveCapture:
             raise self._error
         return stats
 
+    def flush(self) -> None:
+        """Put what the pcap holds so far on disk (the capture goes on)."""
+        if self._writer is not None:
+            self._writer.flush()
+
     def stats(self) -> CaptureStats:
         return CaptureStats(
             received=self._received,

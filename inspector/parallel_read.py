@@ -7,9 +7,13 @@ decodes them exactly as one process would. Every line it prints carries the
 number of the packet that produced it; the parent merges the workers' lines
 by that number, so the output is the same, line for line, as ``--jobs 1``.
 What the end of the capture flushes comes last, ordered as one reassembler
-would order it: by each connection's last packet. (One difference, at the
-edge: a worker remembers the last 1,024 closed connections of its own share,
-so a straggling packet of a long-closed connection is recognised longer.)
+would order it: by each connection's last packet. Damaged files included: a
+short or mangled frame gets the share ``parse_packet`` gives it (the fuzz test
+in tests/inspector/test_read_fuzz.py holds both paths to that). Two differences
+remain, at the edges of the reassembler's memory, which is per process: a
+worker remembers the last 1,024 closed connections of its own share, so a
+straggling packet of a long-closed connection is recognised longer; and past
+10,000 connections open at once, each worker evicts from its own share.
 
 Python's threads share one interpreter lock, so only processes use the
 second core. The parent checks the file and the key log first, so their
@@ -21,8 +25,9 @@ from __future__ import annotations
 import heapq
 import multiprocessing
 import multiprocessing.context
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from operator import itemgetter
@@ -38,6 +43,9 @@ from .printer import Printer
 from .reassembly import Reassembler
 
 _BATCH = 1024  # lines per message to the parent: few pickles, little memory
+# What a share sends: a batch of numbered lines, or (kind, ...) at the end
+# ("end", packets, truncated_at) or on failure ("error", code, message).
+Message = list[tuple[int, str]] | tuple[str, int | str, int | str | None]
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,12 @@ def share_of(linktype: int, data: bytes, workers: int) -> int:
     The sum is the same both ways, so a connection stays with one worker. It is
     hashed (Knuth's multiplicative hash) because Linux gives connecting sockets
     ports of one parity, so the plain sum modulo 2 would send every connection to
-    one worker. Linux loopback frames (Ethernet, IPv4, TCP) are read in place;
-    anything else is parsed.
+    one worker. Linux loopback frames (Ethernet, IPv4, TCP) are read in place,
+    once their length allows it; anything else is parsed, so a share is the same
+    for every packet ``parse_packet`` gives the same ports.
     """
-    if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00" and data[23] == 6 \
-            and len(data) >= 38 + (data[14] & 0x0F) * 4:
+    if linktype == LINKTYPE_ETHERNET and len(data) >= 38 and data[12:14] == b"\x08\x00" \
+            and data[14] >> 4 == 4 and data[23] == 6 and len(data) >= 38 + (data[14] & 0x0F) * 4:
         tcp = 14 + (data[14] & 0x0F) * 4
         ports = ((data[tcp] + data[tcp + 2]) << 8) + data[tcp + 1] + data[tcp + 3]
     else:
@@ -87,7 +96,7 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
     """The output lines of ``read``, made by ``job.workers`` processes, in order."""
     iter_pcap(job.path).close()  # not a pcap, or unreadable: one clear error, here
     if job.keylog is not None:
-        KeyLogFile(job.keylog)  # a bad key-log line: the same
+        KeyLogFile(job.keylog, must_exist=True)  # no key log, a bad line: the same
     # fork: the workers need no start-up of their own (spawn elsewhere, as Windows must)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context: multiprocessing.context.DefaultContext = multiprocessing.get_context(method)  # type: ignore[assignment]
@@ -95,53 +104,77 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
     processes = []
     for index in range(job.workers):
         ours, theirs = context.Pipe(duplex=False)
-        process = context.Process(target=_work, args=(job, index, theirs), daemon=True,
-                                  name=f"read-{index}")
+        process = context.Process(target=_work, args=(job, index, theirs, [*pipes, ours]),
+                                  daemon=True, name=f"read-{index}")
         process.start()
         theirs.close()
         pipes.append(ours)
         processes.append(process)
     try:
-        streams = [_lines_from(pipe, totals) for pipe in pipes]
-        for _, text in heapq.merge(*streams, key=itemgetter(0)):
-            yield text
+        yield from merge_lines([_messages(pipe) for pipe in pipes], totals)
     finally:
+        for pipe in pipes:  # stopped early (piped into head): a worker still sending ends
+            pipe.close()
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
 
 
-def _lines_from(pipe: Pipe, totals: ReadTotals) -> Iterator[tuple[int, str]]:
+def merge_lines(shares: list[Iterable[Message]], totals: ReadTotals) -> Iterator[str]:
+    """The output lines, in order, from what each share's ``decode_share`` sent."""
+    streams = [_numbered_lines(messages, totals) for messages in shares]
+    for _, text in heapq.merge(*streams, key=itemgetter(0)):
+        yield text
+
+
+def _messages(pipe: Pipe) -> Iterator[Message]:
     while True:
         try:
-            message = pipe.recv()
+            yield pipe.recv()
         except EOFError:
             raise CaptureError("worker_failed", "a decoding process ended early") from None
+
+
+def _numbered_lines(messages: Iterable[Message], totals: ReadTotals) -> Iterator[tuple[int, str]]:
+    for message in messages:
         if isinstance(message, list):
             yield from message
             continue
         kind, first, second = message
         if kind == "error":
-            raise CaptureError(first, second)
-        totals.packets, totals.truncated_at = first, second
+            raise CaptureError(str(first), str(second))
+        totals.packets, totals.truncated_at = int(first), None if second is None else int(second)
         return
 
 
-def _work(job: ReadJob, index: int, pipe: Pipe) -> None:
-    """One worker: decode this share of the connections, send (packet number, text) lines."""
+def _work(job: ReadJob, index: int, pipe: Pipe, parent_ends: list[Pipe]) -> None:
+    """One worker process: its share's lines go to the parent through ``pipe``.
+
+    ``parent_ends`` are the parent's reading ends, which a forked worker holds too:
+    closed here, so that when the parent stops reading (piped into ``head``) a
+    worker's send fails at once instead of blocking for ever.
+    """
+    for end in parent_ends:
+        end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        _decode_share(job, index, pipe)
-    except CaptureError as exc:
-        pipe.send(("error", exc.code, exc.message))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        pipe.send(("error", "worker_failed", f"{type(exc).__name__}: {exc}"))
+        try:
+            decode_share(job, index, pipe.send)
+        except CaptureError as exc:
+            pipe.send(("error", exc.code, exc.message))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            pipe.send(("error", "worker_failed", f"{type(exc).__name__}: {exc}"))
+    except BrokenPipeError:
+        pass  # the parent stopped reading: nobody to tell
     finally:
         pipe.close()
 
 
-def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
-    keys = KeyLogFile(job.keylog) if job.keylog is not None else None
+def decode_share(job: ReadJob, index: int, send: Callable[[Message], None]) -> None:
+    """Decode share ``index`` of the connections; ``send`` gets lists of (packet number,
+    text) lines, then ``("end", packets, truncated_at)``."""
+    keys = KeyLogFile(job.keylog, must_exist=True) if job.keylog is not None else None
     decoder = SessionDecoder(keys, view=job.view)
     reassembler = Reassembler()
     printer = Printer(job.as_json, colour=job.colour, width=job.width)
@@ -151,7 +184,7 @@ def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
     def show(number: int, items: list[Decoded]) -> None:
         batch.extend((number, text) for text in printer.format(items))
         if len(batch) >= _BATCH:
-            pipe.send(batch[:])
+            send(batch[:])
             batch.clear()
 
     workers, port = job.workers, job.port
@@ -159,7 +192,8 @@ def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
     with iter_pcap(job.path) as pcap:
         for number, (ts, linktype, data) in enumerate(pcap):
             # share_of's common case, inlined: this line runs for every packet in every worker.
-            if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00" and data[23] == 6 \
+            if linktype == LINKTYPE_ETHERNET and len(data) >= 38 \
+                    and data[12:14] == b"\x08\x00" and data[14] >> 4 == 4 and data[23] == 6 \
                     and len(data) >= 38 + (data[14] & 0x0F) * 4:
                 tcp = 14 + (data[14] & 0x0F) * 4
                 ports = ((data[tcp] + data[tcp + 2]) << 8) + data[tcp + 1] + data[tcp + 3]
@@ -177,8 +211,8 @@ def _decode_share(job: ReadJob, index: int, pipe: Pipe) -> None:
     end = number + 1
     for event in reassembler.finish():  # after every packet, by each connection's last one
         show(end + _last_packet(last, event.conn), decoder.add(event))
-    pipe.send(batch)
-    pipe.send(("end", pcap.packets, pcap.truncated_at))
+    send(batch)
+    send(("end", pcap.packets, pcap.truncated_at))
 
 
 def _last_packet(last: dict[tuple[tuple[str, int], tuple[str, int]], int],

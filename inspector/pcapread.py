@@ -71,9 +71,10 @@ class PcapFile:
     """Stream the frames of a pcap or pcapng file as ``RawPacket``s.
 
     Only whole packets are yielded. When the iteration ends, ``truncated_at``
-    is the byte offset where an incomplete record starts (the file was cut
-    short, e.g. a capture killed mid-write), or ``None`` if the file ended
-    cleanly; ``packets`` counts the packets yielded. For a gzip-compressed
+    is the byte offset where an incomplete or damaged record starts (the file
+    was cut short, e.g. a capture killed mid-write, or a block is too short for
+    its fields), or ``None`` if the file ended cleanly; ``packets`` counts the
+    packets yielded. For a gzip-compressed
     file the offset counts uncompressed bytes.
     """
 
@@ -90,15 +91,15 @@ class PcapFile:
             if magic[:2] == _GZIP_MAGIC:
                 self._file.seek(0)
                 self._file = gzip.GzipFile(fileobj=self._file)  # type: ignore[assignment]
-                magic = self._read_magic()
+                magic = self._read_header(4)
             self._records = self._open_format(magic)
         except BaseException:
             self._file.close()
             raise
 
-    def _read_magic(self) -> bytes:
+    def _read_header(self, size: int) -> bytes:
         try:
-            return self._file.read(4)
+            return self._file.read(size)
         except (OSError, EOFError, zlib.error) as exc:
             raise CaptureError("not_pcap",
                                f"{self.path}: not a readable gzip file ({exc})") from None
@@ -106,7 +107,7 @@ class PcapFile:
     def _open_format(self, magic: bytes) -> Generator[RawPacket, None, None]:
         if magic in _PCAP_MAGICS:
             order, ticks = _PCAP_MAGICS[magic]
-            rest = self._file.read(20)
+            rest = self._read_header(20)
             if len(rest) < 20:
                 raise CaptureError("not_pcap", f"{self.path}: the pcap file header is cut short")
             linktype = struct.unpack(order + "I", rest[16:20])[0] & 0x0FFFFFFF
@@ -157,15 +158,17 @@ class PcapFile:
             if kind == _PCAPNG_SHB:  # a section starts: its byte order holds until the next
                 if not chunks.ensure(12):
                     raise _Cut
-                buf = chunks.buf
+                buf, pos = chunks.buf, chunks.pos
                 magic = buf[pos + 8:pos + 12]
                 if magic == _BYTE_ORDER_MAGIC.to_bytes(4, "little"):
                     order = "<"
                 elif magic == _BYTE_ORDER_MAGIC.to_bytes(4, "big"):
                     order = ">"
-                else:
+                elif chunks.offset == 0:
                     raise CaptureError("not_pcap", f"{self.path}: a pcapng section with a bad "
                                                    "byte-order magic")
+                else:
+                    raise _Cut  # a damaged later section: what came before stands
                 interfaces = []
             else:
                 kind = struct.unpack_from(order + "I", buf, pos)[0]
@@ -176,8 +179,12 @@ class PcapFile:
                 raise _Cut
             buf, pos = chunks.buf, chunks.pos
             body = buf[pos + 8:pos + length - 4]
-            chunks.pos = pos + length
+            # A block too short for its fields is damage, like a cut: _Cut is raised
+            # before the block is consumed, so truncated_at is where it starts.
+            packet = None
             if kind in (_EPB, _OLD_PB):
+                if len(body) < 20:
+                    raise _Cut
                 if kind == _EPB:
                     iface, high, low, caplen, _ = struct.unpack_from(order + "IIIII", body)
                 else:
@@ -185,15 +192,18 @@ class PcapFile:
                 if iface >= len(interfaces) or 20 + caplen > len(body):
                     raise _Cut
                 linktype, ticks, offset = interfaces[iface]
-                yield RawPacket(((high << 32) | low) / ticks + offset, linktype,
-                                body[20:20 + min(caplen, SNAPLEN)])
+                packet = RawPacket(((high << 32) | low) / ticks + offset, linktype,
+                                   body[20:20 + min(caplen, SNAPLEN)])
             elif kind == _SPB:
-                if not interfaces:
+                if not interfaces or len(body) < 4:
                     raise _Cut
                 (original,) = struct.unpack_from(order + "I", body)
-                yield RawPacket(0.0, interfaces[0][0], body[4:4 + min(original, SNAPLEN)])
+                packet = RawPacket(0.0, interfaces[0][0], body[4:4 + min(original, SNAPLEN)])
             elif kind == _IDB:
                 interfaces.append(_interface(body, order))
+            chunks.pos = pos + length
+            if packet is not None:
+                yield packet
 
     def __iter__(self) -> PcapFile:
         return self
@@ -225,15 +235,22 @@ class PcapFile:
 
 
 def _interface(body: bytes, order: str) -> tuple[int, float, int]:
-    """An Interface Description Block: link type, timestamp ticks per second, offset."""
+    """An Interface Description Block: link type, timestamp ticks per second, offset.
+
+    Raises ``_Cut`` if the block is shorter than its fields or an option overruns it.
+    """
+    if len(body) < 8:  # link type, reserved, snap length
+        raise _Cut
     linktype = struct.unpack_from(order + "H", body)[0]
     ticks, offset = 1e6, 0
     pos = 8
     while pos + 4 <= len(body):
         code, size = struct.unpack_from(order + "HH", body, pos)
-        value = body[pos + 4:pos + 4 + size]
         if code == 0:
             break
+        value = body[pos + 4:pos + 4 + size]
+        if len(value) < size:
+            raise _Cut
         if code == _IF_TSRESOL and size >= 1:
             exponent = value[0] & 0x7F
             ticks = float(2 ** exponent if value[0] & 0x80 else 10 ** exponent)

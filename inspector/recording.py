@@ -125,6 +125,9 @@ def read_recording(path: str | os.PathLike[str]) -> list[ProxyEvent]:
                 obj = json.loads(raw.decode("utf-8"))
             except ValueError:  # also UnicodeDecodeError
                 raise RecordingError("not a JSON line", line_no=line_no) from None
+            except RecursionError:  # e.g. [[[[...]]]] 100,000 deep
+                raise RecordingError("not a JSON line (nested too deep)", line_no=line_no) \
+                    from None
             if not isinstance(obj, dict):
                 raise RecordingError("expected a JSON object", line_no=line_no)
             if not header_seen:

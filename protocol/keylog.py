@@ -13,6 +13,7 @@ whispers, which the server's key log (transport keys only) cannot.
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 from pathlib import Path
@@ -109,8 +110,10 @@ def parse_e2e_keylog(text: str) -> dict[bytes, bytes]:
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
+    # Notepad starts a file it saves as UTF-8 with a byte-order mark: not a key-log error.
+    data = Path(path).read_bytes().removeprefix(codecs.BOM_UTF8)
     try:
-        return Path(path).read_text(encoding="ascii")
+        return data.decode("ascii")
     except UnicodeDecodeError:
         raise KeyLogError("the file is not a text key log", line_no=1) from None
 

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -110,10 +111,16 @@ def test_streams_equal_what_was_sent_and_each_packet_is_seen_once(tmp_path: Path
     assert stream_of(events, "s2c") == DOWN
     assert not [e for e in events if isinstance(e, (Gap, Conflict))]
     assert [e.how for e in events if isinstance(e, Closed)] == ["fin"]
-    # Loopback shows every packet twice to a naive sniffer: a second copy
-    # would double these sums.
-    assert sum(len(s.payload) for s in segments if s.dst[1] == port) == len(UP)
-    assert sum(len(s.payload) for s in segments if s.src[1] == port) == len(DOWN)
+    # Loopback shows every packet twice to a naive sniffer: the second copy of a
+    # data segment would follow the first at once. (A retransmission, which a
+    # loaded machine makes, comes a timeout later: sent twice, rightly seen twice.
+    # Bare ACKs may repeat: they differ in the window, which a Segment leaves out.)
+    copies = [b for a, b in pairwise(segments)
+              if a.payload and a[1:] == b[1:] and b.ts - a.ts < 0.001]
+    assert not copies
+    sent = {(s.src, s.seq, len(s.payload)) for s in segments if s.payload}
+    assert sum(size for src, _, size in sent if src[1] != port) == len(UP)
+    assert sum(size for src, _, size in sent if src[1] == port) == len(DOWN)
     assert stats.received == stats.delivered == stats.written == len(segments)
     assert stats.dropped == 0
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from socketlab.inspector.__main__ import PARALLEL_FROM_BYTES
 from socketlab.inspector.events import Closed, Connection, Data, Opened
 from socketlab.inspector.packets import LINKTYPE_ETHERNET
 from socketlab.inspector.parallel_read import share_of
 from socketlab.inspector.pcapread import iter_pcap
+from socketlab.inspector.pcapwrite import PcapWriter
 from socketlab.inspector.synth import write_pcap
 from tests.inspector.conftest import vector_events
 
@@ -100,3 +102,28 @@ def test_a_non_ethernet_capture_is_shared_by_parsing(class_pcap: Path):
         assert packet.linktype == LINKTYPE_ETHERNET
         raw_ip = packet.data[14:]
         assert share_of(101, raw_ip, 2) == share_of(packet.linktype, packet.data, 2)
+
+
+def test_a_short_frame_in_a_large_capture_reads_as_with_one_process(tmp_path: Path,
+                                                                    class_pcap: Path,
+                                                                    vector_keylog: Path):
+    """Over 4 MB ``read`` takes two processes by itself; a frame too short for an IPv4
+    header (here 17 bytes, Ethernet type IPv4) once failed the whole read there."""
+    bulk = Connection(("127.0.0.1", 52_000), ("127.0.0.1", 9000), 0)
+    chunk = bytes(range(256)) * 250
+    events = [Opened(bulk, 1.0, True), *(Data(bulk, "c2s", n * len(chunk), chunk, 1.0)
+                                         for n in range(70)), Closed(bulk, "fin", 1.0)]
+    big = tmp_path / "big.pcap"
+    write_pcap(big, events)
+    with PcapWriter(tmp_path / "short.pcap", LINKTYPE_ETHERNET) as short:
+        short.write(1.0, bytes(12) + b"\x08\x00" + b"\x45\x00\x00")
+    records = [data[24:] for data in
+               (class_pcap.read_bytes(), (tmp_path / "short.pcap").read_bytes())]
+    big.write_bytes(big.read_bytes() + records[1] + records[0])
+    assert big.stat().st_size > PARALLEL_FROM_BYTES
+    args = [str(big), "--keylog", str(vector_keylog), "--json", "--port", "7777"]
+    one, default, two = read(*args, "--jobs", "1"), read(*args), read(*args, "--jobs", "2")
+    assert one.returncode == default.returncode == two.returncode == 0, two.stderr
+    assert one.stdout.count('"type":"say"') >= SESSIONS
+    assert default.stdout == two.stdout == one.stdout
+    assert default.stderr == two.stderr == one.stderr == ""

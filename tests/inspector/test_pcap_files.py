@@ -4,6 +4,7 @@ where it ends."""
 import gzip
 import struct
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from socketlab.inspector.errors import CaptureError
 from socketlab.inspector.packets import LINKTYPE_ETHERNET, parse_packet
 from socketlab.inspector.pcapread import iter_pcap
 from socketlab.inspector.pcapwrite import PcapWriter
+from socketlab.inspector.pipeline import truncation_note
 from socketlab.inspector.reassembly import Reassembler
 from tests.inspector.tcp_helpers import stream_of
 
@@ -275,3 +277,61 @@ def test_our_reader_and_scapys_agree_on_a_pcapng_editcap_wrote(pcap: Path, tmp_p
     theirs = rdpcap(str(path))
     assert [p.data for p in ours] == [bytes(p) for p in theirs]
     assert all(abs(p.ts - float(q.time)) < 1e-6 for p, q in zip(ours, theirs, strict=True))
+
+
+def _good_start(order: str) -> bytes:
+    """A section, an Ethernet interface and one whole packet: what a damaged block follows."""
+    data = conversation()[3][1]
+    shb = _block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb = _block(order, 1, struct.pack(order + "HHI", LINKTYPE_ETHERNET, 0, 0))
+    epb = _block(order, 6, struct.pack(order + "IIIII", 0, 0, 0, len(data), len(data)) + data)
+    return shb + idb + epb
+
+
+# Blocks shorter than their fixed fields, and an interface option longer than its block.
+DAMAGED_BLOCKS = {
+    "epb-12": (6, b""),
+    "epb-16": (6, b"\x00\x00\x00\x00"),
+    "spb-12": (3, b""),
+    "idb-12": (1, b""),
+    "idb-16": (1, b"\x01\x00\x00\x00"),
+    "old-pb-16": (2, b"\x00\x00\x00\x00"),
+    "idb-option-overruns": (1, b"\x01\x00\x00\x00\x00\x00\x00\x00" + b"\x0e\x00\x40\x00"),
+}
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("damage", list(DAMAGED_BLOCKS))
+def test_a_block_shorter_than_its_fields_ends_the_read_where_it_starts(
+        tmp_path: Path, damage: str, order: str):
+    kind, body = DAMAGED_BLOCKS[damage]
+    if order == ">":  # the same fields, big-endian
+        body = body[:2][::-1] + body[2:4][::-1] + body[4:8][::-1] + body[8:10][::-1] \
+            + body[10:12][::-1] + body[12:]
+    good = _good_start(order)
+    path = tmp_path / "damaged.pcapng"
+    path.write_bytes(good + _block(order, kind, body) + _good_start(order)[-len(good) // 3:])
+    with iter_pcap(path) as pcap:
+        assert [p.data for p in pcap] == [conversation()[3][1]]
+    assert pcap.truncated_at == len(good)
+
+
+def test_damaged_blocks_are_one_line_at_the_command_line(tmp_path: Path):
+    path = tmp_path / "damaged.pcapng"
+    path.write_bytes(_good_start("<") + _block("<", 6, b"\x00\x00\x00\x00"))
+    done = subprocess.run([sys.executable, "-m", "socketlab", "read", str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"inspector: {truncation_note(len(_good_start('<')))}"]
+
+
+def test_a_recording_nested_too_deep_is_one_line(tmp_path: Path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"format":"socketlab-proxy","version":1}\n' + "[" * 100_000
+                    + "]" * 100_000 + "\n")
+    done = subprocess.run([sys.executable, "-m", "socketlab", "read", str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "inspector: error: bad_recording: line 2: not a JSON line (nested too deep)"]

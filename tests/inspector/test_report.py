@@ -236,20 +236,23 @@ def test_every_frame_sits_under_its_own_connection_with_its_own_numbers(tmp_path
                               "what it means, decrypted with the key log"]
         conn = {"alice": ALICE, "eve": EVE, "Alice": COPYCAT}[table.conn]
         own = [f for f in frames if f.conn == conn]
+        # Notes about the connection (who logged in) are rows without a number.
+        rows = [row for row in table.rows if row[0]]
+        assert all(row[-1].startswith("note: ") for row in table.rows if not row[0])
         # Its own numbering, 1..n, and exactly its own frames, in the order they crossed.
-        assert [row[0] for row in table.rows] == [str(n) for n in range(1, len(own) + 1)]
+        assert [row[0] for row in rows] == [str(n) for n in range(1, len(own) + 1)]
         user = table.conn
-        for row, frame in zip(table.rows, own, strict=True):
+        for row, frame in zip(rows, own, strict=True):
             arrow = f"{user} → server" if frame.direction == "c2s" else f"server → {user}"
             assert row[2] == f"{arrow} {len(frame.wire)} B"
             assert all(body.decode() in row[4] for body in frame.bodies)
-    alice, eve, copycat = section.tables
-    assert all("decrypted with the key log" in row[4] for row in alice.rows[2:])
+    alice, eve, copycat = ([row for row in table.rows if row[0]] for table in section.tables)
+    assert all("decrypted with the key log" in row[4] for row in alice[2:])
     assert all("nonce 43 + 00×15 + ctr" in row[3] or "nonce 53 + 00×15 + ctr" in row[3]
-               for row in alice.rows[2:])
-    assert all("sent in plaintext" in row[4] for row in eve.rows + copycat.rows)
-    assert '"code":"name_taken"' in copycat.rows[3][4]
-    assert not any("in the clear" in cell for row in alice.rows + copycat.rows for cell in row)
+               for row in alice[2:])
+    assert all("sent in plaintext" in row[4] for row in eve + copycat)
+    assert '"code":"name_taken"' in copycat[3][4]
+    assert not any("in the clear" in cell for row in alice + copycat for cell in row)
 
 
 def test_prose_captions_and_terms_read_as_paragraphs_with_code_marked(tmp_path, pngs):

@@ -11,8 +11,10 @@ import tkinter.font as tkfont
 import pytest
 
 from socketlab.client import gui_styles
+from socketlab.client.chat_client import ChatClient
 from socketlab.client.gui import ChatApp, Settings
 from socketlab.client.gui_styles import HANGUL_FAMILIES, SYSTEM, apply_theme, pick_family
+from socketlab.protocol import PinStore
 from socketlab.server.app import ChatServer
 from tests.ci_rules import skip_or_fail
 from tests.gui.gui_helpers import headless, pump
@@ -85,6 +87,39 @@ def test_the_window_speaks_korean_from_dialog_to_a_real_join(
         if bob is not None:
             bob.close()
         app.close()
+
+
+def test_the_korean_identity_warning_keeps_both_fingerprints_as_they_are(
+    root: tk.Tk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
+    with ChatServer("127.0.0.1", 0) as first:
+        host, port = first.address
+        pinner = ChatClient(host, port, pins=PinStore(), timeout=5.0)
+        pinner.connect()  # first use: pins the first server's identity
+        pinner.close()
+        pinned = first.fingerprint
+    with ChatServer(host, port) as impostor:
+        app = ChatApp(
+            root, Settings(host=host, port=port, name="민수", timeout=5.0), connect_now=True
+        )
+        try:
+            pump(root, lambda: app.warning is not None, "the identity warning")
+            warning = app.warning
+            assert warning is not None
+            root.update()
+            assert warning.title() == "서버 신원이 바뀌었습니다"
+            texts = list(shown_texts(warning).values())
+            assert texts.count(pinned) == texts.count(impostor.fingerprint) == 1
+            assert {"고정된 키:", "받은 키:", "확인"} <= set(texts)
+            assert any(f"socketlab client --forget-server {host}:{port}" in t for t in texts)
+            fingerprints = (pinned, impostor.fingerprint)
+            assert [t for t in texts if not HANGUL.search(t) and t not in fingerprints] == []
+            message = app.dialog.message.cget("text")
+            assert message == "연결 거부: 서버의 신원이 바뀌었습니다 (identity_changed)."
+            warning.ok_button.invoke()
+        finally:
+            app.close()
 
 
 def test_a_font_with_hangul_is_picked_from_what_is_installed() -> None:

@@ -11,13 +11,11 @@ import tkinter.font as tkfont
 import pytest
 
 from socketlab.client import gui_styles
-from socketlab.client.chat_client import ChatClient
 from socketlab.client.gui import ChatApp, Settings
 from socketlab.client.gui_styles import HANGUL_FAMILIES, SYSTEM, apply_theme, pick_family
-from socketlab.protocol import PinStore
 from socketlab.server.app import ChatServer
 from tests.ci_rules import skip_or_fail
-from tests.gui.gui_helpers import headless, pump
+from tests.gui.gui_helpers import headless, impostor_of_a_pinned_server, pump
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 
@@ -93,13 +91,9 @@ def test_the_korean_identity_warning_keeps_both_fingerprints_as_they_are(
     root: tk.Tk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOCKETLAB_LANG", "ko")
-    with ChatServer("127.0.0.1", 0) as first:
-        host, port = first.address
-        pinner = ChatClient(host, port, pins=PinStore(), timeout=5.0)
-        pinner.connect()  # first use: pins the first server's identity
-        pinner.close()
+    with impostor_of_a_pinned_server() as (first, impostor):
+        host, port = impostor.address
         pinned = first.fingerprint
-    with ChatServer(host, port) as impostor:
         app = ChatApp(
             root, Settings(host=host, port=port, name="민수", timeout=5.0), connect_now=True
         )

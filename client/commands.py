@@ -27,6 +27,9 @@ from socketlab.protocol import (
 )
 
 from .events import (
+    CLOSED_BY_SERVER,
+    CLOSED_BY_YOU,
+    CONNECTION_LOST,
     E2E_CHANGED,
     E2E_NEW,
     E2E_VERIFIED,
@@ -36,8 +39,10 @@ from .events import (
     Whispered,
     WhisperRefused,
 )
+from .language import N_, _
 
-HELP_TEXT = """\
+# Shown through _(): the Korean is in locale/ko.po.
+HELP_TEXT = N_("""\
 commands:
   /w NAME MESSAGE   whisper MESSAGE to NAME only (also /whisper)
   /who              list who is online
@@ -46,9 +51,7 @@ commands:
   /quit             leave the chat
   /help             show this help
   //TEXT            say TEXT with one leading "/" (to say "/etc", type "//etc")
-anything else is said to everyone"""
-
-_WHISPER_USAGE = "usage: /w NAME MESSAGE"
+anything else is said to everyone""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,72 +111,93 @@ def parse_command(line: str) -> Command | None:
     if word in ("w", "whisper"):
         parts = rest.split(None, 1)
         if len(parts) < 2:
-            return Usage(_WHISPER_USAGE)
+            return Usage(_("usage: /w NAME MESSAGE"))
         return Whisper(parts[0], parts[1])
     if word == "who":
-        return Who() if not rest.strip() else Usage("usage: /who")
+        return Who() if not rest.strip() else Usage(_("usage: /who"))
     if word == "quit":
-        return Quit() if not rest.strip() else Usage("usage: /quit")
+        return Quit() if not rest.strip() else Usage(_("usage: /quit"))
     if word == "help":
         return Help()
     if word in ("fingerprint", "fp"):
         names = rest.split()
         if len(names) > 1:
-            return Usage("usage: /fingerprint [NAME]")
+            return Usage(_("usage: /fingerprint [NAME]"))
         return Fingerprint(names[0] if names else None)
     shown = _clean(line.split(None, 1)[0][:30])
-    return Usage(f"unknown command {shown}; type /help for the list")
+    return Usage(_("unknown command {command}; type /help for the list").format(command=shown))
 
 
 # How each kind of whisper is marked, for the one who got it and for its sender.
 _MARKS = {
-    E2E_VERIFIED: ("end-to-end from {peer}", "end-to-end to {peer}"),
+    E2E_VERIFIED: (N_("end-to-end from {peer}"), N_("end-to-end to {peer}")),
     E2E_NEW: (
-        "end-to-end from {peer} · new contact, key pinned now",
-        "end-to-end to {peer} · new contact, key pinned now",
+        N_("end-to-end from {peer} · new contact, key pinned now"),
+        N_("end-to-end to {peer} · new contact, key pinned now"),
     ),
     E2E_CHANGED: (
-        "from {peer} · IDENTITY CHANGED, NOT verified",
-        "to {peer} · IDENTITY CHANGED, NOT verified",
+        N_("from {peer} · IDENTITY CHANGED, NOT verified"),
+        N_("to {peer} · IDENTITY CHANGED, NOT verified"),
     ),
 }
 _TRANSPORT_MARKS = (
-    "whisper from {peer} · transport-encrypted only: the server can read it",
-    "whisper to {peer} · transport-encrypted only: the server can read it",
+    N_("whisper from {peer} · transport-encrypted only: the server can read it"),
+    N_("whisper to {peer} · transport-encrypted only: the server can read it"),
 )
+# Why a session ended, as ChatClient says it (a server's error reads "code: message").
+_REASONS = {
+    CLOSED_BY_YOU: N_("closed by you"),
+    CLOSED_BY_SERVER: N_("closed by the server"),
+    CONNECTION_LOST: N_("connection lost"),
+}
 
 
 def whisper_mark(event: Whispered, me: str | None) -> str:
     """The bracketed part of a whisper's line: direction, other party, and trust."""
     outgoing = me is not None and name_key(event.sender) == name_key(me)
     marks = _MARKS.get(event.security, _TRANSPORT_MARKS)
-    return marks[outgoing].format(peer=event.to if outgoing else event.sender)
+    return _(marks[outgoing]).format(peer=event.to if outgoing else event.sender)
 
 
 def identity_change_lines(event: PeerIdentityChanged) -> list[str]:
     """The warning for a changed user identity, both fingerprints on their own lines."""
-    return [
-        f"WARNING: {event.name} on {event.where} signs with another identity than before.",
-        f"  pinned:  {event.pinned}",
-        f"  offered: {event.offered}",
-        f"The server may be passing someone else's key off as {event.name}'s, or",
-        f"{event.name} has a new identity (another computer). Compare fingerprints with",
-        f"{event.name} out of band; until then their whispers are marked NOT verified and",
-        "yours to them are not sent. If the new one is right, forget the old pin:",
-        f"  socketlab client --forget-user {event.where} {event.name}",
-    ]
+    text = _(
+        "WARNING: {name} on {where} signs with another identity than before.\n"
+        "  pinned:  {pinned}\n"
+        "  offered: {offered}\n"
+        "The server may be passing someone else's key off as {name}'s, or\n"
+        "{name} has a new identity (another computer). Compare fingerprints with\n"
+        "{name} out of band; until then their whispers are marked NOT verified and\n"
+        "yours to them are not sent. If the new one is right, forget the old pin:\n"
+        "  socketlab client --forget-user {where} {name}"
+    )
+    return text.format(
+        name=event.name, where=event.where, pinned=event.pinned, offered=event.offered
+    ).splitlines()
 
 
 def describe_fingerprint(command: Fingerprint, own: str | None, peer: str | None) -> str:
     """The answer to ``/fingerprint [NAME]``: ``own`` is ours, ``peer`` NAME's if known."""
     if command.name is None:
         if own is None:
-            return "* end-to-end whispers are off in this client: no key to show"
-        return f"* your end-to-end key: {own} (read it to the people you whisper with)"
+            return _("* end-to-end whispers are off in this client: no key to show")
+        return _("* your end-to-end key: {key} (read it to the people you whisper with)").format(
+            key=own
+        )
     name = _clean(command.name)
     if peer is None:
-        return f"* no end-to-end key of {name} checked yet: whisper to {name} first"
-    return f"* {name}'s end-to-end key: {peer}"
+        return _("* no end-to-end key of {name} checked yet: whisper to {name} first").format(
+            name=name
+        )
+    return _("* {name}'s end-to-end key: {key}").format(name=name, key=peer)
+
+
+def describe_reason(reason: str) -> str:
+    """Why a session ended (a ``Disconnected`` reason), in the user's language."""
+    word, _space, rest = reason.partition(" (")
+    if word in _REASONS:
+        return _(_REASONS[word]) + (f" ({rest}" if rest else "")
+    return reason
 
 
 def format_event(event: object, me: str | None = None) -> str:
@@ -181,39 +205,46 @@ def format_event(event: object, me: str | None = None) -> str:
     if isinstance(event, Whispered):
         return f"[{whisper_mark(event, me)}] {_clean(event.text)}"
     if isinstance(event, WhisperRefused):
-        if event.outgoing:
-            return f"! whisper to {event.peer} not sent ({event.code}): {_clean(event.reason)}"
-        return f"! refused a whisper from {event.peer} ({event.code}): {_clean(event.reason)}"
+        text = (
+            _("! whisper to {peer} not sent ({code}): {reason}")
+            if event.outgoing
+            else _("! refused a whisper from {peer} ({code}): {reason}")
+        )
+        return text.format(peer=event.peer, code=event.code, reason=_clean(event.reason))
     if isinstance(event, E2EUnavailable):
-        return (
-            f"! the server {event.where} does not know end-to-end whispers ({event.code}): "
+        return _(
+            "! the server {where} does not know end-to-end whispers ({code}): "
             "whispers are transport-encrypted only (the server can read them)"
-        )
+        ).format(where=event.where, code=event.code)
     if isinstance(event, PeerIdentityChanged):
-        return (
-            f"! WARNING: {event.name}'s identity changed (pinned {event.pinned}, "
-            f"offered {event.offered}); their whispers are NOT verified"
-        )
+        return _(
+            "! WARNING: {name}'s identity changed (pinned {pinned}, "
+            "offered {offered}); their whispers are NOT verified"
+        ).format(name=event.name, pinned=event.pinned, offered=event.offered)
     if isinstance(event, Message):
         text = _clean(event.text)
         if event.to is None:
             return f"{event.sender}: {text}"
         if me is not None and name_key(event.sender) == name_key(me):
-            return f"[whisper to {event.to}] {text}"
-        return f"[whisper from {event.sender}] {text}"
+            return _("[whisper to {name}] {text}").format(name=event.to, text=text)
+        return _("[whisper from {name}] {text}").format(name=event.sender, text=text)
     if isinstance(event, Joined):
-        return f"* {event.name} joined"
+        return _("* {name} joined").format(name=event.name)
     if isinstance(event, Left):
-        return f"* {event.name} left" + (f" ({event.reason})" if event.reason else "")
+        if event.reason:
+            return _("* {name} left ({reason})").format(name=event.name, reason=event.reason)
+        return _("* {name} left").format(name=event.name)
     if isinstance(event, Users):
-        return f"* online: {', '.join(event.names)}"
+        return _("* online: {names}").format(names=", ".join(event.names))
     if isinstance(event, Welcome):
-        return f"* you are {event.name}; online: {', '.join(event.users)}"
+        return _("* you are {name}; online: {names}").format(
+            name=event.name, names=", ".join(event.users)
+        )
     if isinstance(event, Error):
         detail = f": {_clean(event.message)}" if event.message else ""
-        return f"! error {event.code}{detail}"
+        return _("! error {code}{detail}").format(code=event.code, detail=detail)
     if isinstance(event, Bye):
-        return "* the server said bye"
+        return _("* the server said bye")
     if isinstance(event, Disconnected):
-        return f"* disconnected: {_clean(event.reason)}"
+        return _("* disconnected: {reason}").format(reason=_clean(describe_reason(event.reason)))
     return f"* {_clean(str(event))}"

@@ -86,6 +86,7 @@ from .gui_styles import (
     apply_theme,
 )
 from .gui_window import ChatWindow, LogLine
+from .language import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -165,15 +166,15 @@ class ChatApp:
         self.tracer: Tracer | NullTracer = open_tracer(settings.trace, "client")
 
         fonts = apply_theme(root)
-        root.title("socketlab chat")
+        root.title(_("socketlab chat"))
         root.protocol("WM_DELETE_WINDOW", self.close)
         # Destroyed some other way (by an embedding program, a test): still end the session.
         root.bind("<Destroy>", self._on_destroy, add="+")
         notes = []
         if settings.mode == "plain":
-            notes.append("PLAINTEXT: nothing you send will be encrypted (--plain)")
+            notes.append(_("PLAINTEXT: nothing you send will be encrypted (--plain)"))
         if not settings.verify:
-            notes.append("The server's identity will not be checked (--no-verify)")
+            notes.append(_("The server's identity will not be checked (--no-verify)"))
         self.dialog = ConnectDialog(
             root,
             host=settings.host,
@@ -195,7 +196,7 @@ class ChatApp:
     def _show_dialog(self) -> None:
         self.window.pack_forget()
         self.dialog.pack(fill="both", expand=True)
-        self.root.title("socketlab chat: connect")
+        self.root.title(_("socketlab chat: connect"))
         self.root.geometry("")  # shrink to the dialog's own size
         self.root.minsize(1, 1)
 
@@ -284,7 +285,11 @@ class ChatApp:
         except Exception as exc:  # any surprise must reach the window, not hang it
             log.exception("connecting to %s failed", self.settings.where)
             client.close()
-            outcome = _Failed(f"Could not connect to {self.settings.where}: {exc}")
+            outcome = _Failed(
+                _("Could not connect to {where}: {problem}").format(
+                    where=self.settings.where, problem=exc
+                )
+            )
         if self._closing.is_set():
             # The window is gone: nobody will take this session over.
             client.close()
@@ -316,21 +321,28 @@ class ChatApp:
             self._waiting = outcome.client
             self._reconnecting = reconnecting  # still the same (re)connection
             self._show_dialog()
-            self.dialog.ask_name(f"The name {self.settings.name!r} is taken. Choose another one.")
+            self.dialog.ask_name(
+                _("The name {name!r} is taken. Choose another one.").format(
+                    name=self.settings.name
+                )
+            )
         elif isinstance(outcome, _IdentityRefused):
             error = outcome.error
             if reconnecting:
                 self.window.show_disconnected(
-                    self.settings.where, "server identity changed; refused"
+                    self.settings.where, _("server identity changed; refused")
                 )
             else:
                 self.dialog.ask_all(
-                    f"Connection refused: the server's identity changed ({error.code}).", HOST
+                    _("Connection refused: the server's identity changed ({code}).").format(
+                        code=error.code
+                    ),
+                    HOST,
                 )
             self._warn_identity(error)
         elif reconnecting:
             self.window.append([LogLine(f"! {outcome.message}", ERROR, time.time())])
-            self.window.show_disconnected(self.settings.where, "reconnect failed")
+            self.window.show_disconnected(self.settings.where, _("reconnect failed"))
         else:
             self.dialog.ask_all(outcome.message, outcome.field)
 
@@ -340,18 +352,18 @@ class ChatApp:
             where=event.where,
             known=event.pinned,
             offered=event.offered,
-            forget_hint=(
-                f"If {event.name} really has a new identity (another computer), and you "
+            forget_hint=_(
+                "If {name} really has a new identity (another computer), and you "
                 "compared the new fingerprint with them, forget the old one: "
-                f"socketlab client --forget-user {event.where} {event.name}"
-            ),
-            title=f"{event.name}'s identity changed",
-            text=(
-                f"{event.name} signs with a different identity key than the one pinned the "
+                "socketlab client --forget-user {where} {name}"
+            ).format(name=event.name, where=event.where),
+            title=_("{name}'s identity changed").format(name=event.name),
+            text=_(
+                "{name} signs with a different identity key than the one pinned the "
                 "first time you whispered. The server may be passing someone else's key "
-                f"off as {event.name}'s, or {event.name} has a new identity.\n\n"
-                f"Whispers from {event.name} are marked NOT verified; yours to them are not sent."
-            ),
+                "off as {name}'s, or {name} has a new identity.\n\n"
+                "Whispers from {name} are marked NOT verified; yours to them are not sent."
+            ).format(name=event.name),
         )
 
     def _warn_identity(self, error: IdentityError) -> None:
@@ -359,12 +371,12 @@ class ChatApp:
         self.warning = IdentityWarning(
             self.root,
             where=where,
-            known=error.known or "(unknown)",
-            offered=error.offered or "(none: bad signature)",
-            forget_hint=(
+            known=error.known or _("(unknown)"),
+            offered=error.offered or _("(none: bad signature)"),
+            forget_hint=_(
                 "If you know the server's key was changed on purpose, forget the old one: "
-                f"socketlab client --forget-server {where}"
-            ),
+                "socketlab client --forget-server {where}"
+            ).format(where=where),
         )
 
     def _logged_in(self, client: ChatClient, welcome: Welcome, reconnected: bool) -> None:
@@ -382,13 +394,19 @@ class ChatApp:
             fingerprint=client.server_fingerprint,
             verified=client.verify,
         )
-        self.root.title(f"socketlab chat: {welcome.name} @ {self.settings.where}")
+        self.root.title(
+            _("socketlab chat: {name} @ {where}").format(
+                name=welcome.name, where=self.settings.where
+            )
+        )
         now = time.time()
-        lines = [LogLine("* reconnected" if reconnected else "* connected", SYSTEM, now)]
+        lines = [LogLine(_("* reconnected") if reconnected else _("* connected"), SYSTEM, now)]
         if client.pin_status == "new":
             lines.append(
                 LogLine(
-                    f"* first visit: the server's key {client.server_fingerprint} is now pinned",
+                    _("* first visit: the server's key {key} is now pinned").format(
+                        key=client.server_fingerprint
+                    ),
                     SYSTEM,
                     now,
                 )
@@ -398,12 +416,14 @@ class ChatApp:
         if own_key is not None:
             lines.append(
                 LogLine(
-                    f"* whispers are end-to-end; your key {own_key} (/fingerprint shows it)",
+                    _("* whispers are end-to-end; your key {key} (/fingerprint shows it)").format(
+                        key=own_key
+                    ),
                     SYSTEM,
                     now,
                 )
             )
-        lines.append(LogLine("* type /help for commands", SYSTEM, now))
+        lines.append(LogLine(_("* type /help for commands"), SYSTEM, now))
         self.window.append(lines)
         self.window.show_own_key(own_key)
 
@@ -412,7 +432,7 @@ class ChatApp:
         lines: list[LogLine] = []
         ended: str | None = None
         deadline = time.perf_counter() + BUDGET_S
-        for _ in range(BATCH):
+        for _count in range(BATCH):
             if time.perf_counter() > deadline:
                 break
             try:
@@ -482,10 +502,10 @@ class ChatApp:
             return [LogLine(f"⚠ {text}", E2E_WARN, when)]
         lines = [LogLine(text, E2E_OUT if outgoing else E2E_IN, when, icon=LOCK)]
         if event.security == E2E_NEW:
-            note = (
-                f"* {peer}'s end-to-end key {event.fingerprint} is pinned now: "
-                f"compare it with {peer} out of band (they type /fingerprint)"
-            )
+            note = _(
+                "* {peer}'s end-to-end key {key} is pinned now: "
+                "compare it with {peer} out of band (they type /fingerprint)"
+            ).format(peer=peer, key=event.fingerprint)
             lines.append(LogLine(note, SYSTEM, when))
         return lines
 
@@ -501,7 +521,7 @@ class ChatApp:
             self.window.append([LogLine(f"! {command.text}", ERROR, now)])
             return  # keep the line so it can be corrected
         if isinstance(command, Help):
-            self.window.append([LogLine(text, SYSTEM, now) for text in HELP_TEXT.splitlines()])
+            self.window.append([LogLine(text, SYSTEM, now) for text in _(HELP_TEXT).splitlines()])
         elif isinstance(command, Quit):
             self.close()
             return
@@ -523,7 +543,9 @@ class ChatApp:
                 else:
                     self.client.who()
             except ChatError as exc:
-                self.window.append([LogLine(f"! not sent: {exc.message}", ERROR, now)])
+                self.window.append(
+                    [LogLine(_("! not sent: {reason}").format(reason=exc.message), ERROR, now)]
+                )
                 return
         self.window.clear_entry()
 
@@ -568,14 +590,18 @@ class ChatApp:
         return self._closing.is_set()
 
 
+# The client's own explanation of each stable error code (the server's message kept).
+_FAILURES = {
+    "connect_failed": N_("{reason}. Is the server running, and are host and port right?"),
+    "bad_name": N_("The server refused the name: {reason}"),
+    "plaintext_refused": N_("The server at {where} refuses unencrypted connections ({reason})."),
+}
+_FAILED = N_("Could not connect to {where}: {reason} ({code})")
+
+
 def _describe_failure(error: ChatError, where: str) -> str:
-    if error.code == "connect_failed":
-        return f"{error.message}. Is the server running, and are host and port right?"
-    if error.code == "bad_name":
-        return f"The server refused the name: {error.message}"
-    if error.code == "plaintext_refused":
-        return f"The server at {where} refuses unencrypted connections ({error.message})."
-    return f"Could not connect to {where}: {error.message} ({error.code})"
+    explain = _FAILURES.get(error.code, _FAILED)
+    return _(explain).format(where=where, reason=error.message, code=error.code)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -595,7 +621,10 @@ def main(args: argparse.Namespace) -> int:
         root = tk.Tk(className="socketlab")
     except tk.TclError as exc:
         sys.stderr.write(
-            f"error: cannot open a window ({exc}); use --tui for the terminal client\n"
+            _("error: cannot open a window ({problem}); use --tui for the terminal client").format(
+                problem=exc
+            )
+            + "\n"
         )
         return 2
     app = ChatApp(root, settings, connect_now=args.name is not None)

@@ -15,6 +15,8 @@ from tkinter import ttk
 
 from socketlab.protocol import ProtocolError, check_login_name
 
+from .language import N_, _
+
 HOST, PORT, NAME = "host", "port", "name"
 
 
@@ -40,16 +42,20 @@ def check_fields(host: str, port: str, name: str) -> ConnectRequest:
     """Validate the dialog's text; raise ``FieldError`` naming the first bad field."""
     host = host.strip()
     if not host:
-        raise FieldError(HOST, "Enter the server's host name or address.")
+        raise FieldError(HOST, _("Enter the server's host name or address."))
     port = port.strip()
     if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise FieldError(PORT, f"The port must be a number from 1 to 65535, not {port!r}.")
+        raise FieldError(
+            PORT, _("The port must be a number from 1 to 65535, not {port!r}.").format(port=port)
+        )
     if not name:
-        raise FieldError(NAME, "Choose a name to chat under.")
+        raise FieldError(NAME, _("Choose a name to chat under."))
     try:
         check_login_name(name)
     except ProtocolError as exc:
-        raise FieldError(NAME, f"That name cannot be used: {exc.message}.") from None
+        raise FieldError(
+            NAME, _("That name cannot be used: {reason}.").format(reason=exc.message)
+        ) from None
     return ConnectRequest(host, int(port), name)
 
 
@@ -76,18 +82,17 @@ class ConnectDialog(ttk.Frame):
         self._on_cancel = on_cancel
         self.name_only = False
 
-        ttk.Label(self, text="socketlab chat", style="Title.TLabel").grid(
+        ttk.Label(self, text=_("socketlab chat"), style="Title.TLabel").grid(
             row=0, column=0, columnspan=2, sticky="w"
         )
         ttk.Label(
             self,
-            text="Connect to a chat server (start one with: socketlab server)",
+            text=_("Connect to a chat server (start one with: socketlab server)"),
             style="Muted.TLabel",
         ).grid(row=1, column=0, columnspan=2, sticky="w", pady=(2, 14))
         self.entries: dict[str, ttk.Entry] = {}
-        for row, (field, label, value) in enumerate(
-            [(HOST, "Host", host), (PORT, "Port", str(port)), (NAME, "Name", name)], start=2
-        ):
+        fields = [(HOST, _("Host"), host), (PORT, _("Port"), str(port)), (NAME, _("Name"), name)]
+        for row, (field, label, value) in enumerate(fields, start=2):
             ttk.Label(self, text=label).grid(row=row, column=0, sticky="w", padx=(0, 12), pady=3)
             entry = ttk.Entry(self, width=28)
             entry.insert(0, value)
@@ -108,9 +113,9 @@ class ConnectDialog(ttk.Frame):
         buttons.grid(row=10, column=0, columnspan=2, sticky="e", pady=(12, 0))
         # Created in Tab order (fields, Connect, Quit), packed so Connect is rightmost.
         self.connect_button = ttk.Button(
-            buttons, text="Connect", command=self._submit, default="active"
+            buttons, text=_("Connect"), command=self._submit, default="active"
         )
-        self.cancel_button = ttk.Button(buttons, text="Quit", command=self._on_cancel)
+        self.cancel_button = ttk.Button(buttons, text=_("Quit"), command=self._on_cancel)
         self.connect_button.pack(side="right")
         self.cancel_button.pack(side="right", padx=(0, 8))
         for button in (self.connect_button, self.cancel_button):
@@ -147,19 +152,19 @@ class ConnectDialog(ttk.Frame):
             entry.state(["disabled"] if locked else ["!disabled"])
         self.connect_button.state(["disabled"] if busy else ["!disabled"])
         if busy:
-            self.show_message("Connecting…", error=False)
+            self.show_message(_("Connecting…"), error=False)
 
     def ask_name(self, message: str) -> None:
         """The connection is open but the name was refused: ask for another one."""
         self.name_only = True
-        self.cancel_button.configure(text="Cancel")
+        self.cancel_button.configure(text=_("Cancel"))
         self.set_busy(False)
         self.show_message(message, NAME)
 
     def ask_all(self, message: str = "", field: str | None = None) -> None:
         """Back to a fresh connect (after a failure or a cancelled name prompt)."""
         self.name_only = False
-        self.cancel_button.configure(text="Quit")
+        self.cancel_button.configure(text=_("Quit"))
         self.set_busy(False)
         self.show_message(message, field)
         if field is None:
@@ -181,8 +186,8 @@ class ConnectDialog(ttk.Frame):
         return "break"
 
 
-SERVER_CHANGED = "Server identity changed"
-SERVER_CHANGED_TEXT = (
+SERVER_CHANGED = N_("Server identity changed")
+SERVER_CHANGED_TEXT = N_(
     "The server at {where} presented a different identity key than the one "
     "pinned the first time you connected. Someone may be intercepting the "
     "connection (a man in the middle), or the server's key was replaced.\n\n"
@@ -194,6 +199,7 @@ class IdentityWarning(tk.Toplevel):
     """Modal warning: the server at ``where`` (or, with ``title`` and ``text``, a
     user) shows another identity than the pinned one; both fingerprints shown.
 
+    ``title`` and ``text`` are shown as given (the defaults through ``_``).
     Non-blocking (no ``wait_window``): the grab makes it modal while the main
     loop, and with it the rest of the app, keeps running.
     """
@@ -206,10 +212,12 @@ class IdentityWarning(tk.Toplevel):
         known: str,
         offered: str,
         forget_hint: str,
-        title: str = SERVER_CHANGED,
-        text: str = SERVER_CHANGED_TEXT,
+        title: str | None = None,
+        text: str | None = None,
     ) -> None:
         super().__init__(master)
+        title = title or _(SERVER_CHANGED)
+        text = text or _(SERVER_CHANGED_TEXT).format(where=where)
         self.title(title)
         self.transient(master.winfo_toplevel())
         self.resizable(False, False)
@@ -220,13 +228,14 @@ class IdentityWarning(tk.Toplevel):
         )
         ttk.Label(
             frame,
-            text=text.format(where=where),
+            text=text,
             wraplength=460,
             justify="left",
         ).grid(row=1, column=0, columnspan=2, sticky="w", pady=(10, 10))
         self.fingerprints = {"pinned": known, "offered": offered}
+        labels = {"pinned": _("Pinned:"), "offered": _("Offered:")}
         for row, (label, value) in enumerate(self.fingerprints.items(), start=2):
-            ttk.Label(frame, text=f"{label.capitalize()}:", style="Heading.TLabel").grid(
+            ttk.Label(frame, text=labels[label], style="Heading.TLabel").grid(
                 row=row, column=0, sticky="w", padx=(0, 10)
             )
             ttk.Label(frame, text=value, style="Fingerprint.TLabel").grid(
@@ -235,7 +244,7 @@ class IdentityWarning(tk.Toplevel):
         ttk.Label(
             frame, text=forget_hint, style="Muted.TLabel", wraplength=460, justify="left"
         ).grid(row=4, column=0, columnspan=2, sticky="w", pady=(10, 0))
-        self.ok_button = ttk.Button(frame, text="OK", command=self.close, default="active")
+        self.ok_button = ttk.Button(frame, text=_("OK"), command=self.close, default="active")
         self.ok_button.grid(row=5, column=0, columnspan=2, sticky="e", pady=(14, 0))
         for sequence in ("<Return>", "<KP_Enter>", "<Escape>"):
             self.bind(sequence, lambda _e: self.close())

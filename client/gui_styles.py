@@ -6,11 +6,20 @@ reading any threading code.
 
 from __future__ import annotations
 
+import logging
 import sys
 import tkinter as tk
 import tkinter.font as tkfont
+from collections.abc import Iterable
+from functools import cache
 from tkinter import ttk
 from typing import Any
+
+from socketlab.i18n import KOREAN, language
+
+from .language import N_, _
+
+log = logging.getLogger(__name__)
 
 # The log's line kinds; gui_window tags every line with one of these.
 OWN = "own"
@@ -26,8 +35,9 @@ TIME = "time"
 NICK = "nick"  # a sender's name, over the line's own tag
 LINE_TAGS = (OWN, OTHER, WHISPER_IN, WHISPER_OUT, E2E_IN, E2E_OUT, E2E_WARN, SYSTEM, ERROR)
 
-CIPHER = "encrypted (X25519 + XSalsa20-Poly1305)"
-PLAINTEXT = "PLAINTEXT"
+# Status bar texts, shown through _() (the Korean is in locale/ko.po).
+CIPHER = N_("encrypted (X25519 + XSalsa20-Poly1305)")
+PLAINTEXT = N_("PLAINTEXT")
 
 BG = "#f4f5f7"
 BORDER = "#c8ccd2"
@@ -98,6 +108,52 @@ def log_icons(master: tk.Misc) -> dict[str, tk.BitmapImage]:
     return {LOCK: tk.BitmapImage(master=master, data=_xbm(_LOCK_ROWS), foreground=OK_FG)}
 
 
+# Font families that have Hangul, best first: Linux's fonts-noto-cjk and fonts-nanum,
+# then what Windows and macOS ship. Without one, Hangul shows as empty boxes.
+HANGUL_FAMILIES = (
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Source Han Sans KR",
+    "NanumGothic",
+    "NanumBarunGothic",
+    "Malgun Gothic",
+    "맑은 고딕",
+    "Apple SD Gothic Neo",
+    "AppleGothic",
+)
+HANGUL_MONO_FAMILIES = ("Noto Sans Mono CJK KR", "NanumGothicCoding", "D2Coding")
+FONT_ADVICE = N_(
+    "no font with Hangul found: Korean text shows as empty boxes. Install one, "
+    "e.g. sudo apt-get install fonts-noto-cjk (or fonts-nanum) on Debian/Ubuntu"
+)
+
+
+def pick_family(available: Iterable[str], wanted: Iterable[str]) -> str | None:
+    """The first of ``wanted`` among the ``available`` families (as Tk spells it), if any."""
+    spelled = {family.casefold(): family for family in available}
+    return next((spelled[w.casefold()] for w in wanted if w.casefold() in spelled), None)
+
+
+@cache
+def _advise_font() -> None:
+    """Say once per run which font to install; loudly when the window speaks Korean."""
+    log.log(logging.WARNING if language() == KOREAN else logging.INFO, _(FONT_ADVICE))
+
+
+def _use_hangul_fonts(root: tk.Tk) -> None:
+    """Switch Tk's named fonts to a family with Hangul when one is installed."""
+    families = tkfont.families(root)
+    family = pick_family(families, HANGUL_FAMILIES)
+    if family is None:
+        _advise_font()
+        return
+    for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont", "TkTooltipFont"):
+        tkfont.nametofont(name, root=root).configure(family=family)
+    mono = pick_family(families, HANGUL_MONO_FAMILIES)
+    if mono is not None:
+        tkfont.nametofont("TkFixedFont", root=root).configure(family=mono)
+
+
 def _pick_theme(style: ttk.Style) -> None:
     # Native themes on Windows and macOS; "clam" is the cleanest built-in on X11.
     preferred = {"win32": "vista", "darwin": "aqua"}.get(sys.platform, "clam")
@@ -109,6 +165,7 @@ def apply_theme(root: tk.Tk) -> dict[str, tkfont.Font]:
     """Set theme, fonts and ttk styles on ``root``; return the fonts the widgets use."""
     style = ttk.Style(root)
     _pick_theme(style)
+    _use_hangul_fonts(root)
     base = tkfont.nametofont("TkDefaultFont", root=root)
     if sys.platform.startswith("linux"):
         base.configure(size=10)

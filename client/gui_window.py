@@ -21,6 +21,7 @@ from typing import Any
 
 from socketlab.protocol import name_key
 
+from .commands import describe_reason
 from .gui_styles import (
     CIPHER,
     LOCK,
@@ -31,6 +32,7 @@ from .gui_styles import (
     configure_log_tags,
     log_icons,
 )
+from .language import _
 
 # Older lines are dropped beyond this, so a long session cannot eat memory
 # and the text widget stays fast.
@@ -77,7 +79,7 @@ class ChatWindow(ttk.Frame):
         # The input row is created first so Tab starts there: entry, Send, users.
         bottom = ttk.Frame(self)
         self.entry = ttk.Entry(bottom, font=fonts["normal"])
-        self.send_button = ttk.Button(bottom, text="Send", command=self._send)
+        self.send_button = ttk.Button(bottom, text=_("Send"), command=self._send)
         self.entry.pack(side="left", fill="x", expand=True, ipady=2)
         self.send_button.pack(side="left", padx=(8, 0))
         for widget in (self.entry, self.send_button):
@@ -113,7 +115,7 @@ class ChatWindow(ttk.Frame):
         self.entry.bind("<Next>", lambda _e: self.log.yview_scroll(1, "pages"))
 
         users_frame = ttk.Frame(panes, padding=(8, 0, 0, 0))
-        self.users_label = ttk.Label(users_frame, text="Online", style="Heading.TLabel")
+        self.users_label = ttk.Label(users_frame, text=_("Online"), style="Heading.TLabel")
         self.users = ttk.Treeview(users_frame, show="tree", selectmode="browse", height=8)
         self.users.column("#0", width=160, minwidth=100)
         self.users.tag_configure("me", font=fonts["bold"])
@@ -121,7 +123,7 @@ class ChatWindow(ttk.Frame):
         self.users.pack(side="top", fill="both", expand=True)
         self.users.bind("<Double-1>", self._pick_user_at)
         self.users.bind("<Return>", self._pick_selected_user)
-        ttk.Label(users_frame, text="double-click: whisper", style="Muted.TLabel").pack(
+        ttk.Label(users_frame, text=_("double-click: whisper"), style="Muted.TLabel").pack(
             side="top", anchor="w", pady=(4, 0)
         )
 
@@ -132,7 +134,7 @@ class ChatWindow(ttk.Frame):
         self.where_label = ttk.Label(status, style="Status.TLabel")
         self.mode_label = ttk.Label(status, style="Status.TLabel")
         self.fingerprint_label = ttk.Label(status, style="Fingerprint.Status.TLabel")
-        self.reconnect_button = ttk.Button(status, text="Reconnect", command=on_reconnect)
+        self.reconnect_button = ttk.Button(status, text=_("Reconnect"), command=on_reconnect)
         self.reconnect_button.bind("<Return>", lambda _e: self.reconnect_button.invoke())
         self.where_label.pack(side="left")
         ttk.Separator(status, orient="vertical").pack(side="left", fill="y", padx=2)
@@ -242,10 +244,11 @@ class ChatWindow(ttk.Frame):
         for key in sorted(self._names):
             name = self._names[key]
             if key == me:
-                self.users.insert("", "end", iid=key, text=f"{name} (you)", tags=("me",))
+                mine = _("{name} (you)").format(name=name)
+                self.users.insert("", "end", iid=key, text=mine, tags=("me",))
             else:
                 self.users.insert("", "end", iid=key, text=name)
-        self.users_label.configure(text=f"Online · {len(self._names)}")
+        self.users_label.configure(text=_("Online · {count}").format(count=len(self._names)))
 
     def _pick_user_at(self, event: tk.Event) -> str:
         iid = self.users.identify_row(event.y)
@@ -284,16 +287,22 @@ class ChatWindow(ttk.Frame):
         self, where: str, name: str, *, encrypted: bool, fingerprint: str | None, verified: bool
     ) -> None:
         """Status for a live session; entry enabled and focused."""
-        self.where_label.configure(text=f"Connected to {where} as {name}", style="Status.TLabel")
+        self.where_label.configure(
+            text=_("Connected to {where} as {name}").format(where=where, name=name),
+            style="Status.TLabel",
+        )
         if encrypted:
-            self.mode_label.configure(text=CIPHER, style="Ok.Status.TLabel")
+            self.mode_label.configure(text=_(CIPHER), style="Ok.Status.TLabel")
         else:
-            self.mode_label.configure(text=PLAINTEXT, style="Warn.Status.TLabel")
+            self.mode_label.configure(text=_(PLAINTEXT), style="Warn.Status.TLabel")
         if fingerprint is None:
-            self.fingerprint_label.configure(text="no server key")
+            self.fingerprint_label.configure(text=_("no server key"))
+        elif verified:
+            self.fingerprint_label.configure(text=_("key {key}").format(key=fingerprint))
         else:
-            note = "" if verified else " (NOT verified)"
-            self.fingerprint_label.configure(text=f"key {fingerprint}{note}")
+            self.fingerprint_label.configure(
+                text=_("key {key} (NOT verified)").format(key=fingerprint)
+            )
         self.reconnect_button.pack_forget()
         for widget in (self.entry, self.send_button):
             widget.state(["!disabled"])
@@ -303,12 +312,13 @@ class ChatWindow(ttk.Frame):
         """The second status row: our end-to-end key, or that whispers are not end to end."""
         if fingerprint is None:
             self.own_key_label.configure(
-                text="end-to-end whispers off: the server can read your whispers",
+                text=_("end-to-end whispers off: the server can read your whispers"),
                 style="Warn.Status.TLabel",
             )
         else:
             self.own_key_label.configure(
-                text=f"your key {fingerprint}", style="Fingerprint.Status.TLabel"
+                text=_("your key {key}").format(key=fingerprint),
+                style="Fingerprint.Status.TLabel",
             )
 
     def show_peer_key(self, name: str, fingerprint: str, *, verified: bool) -> None:
@@ -322,7 +332,9 @@ class ChatWindow(ttk.Frame):
             )
         else:
             self.peer_key_label.configure(
-                text=f"{name} {fingerprint} NOT verified: identity changed",
+                text=_("{name} {key} NOT verified: identity changed").format(
+                    name=name, key=fingerprint
+                ),
                 image="",
                 style="Changed.Status.TLabel",
             )
@@ -331,7 +343,10 @@ class ChatWindow(ttk.Frame):
         """Status for a lost session: say why, lock the input, offer Reconnect."""
         self.set_users([], self._me)  # nobody is known to be online any more
         self.where_label.configure(
-            text=f"Disconnected from {where}: {reason}", style="Warn.Status.TLabel"
+            text=_("Disconnected from {where}: {reason}").format(
+                where=where, reason=describe_reason(reason)
+            ),
+            style="Warn.Status.TLabel",
         )
         for widget in (self.entry, self.send_button):
             widget.state(["disabled"])
@@ -341,7 +356,9 @@ class ChatWindow(ttk.Frame):
         self.reconnect_button.focus_set()
 
     def show_reconnecting(self, where: str) -> None:
-        self.where_label.configure(text=f"Reconnecting to {where}…", style="Status.TLabel")
+        self.where_label.configure(
+            text=_("Reconnecting to {where}…").format(where=where), style="Status.TLabel"
+        )
         self.reconnect_button.state(["disabled"])
 
     def status_text(self) -> str:

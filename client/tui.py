@@ -32,6 +32,7 @@ from .commands import (
     parse_command,
 )
 from .events import Disconnected, PeerIdentityChanged
+from .language import _
 
 EXIT_OK = 0
 EXIT_ENDED = 1  # name refused, or the server ended the session
@@ -85,23 +86,23 @@ def _error(text: str) -> None:
 
 def _identity_warning(exc: IdentityError, where: str) -> str:
     if exc.code != "identity_changed":
-        return (
-            f"WARNING: refusing {where}: {exc.message}.\n"
+        return _(
+            "WARNING: refusing {where}: {reason}.\n"
             "Someone may be intercepting the connection (a man in the middle)."
-        )
-    return (
-        f"WARNING: the server at {where} is not the one you talked to before.\n"
-        f"  pinned:  {exc.known}\n"
-        f"  offered: {exc.offered}\n"
+        ).format(where=where, reason=exc.message)
+    return _(
+        "WARNING: the server at {where} is not the one you talked to before.\n"
+        "  pinned:  {pinned}\n"
+        "  offered: {offered}\n"
         "Someone may be intercepting the connection (a man in the middle), or the\n"
         "server's key was replaced. Refusing to connect. If you trust the new key,\n"
-        f"forget the old one:  socketlab client --forget-server {where}"
-    )
+        "forget the old one:  socketlab client --forget-server {where}"
+    ).format(where=where, pinned=exc.known, offered=exc.offered)
 
 
 def _refusal(exc: ChatError, name: str) -> str:
     if exc.code == "name_taken":
-        return f"! the name {name} is taken"
+        return _("! the name {name} is taken").format(name=name)
     return f"! {exc.code}: {exc.message}"
 
 
@@ -126,8 +127,8 @@ def run(
         _error(_identity_warning(exc, where))
         return EXIT_CONNECT
     except ChatError as exc:
-        hint = " (is the server running?)" if exc.code == "connect_failed" else ""
-        _error(f"error: {exc}{hint}")
+        hint = _(" (is the server running?)") if exc.code == "connect_failed" else ""
+        _error(_("error: {problem}").format(problem=exc) + hint)
         return EXIT_CONNECT
     try:
         _notices(client, where)
@@ -140,7 +141,7 @@ def run(
             return status
         if client.user_fingerprint is not None:  # known now: each name has its own
             own = client.user_fingerprint
-            _error(f"* your end-to-end key: {own} (/fingerprint shows it again)")
+            _error(_("* your end-to-end key: {key} (/fingerprint shows it again)").format(key=own))
         return _chat(client, keyboard, out)
     finally:
         client.close()
@@ -148,24 +149,32 @@ def run(
 
 def _notices(client: ChatClient, where: str) -> None:
     if client.mode == "plain":
-        _error("* plaintext session: anyone on the path can read it")
+        _error(_("* plaintext session: anyone on the path can read it"))
     elif not client.verify:
-        _error(f"* NOT verifying the server's identity (--no-verify): {client.server_fingerprint}")
+        _error(
+            _("* NOT verifying the server's identity (--no-verify): {key}").format(
+                key=client.server_fingerprint
+            )
+        )
     elif client.pin_status == "new":
-        _error(f"* first connection to {where}: pinned its identity {client.server_fingerprint}")
+        _error(
+            _("* first connection to {where}: pinned its identity {key}").format(
+                where=where, key=client.server_fingerprint
+            )
+        )
 
 
 def _login(client: ChatClient, name: str | None, keyboard: _Input, out: _Output) -> int | None:
     """Log in, asking for another name after a refusal when someone is typing; None
     once logged in, else the exit status (/quit at a prompt leaves, as in the chat)."""
     if not name and keyboard.interactive:
-        name = keyboard.ask("your name: ")
+        name = keyboard.ask(_("your name: "))
     while True:
         if not keyboard.interactive and not name:
-            _error("error: give a name with --name")
+            _error(_("error: give a name with --name"))
             return EXIT_ENDED
         if name is None or not name.strip():
-            _error("no name given: leaving without logging in")
+            _error(_("no name given: leaving without logging in"))
             return EXIT_ENDED
         if isinstance(parse_command(name), Quit):
             return EXIT_OK
@@ -176,7 +185,7 @@ def _login(client: ChatClient, name: str | None, keyboard: _Input, out: _Output)
             out.line(_refusal(exc, name))
             if exc.code not in ("name_taken", "bad_name") or not keyboard.interactive:
                 return EXIT_ENDED
-        name = keyboard.ask("choose another name: ")
+        name = keyboard.ask(_("choose another name: "))
 
 
 def _chat(client: ChatClient, keyboard: _Input, out: _Output) -> int:
@@ -237,7 +246,7 @@ def _read_commands(client: ChatClient, keyboard: _Input, out: _Output) -> bool:
                 case Quit():
                     return True
                 case Help():
-                    for help_line in HELP_TEXT.splitlines():
+                    for help_line in _(HELP_TEXT).splitlines():
                         out.line(help_line)
                 case Usage(text=text):
                     out.line(f"! {text}")

@@ -55,10 +55,12 @@ def display() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Pins and keys go to a fresh folder, never the user's; no key log unless asked."""
+    """Pins and keys go to a fresh folder, never the user's; no key log unless asked;
+    English whatever the machine's locale (a test switches to Korean itself)."""
     home = tmp_path / "home"
     monkeypatch.setenv("SOCKETLAB_HOME", str(home))
     monkeypatch.delenv("SOCKETLAB_KEYLOG", raising=False)
+    monkeypatch.setenv("SOCKETLAB_LANG", "en")
     return home
 
 

@@ -146,7 +146,7 @@ def test_a_wheel_holds_only_socketlab_and_installs_into_a_fresh_venv(tmp_path: P
     assert outside == [], f"the wheel holds more than socketlab/: {outside[:10]}"
     for module in ("socketlab/cli.py", "socketlab/trace.py", "socketlab/protocol/framing.py",
                    "socketlab/server/app.py", "socketlab/client/gui.py",
-                   "socketlab/inspector/__main__.py"):
+                   "socketlab/inspector/__main__.py", "socketlab/client/locale/ko.po"):
         assert module in names, f"{module} is not in the wheel"
     assert b"socketlab = socketlab.cli:main" in entry_points
 

@@ -2,7 +2,8 @@
 
 Starts its own Xvfb display, a server and scripted clients, and writes
 ``connect-dialog.png``, ``chat.png`` (two users chatting, a whisper each
-way, a third user joining), ``e2e-whisper.png`` (end-to-end whispers marked
+way, a third user joining), ``chat-ko.png`` (the same in Korean, with
+SOCKETLAB_LANG=ko and Hangul names), ``e2e-whisper.png`` (end-to-end whispers marked
 with a padlock, a new contact's key, an old client's transport-only whisper)
 and ``identity-warning.png`` (the man-in-the-middle warning) into ``--out``
 (default ``docs/images``). Keys and pins live in a temporary home.
@@ -13,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import tkinter as tk
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from socketlab.client.chat_client import ChatClient
@@ -77,17 +81,87 @@ def _connect_dialog(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) 
     app.close()
 
 
-def _alice(root: tk.Tk, server: ChatServer, pins: PinStore, home: str = "alice") -> ChatApp:
+def _log_in(root: tk.Tk, server: ChatServer, pins: PinStore, name: str, home: str = "") -> ChatApp:
     host, port = server.address
-    settings = Settings(host=host, port=port, name="alice", pins=pins, home=_home(pins, home))
+    settings = Settings(host=host, port=port, name=name, pins=pins, home=_home(pins, home or name))
     app = ChatApp(root, settings, connect_now=True)
     _pump(root, lambda: app.client is not None, "login")
     return app
 
 
-def _chat(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
+@dataclass(frozen=True)
+class _ChatScript:
+    """Who says what in a chat picture: ``me`` in the window, ``friend`` and then
+    ``late`` headless; ``language`` is SOCKETLAB_LANG while the window is drawn."""
+
+    picture: str
+    language: str
+    me: str
+    friend: str
+    late: str
+    said: tuple[str, ...]  # friend, me, friend (the last one is omitted when empty)
+    whispered: tuple[str, str]  # friend to me, me to friend
+    hello: str  # late, on joining
+    draft: str  # my whisper to late, typed but not sent
+
+
+_CHATS = (
+    _ChatScript(
+        "chat.png", "en", "alice", "bob", "carol",
+        said=(
+            "hi alice! is the server encrypting this?",
+            "yes: X25519 for the key, XSalsa20-Poly1305 for every frame",
+            "nice. I'll sniff it with the inspector and see",
+        ),
+        whispered=("psst: do you have lab 07 done?", "almost, the replay check is tricky"),
+        hello="hello both, what did I miss?",
+        draft="welcome! see the whisper tag?",
+    ),
+    _ChatScript(
+        "chat-ko.png", "ko", "민수", "지은", "준호",
+        said=(
+            "민수야, 이 메시지도 서버가 암호화하고 있어?",
+            "응: 키는 X25519로 정하고, 프레임마다 XSalsa20-Poly1305로 잠가",
+            "",
+        ),
+        whispered=(
+            "랩 07 다 했어? 재전송(replay) 확인이 어렵네",
+            "거의 다 했어. 논스(nonce)를 다시 쓰면 안 돼",
+        ),
+        hello="안녕하세요! 뭐 놓쳤어요?",
+        draft="어서 와요! 귓속말 표시 보여요?",
+    ),
+)
+
+
+@contextmanager
+def _language(language: str) -> Iterator[None]:
+    before = os.environ.get("SOCKETLAB_LANG")
+    os.environ["SOCKETLAB_LANG"] = language
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOCKETLAB_LANG"]
+        else:
+            os.environ["SOCKETLAB_LANG"] = before
+
+
+def _chat(script: _ChatScript) -> Callable[[tk.Tk, ChatServer, PinStore, Path], None]:
+    """Two users chatting, a whisper each way, a third user joining (``script``'s words)."""
+
+    def shoot(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
+        with _language(script.language):
+            _chat_as(script, root, server, pins, out)
+
+    return shoot
+
+
+def _chat_as(
+    script: _ChatScript, root: tk.Tk, server: ChatServer, pins: PinStore, out: Path
+) -> None:
     host, port = server.address
-    app = _alice(root, server, pins)
+    app = _log_in(root, server, pins, script.me)
     clients: list[ChatClient] = []
 
     def join(name: str) -> ChatClient:
@@ -110,17 +184,18 @@ def _chat(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> None:
         _settle(root, 0.15)
 
     try:
-        bob = join("bob")
-        says(bob, "hi alice! is the server encrypting this?")
-        gui_says("yes: X25519 for the key, XSalsa20-Poly1305 for every frame")
-        says(bob, "nice. I'll sniff it with the inspector and see")
-        says(bob, "psst: do you have lab 07 done?", to="alice")
-        gui_says("/w bob almost, the replay check is tricky")
-        carol = join("carol")
-        says(carol, "hello both, what did I miss?")
-        app.window.whisper_to("carol")
-        app.window.entry.insert("end", "welcome! see the whisper tag?")
-        _grab(root, out / "chat.png")
+        friend = join(script.friend)
+        first, reply, more = script.said
+        says(friend, first)
+        gui_says(reply)
+        if more:
+            says(friend, more)
+        says(friend, script.whispered[0], to=script.me)
+        gui_says(f"/w {script.friend} {script.whispered[1]}")
+        says(join(script.late), script.hello)
+        app.window.whisper_to(script.late)
+        app.window.entry.insert("end", script.draft)
+        _grab(root, out / script.picture)
     finally:
         for client in clients:
             client.close()
@@ -133,7 +208,7 @@ def _e2e_whisper(root: tk.Tk, server: ChatServer, pins: PinStore, out: Path) -> 
     host, port = server.address
     # Fresh homes: alice and bob meet for the first time here (in chat.png's homes they
     # know each other's identities already).
-    app = _alice(root, server, pins, home="alice-e2e")
+    app = _log_in(root, server, pins, "alice", home="alice-e2e")
     clients: list[ChatClient] = []
     try:
         for name, e2e in (("bob", True), ("carol", False)):
@@ -201,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             host, port = server.address
             try:
                 _shoot(_connect_dialog, server, pins, args.out)
-                _shoot(_chat, server, pins, args.out)  # pins the server's key
+                for script in _CHATS:  # the first pins the server's key
+                    _shoot(_chat(script), server, pins, args.out)
                 _shoot(_e2e_whisper, server, pins, args.out)
             finally:
                 server.stop()

@@ -376,3 +376,45 @@ def test_quit_at_the_name_prompt_leaves_instead_of_logging_in(
     bob.who()
     users = wait(bob, lambda e: hasattr(e, "names"))
     assert list(users.names) == ["bob"]
+
+
+def test_in_korean_help_and_system_lines_are_korean_and_commands_stay(
+    tui, make_client, wait, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
+    minsu = tui(name="민수")
+    minsu.expect(lambda line: line == "* 내 이름: 민수 · 접속자: 민수")
+    bob = make_client("bob")
+    minsu.expect(lambda line: line == "* bob님이 들어왔습니다")
+    minsu.send("/help")
+    minsu.expect(lambda line: line == "명령어:")
+    helped = [minsu.expect(lambda line: True) for _ in range(8)]
+    assert helped[0].startswith("  /w 이름 메시지    이름에게만") and "/whisper" in helped[0]
+    assert [line.split()[0] for line in helped[1:7]] == [
+        "/who", "/fingerprint", "/fingerprint", "/quit", "/help", "//글"
+    ]
+    assert helped[-1] == "그 밖의 입력은 모두에게 보냅니다"
+    minsu.send("/w")
+    minsu.expect(lambda line: line == "! 사용법: /w 이름 메시지")
+    bob.say("안녕 민수")
+    minsu.expect(lambda line: line == "bob: 안녕 민수")
+    bob.close()
+    minsu.expect(lambda line: line.startswith("* bob님이 나갔습니다"))
+    status, _rest, stderr = minsu.finish()
+    assert status == 0, stderr
+    assert "* 내 종단 간 암호화 키: SHA256:" in stderr  # the notice on stderr, the key as is
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_a_korean_locale_asks_for_the_name_in_korean_on_a_terminal(
+    server, home: Path, make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_client("bob")
+    monkeypatch.delenv("SOCKETLAB_LANG")
+    monkeypatch.setenv("LANG", "ko_KR.UTF-8")  # the locale alone, as on a Korean desktop
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    status, shown = on_a_terminal(server, home, ["BOB", "/quit"])
+    assert "이름: " in shown, shown
+    assert "! 이미 쓰고 있는 이름입니다: BOB" in shown and "다른 이름: " in shown, shown
+    assert status == 0 and "Traceback" not in shown

@@ -5,7 +5,8 @@ from __future__ import annotations
 import queue
 import time
 import tkinter as tk
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from socketlab.client.chat_client import ChatClient
 from socketlab.client.gui import ChatApp, Settings
@@ -30,6 +31,19 @@ def settle(root: tk.Misc, seconds: float) -> None:
     while time.monotonic() < deadline:
         root.update()
         time.sleep(0.005)
+
+
+@contextmanager
+def impostor_of_a_pinned_server() -> Iterator[tuple[ChatServer, ChatServer]]:
+    """(first, impostor): a first server's identity is pinned in the default pin store,
+    then, stopped, it gives its place to a running impostor with another key."""
+    with ChatServer("127.0.0.1", 0) as first:
+        host, port = first.address
+        pinner = ChatClient(host, port, pins=PinStore(), timeout=5.0)
+        pinner.connect()  # first use: pins the first server's identity
+        pinner.close()
+    with ChatServer(host, port) as impostor:
+        yield first, impostor
 
 
 def start_app(root: tk.Tk, server: ChatServer, name: str, **settings: object) -> ChatApp:

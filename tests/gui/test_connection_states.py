@@ -9,13 +9,18 @@ from collections.abc import Iterator
 import pytest
 from nacl.signing import SigningKey
 
-from socketlab.client.chat_client import ChatClient
 from socketlab.client.gui import ChatApp, Settings
 from socketlab.client.gui_dialog import HOST, NAME, PORT
 from socketlab.client.gui_styles import CIPHER, PLAINTEXT
 from socketlab.protocol import Message, PinStore
 from socketlab.server.app import ChatServer
-from tests.gui.gui_helpers import headless, next_event, pump, start_app
+from tests.gui.gui_helpers import (
+    headless,
+    impostor_of_a_pinned_server,
+    next_event,
+    pump,
+    start_app,
+)
 
 
 @pytest.fixture
@@ -113,13 +118,9 @@ def test_server_gone_is_shown_and_reconnect_works(root: tk.Tk) -> None:
 
 
 def test_changed_server_identity_is_refused_with_a_modal_warning(root: tk.Tk) -> None:
-    with ChatServer("127.0.0.1", 0) as first:
-        host, port = first.address
-        pinner = ChatClient(host, port, pins=PinStore(), timeout=5.0)
-        pinner.connect()  # first use: pins the first server's identity
-        pinner.close()
+    with impostor_of_a_pinned_server() as (first, impostor):
+        host, port = impostor.address
         pinned = first.fingerprint
-    with ChatServer(host, port) as impostor:
         app = ChatApp(
             root, Settings(host=host, port=port, name="alice", timeout=5.0), connect_now=True
         )

@@ -16,7 +16,9 @@ from matplotlib import image
 from tests.ci_rules import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[2]
-PICTURES = ("connect-dialog.png", "chat.png", "e2e-whisper.png", "identity-warning.png")
+PICTURES = (
+    "connect-dialog.png", "chat.png", "chat-ko.png", "e2e-whisper.png", "identity-warning.png"
+)
 
 
 def test_the_docs_screenshots_are_drawn_from_a_live_window(tmp_path: Path) -> None:

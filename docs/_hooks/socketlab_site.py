@@ -18,13 +18,16 @@ Languages: the i18n plugin (mkdocs-static-i18n) builds the site once per
 language, English at / and Korean at /ko/, from ``page.md`` and ``page.ko.md``.
 It places only pages from ``docs/``, and it cannot render notebooks (it makes
 them plain files), so the notebook pages, and the labs where ``docs/labs`` is no
-symlink, join the files after it, each under the language's folder.
+symlink, join the files after it, each under the language's folder. A page
+shown in English in another language's edition (no translation yet) says so at
+its top, in the words of that language's ``extra.untranslated`` (mkdocs.yml).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +143,33 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             partial.replace(STAGE / uri)
         _add_page(files, config, _NotebookPage, uri, STAGE)
     return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    note = config.extra.get("untranslated")
+    current, _ = _languages(config)
+    if not note or getattr(page.file, "locale", current) == current:
+        return markdown
+    glossary = posixpath.relpath("glossary.md", posixpath.dirname(page.file.src_uri) or ".")
+    banner = f'!!! info "{note["title"]}"\n    {note["text"].format(glossary=glossary)}\n'
+    title, newline, rest = markdown.partition("\n")
+    if title.startswith("# "):  # under the page's title, which stays the first heading
+        return f"{title}\n\n{banner}{newline}{rest}"
+    return f"{banner}\n{markdown}"
+
+
+@event_priority(0)  # after the i18n plugin's on_page_context (50), which sets the switch's links
+def on_page_context(context: dict[str, Any], page: Page, config: MkDocsConfig,
+                    nav: Any) -> dict[str, Any]:
+    # On a home page it leaves them absolute ("/ko/"), which miss a site served from a
+    # subfolder or opened as files: make them relative, like the links on other pages.
+    _, folders = _languages(config)
+    # The plugin sets them as an attribute of config.extra, which the theme reads first.
+    for alternate in getattr(config.extra, "alternate", None) or config.extra.get("alternate", []):
+        folder = folders.get(alternate.get("lang", ""))
+        if folder is not None and alternate.get("link") == f"/{folder}":
+            alternate["link"] = folder or "./"
+    return context
 
 
 def _executed(source: Path, out: Path) -> bytes:

@@ -112,8 +112,8 @@ def _squeezed(page: Path) -> str:
 def _switch(page: Path) -> dict[str, str]:
     """The language switch's links on a page: language -> href."""
     html = page.read_text(encoding="utf-8")
-    return dict((lang, href) for href, lang in re.findall(
-        r'<a href="([^"]*)" hreflang="([a-z]+)"', html))
+    return {lang: href for href, lang in re.findall(
+        r'<a href="([^"]*)" hreflang="([a-z]+)"', html)}
 
 
 def test_every_korean_page_is_korean_and_switches_to_its_english_page(site: Path) -> None:
@@ -142,7 +142,8 @@ def test_every_korean_page_is_korean_and_switches_to_its_english_page(site: Path
 
 def test_korean_navigation_and_the_pages_not_translated_yet(site: Path) -> None:
     home = _squeezed(site / "ko" / "index.html")
-    for title in ("시작하기", "실습 소개", "노트북 소개", "채팅", "용어집", "와이어 프로토콜 (영문)"):
+    for title in ("시작하기", "실습 소개", "노트북 소개", "채팅", "용어집",
+                  "와이어 프로토콜 (영문)"):
         assert f">{title}<" in home, title
     # A lab README with no README.ko.md yet: its English text, under Korean navigation,
     # with a Korean note that says so, and a switch back to its English page.

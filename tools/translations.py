@@ -28,6 +28,7 @@ import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,11 +133,16 @@ def structure_problems(page: Path, root: Path = ROOT) -> list[str]:
     korean = structure(page.read_text(encoding="utf-8"))
     problems: list[str] = []
     if english.headings != korean.headings:
-        want = ", ".join(f"{'#' * level} {{#{anchor}}}" for level, anchor in english.headings)
-        have = ", ".join(f"{'#' * level} {{#{anchor}}}" for level, anchor in korean.headings)
-        problems.append(f"{name}: its headings differ from the English ones: want {want}; "
-                        f"it has {have} (a Korean heading keeps the English anchor: "
-                        "`## 제목 {#anchor}`)")
+        def shown(heading: tuple[int, str] | None) -> str:
+            return "nothing" if heading is None else f"`{'#' * heading[0]} … {{#{heading[1]}}}`"
+        number, want, have = next(
+            (n, w, h) for n, (w, h) in enumerate(zip_longest(english.headings, korean.headings),
+                                                 start=1) if w != h)
+        problems.append(f"{name}: its headings differ from the English ones "
+                        f"({len(korean.headings)} headings, the English has "
+                        f"{len(english.headings)}): heading {number} should be {shown(want)}, "
+                        f"it is {shown(have)} (a Korean heading keeps the English anchor: "
+                        "`## 설치 {#1-install}`)")
     if len(english.code_blocks) != len(korean.code_blocks):
         problems.append(f"{name}: {len(korean.code_blocks)} code blocks, the English has "
                         f"{len(english.code_blocks)}")
@@ -145,8 +151,9 @@ def structure_problems(page: Path, root: Path = ROOT) -> list[str]:
         if want_block != have_block:
             problems.append(f"{name}: code block {number} differs from the English one: copy it "
                             f"byte for byte (commands are never translated):\n{want_block}")
-    for kind, want, have in (("links", english.links, korean.links),
-                             ("images", english.images, korean.images)):
+    kinds: list[tuple[str, Counter[str], Counter[str]]] = [
+        ("links", english.links, korean.links), ("images", english.images, korean.images)]
+    for kind, want, have in kinds:
         if want != have:
             missing = sorted((want - have).elements())
             extra = sorted((have - want).elements())

@@ -65,8 +65,9 @@ def test_editing_an_english_page_makes_its_translation_stale_until_stamped(
     done = run_cli(checkout)
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
-        "docs/start.ko.md: docs/start.md changed since it was translated: update the Korean "
-        "text to the English, then run `python -m tools.translations --stamp docs/start.ko.md`"]
+        "docs/start.ko.md: docs/start.md changed since it was translated (`python -m "
+        "tools.translations --diff docs/start.ko.md` shows how): update the Korean text to the "
+        "English, then run `python -m tools.translations --stamp docs/start.ko.md`"]
 
     stamped = run_cli(checkout, "--stamp", "docs/start.ko.md")
     assert stamped.returncode == 0, stamped.stdout
@@ -76,6 +77,32 @@ def test_editing_an_english_page_makes_its_translation_stale_until_stamped(
     assert korean.startswith(f"---\ntranslated_from: {translations.digest(english)}\n---\n")
     assert korean.split("---\n", 2)[2] == (ROOT / "docs" / "start.ko.md").read_text(
         encoding="utf-8").split("---\n", 2)[2]
+
+
+def test_diff_shows_what_changed_in_english_since_the_translation(checkout: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=checkout,
+                       capture_output=True, timeout=30, check=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "translated")
+    english = checkout / "docs" / "start.md"
+    _edit(english, "in about half an\nhour", "in about twenty\nminutes")
+    git("commit", "-qam", "English changed")
+    done = run_cli(checkout, "--diff", "docs/start.ko.md")
+    assert done.returncode == 0, done.stderr
+    assert "-This page takes you from nothing to your first passing lab, in about half an" \
+        in done.stdout.splitlines()
+    assert "+This page takes you from nothing to your first passing lab, in about twenty" \
+        in done.stdout.splitlines()
+    # Stamped, there is nothing to show; with no history, it says so in one line.
+    translations.stamp(checkout / "docs" / "start.ko.md")
+    git("commit", "-qam", "Korean updated")
+    assert run_cli(checkout, "--diff", "docs/start.ko.md").stdout == ""
+    shutil.rmtree(checkout / ".git")
+    lost = run_cli(checkout, "--diff", "docs/start.ko.md")
+    assert lost.returncode == 2 and lost.stderr.count("\n") == 1, lost.stderr
 
 
 def test_a_lab_readme_changed_in_english_names_its_korean_page(checkout: Path) -> None:

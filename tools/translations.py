@@ -16,6 +16,7 @@ comments and their output are never translated), and the targets of its links
 and images.
 
     python -m tools.translations                          # which pages are out of step
+    python -m tools.translations --diff docs/start.ko.md  # what changed in the English since
     python -m tools.translations --stamp docs/start.ko.md # after updating it to the English
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import subprocess
 import sys
 import unicodedata
 from collections import Counter
@@ -174,9 +176,34 @@ def problems(page: Path, root: Path = ROOT) -> list[str]:
         found.append(f"{name}: no `{FIELD}:` in its front matter: when it matches "
                      f"{_shown(english, root)}, run `{stamp}`")
     elif have != digest(english):
-        found.append(f"{name}: {_shown(english, root)} changed since it was translated: update the "
+        found.append(f"{name}: {_shown(english, root)} changed since it was translated "
+                     f"(`python -m tools.translations --diff {name}` shows how): update the "
                      f"Korean text to the English, then run `{stamp}`")
     return found + structure_problems(page, root)
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=folder, capture_output=True, timeout=30,
+                          check=False)
+
+
+def translated_commit(page: Path, history: int = 300) -> str | None:
+    """The newest commit (of the last ``history`` that changed the English page) whose
+    English text is the one ``page`` records; None without git or when none is."""
+    want = recorded(page.read_text(encoding="utf-8"))
+    english = english_of(page)
+    if want is None:
+        return None
+    try:
+        log = _git(english.parent, "log", "--format=%H", "-n", str(history), "--", english.name)
+        for commit in log.stdout.decode().split():
+            shown = _git(english.parent, "show", f"{commit}:./{english.name}")
+            text = shown.stdout.replace(b"\r\n", b"\n")
+            if shown.returncode == 0 and hashlib.sha256(text).hexdigest() == want:
+                return commit
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return None
 
 
 def stamp(page: Path) -> None:
@@ -199,9 +226,22 @@ def main(argv: list[str] | None = None) -> int:
                     "their English page.")
     parser.add_argument("--stamp", nargs="+", metavar="PAGE", type=Path,
                         help="record that PAGE now translates its English page as it is")
+    parser.add_argument("--diff", metavar="PAGE", type=Path,
+                        help="show how PAGE's English page changed since PAGE was translated")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout (default: this one)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
+    if args.diff:
+        page = args.diff if args.diff.is_absolute() else root / args.diff
+        commit = translated_commit(page) if page.is_file() else None
+        if commit is None:
+            print(f"error: {args.diff}: git's history has no English text with the hash it "
+                  "records", file=sys.stderr)
+            return 2
+        english = english_of(page)
+        sys.stdout.write(_git(english.parent, "diff", commit, "--", english.name)
+                         .stdout.decode("utf-8", "replace"))
+        return 0
     if args.stamp:
         pages = [(p if p.is_absolute() else root / p) for p in args.stamp]
         for page in pages:

@@ -96,8 +96,9 @@ def _languages(config: MkDocsConfig) -> tuple[str, dict[str, str]]:
 
 
 def _add_page(files: Files, config: MkDocsConfig, kind: type[File], uri: str, src_dir: Path,
-              dest_uri: str | None = None) -> None:
-    """Add a page from outside docs/ to this language's build, linked to its other languages."""
+              dest_uri: str | None = None, *, translated: bool = True) -> None:
+    """Add a page from outside docs/ to this language's build, linked to its other languages
+    (``translated=False``: its text is the default language's, and on_page_markdown says so)."""
     current, folders = _languages(config)
     plain = kind(uri, src_dir=str(src_dir), dest_dir=config.site_dir,
                  use_directory_urls=config.use_directory_urls, dest_uri=dest_uri)
@@ -108,7 +109,9 @@ def _add_page(files: Files, config: MkDocsConfig, kind: type[File], uri: str, sr
     page = versions.get(current, plain)
     # What the i18n plugin reads to point the language switch at this page's other versions.
     page.alternates = versions  # type: ignore[attr-defined]
-    page.locale = page.locale_alternate_of = current  # type: ignore[attr-defined]
+    page.locale_alternate_of = current  # type: ignore[attr-defined]
+    default = next(lang for lang, folder in folders.items() if not folder)
+    page.locale = current if translated else default  # type: ignore[attr-defined]
     files.append(page)
 
 
@@ -122,10 +125,10 @@ def _labs_from_checkout(files: Files, config: MkDocsConfig) -> None:
             files.append(File(uri, src_dir=str(ROOT), dest_dir=config.site_dir,
                               use_directory_urls=config.use_directory_urls))
             continue
-        translated = uri.replace("/README.md", f"/README.{current}.md")
-        source = translated if (ROOT / translated).is_file() else uri
-        _add_page(files, config, File, source, ROOT,
-                  dest_uri=uri.replace("/README.md", "/index.html"))
+        translation = uri.replace("/README.md", f"/README.{current}.md")
+        translated = (ROOT / translation).is_file()
+        _add_page(files, config, File, translation if translated else uri, ROOT,
+                  dest_uri=uri.replace("/README.md", "/index.html"), translated=translated)
 
 
 @event_priority(-110)  # after the i18n plugin's on_files (-100): see the module's docstring

@@ -139,7 +139,8 @@ def _edit(page: Path, old: str, new: str) -> None:
     # A heading left out, or one that lost its English anchor.
     ("## 5. 다음 단계 {#5-then}\n", "", "docs/start.ko.md: its headings differ"),
     ("## 5. 다음 단계 {#5-then}", "## 5. 다음 단계", "docs/start.ko.md: its headings differ"),
-    ("## 5. 다음 단계 {#5-then}", "### 5. 다음 단계 {#5-then}", "docs/start.ko.md: its headings differ"),
+    ("## 5. 다음 단계 {#5-then}", "### 5. 다음 단계 {#5-then}",
+     "docs/start.ko.md: its headings differ"),
     # A link to another page, or a picture, not the English one.
     ("](chat.md)", "](inspector.md)", "docs/start.ko.md: its links differ from the English ones: "
                                       "missing ['chat.md'], not in the English ['inspector.md']"),

@@ -1,6 +1,8 @@
 """The documentation site builds with --strict, as a student's path: Home, Start here,
 every lab's own README, the notebooks with what each cell printed and drew, the guides;
-and none of the labs' code.
+and none of the labs' code. In two languages: English at /, Korean at /ko/, with a
+switch between a page's two editions, and English (said so) where a page has no
+Korean translation yet.
 
 The build runs the notebooks whose executed copy in build/notebooks/ is missing or
 stale (docs/_hooks/socketlab_site.py). In the whole suite tests/notebooks/ has just
@@ -18,12 +20,14 @@ import jupytext
 import pytest
 
 from notebooks import execute
+from tools import translations
 
 pytestmark = pytest.mark.timeout(600)  # the first build may run every notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDES = ("chat", "inspector", "wireshark", "protocol", "instructor", "performance",
-          "architecture")
+          "architecture", "glossary")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +63,12 @@ def test_every_lab_readme_is_a_page_in_the_nav(site: Path) -> None:
 
 
 def test_the_site_holds_no_lab_code_or_solutions(site: Path) -> None:
-    labs = site / "labs"
-    shipped = [p.relative_to(labs).as_posix() for p in labs.rglob("*") if p.is_file()]
-    assert not [p for p in shipped if not re.fullmatch(r"(index\.html|[0-9]{2}-[^/]+/"
-                                                       r"(index\.html|images/[^/]+))", p)], shipped
+    for labs in (site / "labs", site / "ko" / "labs"):
+        shipped = [p.relative_to(labs).as_posix() for p in labs.rglob("*") if p.is_file()]
+        assert shipped, labs
+        assert not [p for p in shipped if not re.fullmatch(r"(index\.html|[0-9]{2}-[^/]+/"
+                                                           r"(index\.html|images/[^/]+))", p)], \
+            shipped
 
 
 def test_every_notebook_is_a_page_with_what_its_cells_did(site: Path) -> None:
@@ -89,3 +95,75 @@ def test_the_path_starts_at_home(site: Path) -> None:
     for command in ("socketlab demo", "socketlab lab start 01", "socketlab lab check 01",
                     "--capture proxy"):
         assert command in start, command
+
+
+def _text(page: Path) -> str:
+    """What a reader sees of a page's article (no navigation, no markup)."""
+    html = page.read_text(encoding="utf-8")
+    article = html.split('<article class="md-content__inner', 1)[1].split("</article>", 1)[0]
+    return re.sub(r"<[^>]+>", "", article)
+
+
+def _squeezed(page: Path) -> str:
+    """The page's HTML without the white space around its tags."""
+    return re.sub(r">\s+", ">", re.sub(r"\s+<", "<", page.read_text(encoding="utf-8")))
+
+
+def _switch(page: Path) -> dict[str, str]:
+    """The language switch's links on a page: language -> href."""
+    html = page.read_text(encoding="utf-8")
+    return {lang: href for href, lang in re.findall(
+        r'<a href="([^"]*)" hreflang="([a-z]+)"', html)}
+
+
+def test_every_korean_page_is_korean_and_switches_to_its_english_page(site: Path) -> None:
+    pages = [p for p in translations.translations() if p.is_relative_to(ROOT / "docs")]
+    assert len(pages) >= 6, pages
+    for source in pages:
+        name = source.name.removesuffix(".ko.md")
+        english = site / ("index.html" if name == "index" else f"{name}/index.html")
+        korean = site / "ko" / english.relative_to(site)
+        assert korean.exists(), korean
+        assert '<html lang="ko"' in korean.read_text(encoding="utf-8"), korean
+        text = _text(korean)
+        # Mostly Hangul: a translation, not the English page shown again.
+        assert len(HANGUL.findall(text)) > len(re.findall(r"[A-Za-z]", text)) / 3, korean
+        assert "translated_from" not in text, korean  # the front matter stays out of sight
+        # The switch: each edition links to the other's same page.
+        there = (english.parent / _switch(english)["ko"]).resolve()
+        back = (korean.parent / _switch(korean)["en"]).resolve()
+        assert there == korean.parent.resolve(), (english, _switch(english))
+        assert back == english.parent.resolve(), (korean, _switch(korean))
+        # A Korean heading keeps its English anchor, so links into the page work in both.
+        for _, anchor in translations.structure(source.read_text(encoding="utf-8")).headings:
+            for page in (english, korean):
+                assert f'id="{anchor}"' in page.read_text(encoding="utf-8"), (page, anchor)
+
+
+def test_korean_navigation_and_the_pages_not_translated_yet(site: Path) -> None:
+    home = _squeezed(site / "ko" / "index.html")
+    for title in ("시작하기", "실습 소개", "노트북 소개", "채팅", "용어집",
+                  "와이어 프로토콜 (영문)"):
+        assert f">{title}<" in home, title
+    # A lab README with no README.ko.md yet: its English text, under Korean navigation,
+    # with a Korean note that says so, and a switch back to its English page.
+    lab = sorted(p.parent.name for p in ROOT.glob("labs/[0-9][0-9]-*/README.md")
+                 if not (p.parent / "README.ko.md").exists())[0]
+    fallback = site / "ko" / "labs" / lab / "index.html"
+    english = (ROOT / "labs" / lab / "README.md").read_text(encoding="utf-8")
+    text = _text(fallback)
+    assert english.splitlines()[0].lstrip("# ").split(" ")[0] in text
+    assert "이 페이지는 아직 한국어판이 없어 영어 원문을 보여 드립니다" in text
+    assert ">실습 소개<" in _squeezed(fallback)
+    assert (fallback.parent / _switch(fallback)["en"]).resolve() == (
+        site / "labs" / lab).resolve()
+    assert "한국어판" not in _text(site / "labs" / lab / "index.html")
+    for guide in ("instructor", "protocol"):
+        assert "영어 원문" in _text(site / "ko" / guide / "index.html"), guide
+    # The notebooks, in the Korean edition too, with what their cells printed.
+    for source in execute.sources():
+        page = site / "ko" / "notebooks" / source.stem / "index.html"
+        assert 'class="jp-RenderedText jp-OutputArea-output"' in page.read_text(
+            encoding="utf-8"), page
+        assert (page.parent / _switch(page)["en"]).resolve() == (
+            site / "notebooks" / source.stem).resolve()

@@ -68,7 +68,13 @@ def _target(lab: Lab, args: argparse.Namespace, quiet: bool = False) -> tuple[Pa
             raise LabError(f"lab {lab.number} has no solution/ here (a student's handout)")
         return lab.solution, "solution"
     if args.path:
-        return Path(args.path).resolve(), "path"
+        from .grading import locate
+
+        given = Path(args.path).resolve()
+        found = locate(lab, given) if given.is_dir() else given
+        if found != given and not quiet:
+            print(f"(checking {found}: the lab's files are there)\n")
+        return found, "path"
     if lab.work().is_dir():
         return lab.work(), "your work"
     if not quiet:
@@ -196,6 +202,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from .autograder import write_autograder
+
+    lab = find_lab(args.lab)
+    out = Path(args.out).resolve()
+    names = write_autograder(lab, out)
+    print(f"wrote {out} for lab {lab.number} · {lab.title} ({', '.join(names)}): upload it as "
+          "the assignment's autograder on Gradescope (docs/instructor.md, Gradescope)")
+    return 0
+
+
 def cmd_make_starter(args: argparse.Namespace) -> int:
     labs = all_labs() if args.lab == "all" else [find_lab(args.lab)]
     for lab in labs:
@@ -260,6 +277,12 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="the folder to write it to")
     p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
     p.set_defaults(run=cmd_handout)
+
+    p = sub.add_parser("gradescope", help="(instructors) write a lab's Gradescope autograder zip")
+    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p.add_argument("--out", default="autograder.zip", metavar="ZIP",
+                   help="where the zip goes (default autograder.zip here)")
+    p.set_defaults(run=cmd_gradescope)
 
     p = sub.add_parser("grade", help="(instructors) check every student's submission: "
                                      "grades.csv, results/STUDENT.json, what the class found hard")

@@ -175,6 +175,12 @@ def cmd_handout(args: argparse.Namespace) -> int:
     written = write_handout(out, labs)
     print(f"wrote the student's edition to {out}: {len(written)} files, labs "
           + ", ".join(lab.number for lab in labs) + " (no solutions, no mutants)")
+    if args.classroom:
+        from .classroom import add_classroom
+
+        path = add_classroom(out, labs)
+        print(f"and {path.relative_to(out)}: GitHub Classroom grades each check with its points "
+              "(work/ is committed there, not ignored)")
     return 0
 
 
@@ -276,6 +282,8 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder to write it to")
     p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
+    p.add_argument("--classroom", action="store_true",
+                   help="add a GitHub Classroom autograding workflow (.github/workflows)")
     p.set_defaults(run=cmd_handout)
 
     p = sub.add_parser("gradescope", help="(instructors) write a lab's Gradescope autograder zip")

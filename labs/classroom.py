@@ -29,6 +29,10 @@ def keyword(check: Check, checks: list[Check]) -> str:
     """A ``-k`` expression that selects ``check`` and no other check of its lab."""
     inside = sorted({other.name for other in checks
                      if other.name != check.name and check.name in other.name})
+    files = [other.file for other in checks if check.name in other.file]
+    if files:  # -k also matches the file's name: every check in it would run
+        raise LabError(f"the check {check.name} is named like the file {files[0]}: "
+                       "rename one so that -k can select the check alone")
     return " and ".join([check.name, *(f"not {name}" for name in inside)])
 
 

@@ -49,7 +49,8 @@ rm -f "$RESULTS"
 cd "$WORK"
 {display}"$PYTHON" -m socketlab lab check {lab} "$WORK" --format gradescope --output "$RESULTS"
 if [ ! -s "$RESULTS" ]; then
-  echo '{{"score": 0, "output": "The checks could not run at all: ask your instructor.", "tests": []}}' > "$RESULTS"
+  echo '{{"score": 0.0, "tests": [],
+    "output": "The checks could not run at all: ask your instructor."}}' > "$RESULTS"
 fi
 rm -rf "$WORK"
 exit 0

@@ -33,11 +33,19 @@ def keyword(check: Check, checks: list[Check]) -> str:
     if files:  # -k also matches the file's name: every check in it would run
         raise LabError(f"the check {check.name} is named like the file {files[0]}: "
                        "rename one so that -k can select the check alone")
-    return " and ".join([check.name, *(f"not {name}" for name in inside)])
+    parts = [check.name, *(f"not {name}" for name in inside)]
+    twins = [other.file for other in checks
+             if other.name == check.name and other.file != check.file]
+    if twins:  # the same name in another file: the file's name tells them apart
+        stem = check.file.removesuffix(".py")
+        parts += [stem, *(f"not {twin.removesuffix('.py')}" for twin in twins if stem in twin)]
+    return " and ".join(parts)
 
 
-def _step_id(lab: Lab, check: Check) -> str:
-    return f"lab{lab.number}-" + re.sub(r"[^a-z0-9]+", "-", check.name.lower()).strip("-")
+def _step_id(lab: Lab, check: Check, checks: list[Check]) -> str:
+    twins = sum(other.name == check.name for other in checks) > 1
+    name = f"{check.file.removesuffix('.py')}-{check.name}" if twins else check.name
+    return f"lab{lab.number}-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def _quoted(text: str) -> str:
@@ -70,7 +78,7 @@ def workflow(labs: list[Lab]) -> str:
             if check.points != int(check.points):
                 raise LabError(f"lab {lab.number}: GitHub Classroom awards whole points only, "
                                f"and {check.name} is worth {check.points:g}")
-            step = _step_id(lab, check)
+            step = _step_id(lab, check, checks)
             ids.append(step)
             name = f"{lab.number} {check.title}"
             selected = keyword(check, checks)

@@ -128,9 +128,9 @@ def as_junit(grade: Grade) -> str:
     counts = {"tests": str(len(grade.checks) + bool(run.process_problems)),
               "failures": str(failures), "errors": str(errors), "skipped": str(skipped),
               "time": f"{run.seconds:.3f}"}
-    suites = ET.Element("testsuites", name=f"socketlab lab {run.lab.number}", **counts)
-    suite = ET.SubElement(suites, "testsuite", name=f"lab {run.lab.number} · {run.lab.title}",
-                          **counts)
+    suites = ET.Element("testsuites", {"name": f"socketlab lab {run.lab.number}", **counts})
+    suite = ET.SubElement(suites, "testsuite",
+                          {"name": f"lab {run.lab.number} · {run.lab.title}", **counts})
     for g in grade.checks:
         case = ET.SubElement(suite, "testcase", name=g.check.name,
                              classname=f"lab{run.lab.number}.{g.check.file.removesuffix('.py')}",

@@ -32,8 +32,7 @@ from socketlab.labs import cli
 from socketlab.labs.catalog import LabError, all_labs, find_lab
 from socketlab.labs.checking import run_checks
 from socketlab.labs.formats import Grade, as_gradescope, as_json, as_junit, grade
-from socketlab.labs.grading import (find_submissions, grade_class, locate, summary,
-                                    write_grades)
+from socketlab.labs.grading import find_submissions, grade_class, locate, summary, write_grades
 from socketlab.labs.mutants import load_mutants
 from socketlab.labs.points import lab_checks, total
 from tests.labs.class_folder import HOSTILE, make_class
@@ -296,7 +295,9 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert code == 0, said
     with zipfile.ZipFile(root / "autograder.zip") as zipped:
         names = zipped.namelist()
-        zipped.extractall(root / "source")
+    # unzip, as Gradescope unpacks it: it keeps the scripts' executable bits (extractall does not)
+    subprocess.run(["unzip", "-q", str(root / "autograder.zip"), "-d", str(root / "source")],
+                   check=True)
     wheel = next(name for name in names if name.endswith(".whl"))
     assert {"setup.sh", "run_autograder"} <= set(names)
     assert f"source/{wheel}[labs]" in (root / "source" / "setup.sh").read_text()

@@ -195,10 +195,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
           f"{args.jobs} at a time", flush=True)
 
     def done(submission: grading.Submission, result: Grade) -> None:
-        problem = " (" + (result.run.problem or result.run.process_problems[0]) + ")" if (
-            result.run.problem or result.run.process_problems) else ""
+        problem = result.run.problem or next(iter(result.run.process_problems), "")
+        if len(problem) > 60:
+            problem = problem[:60].rsplit(" ", 1)[0] + " …"
         print(f"  {submission.student}: {shown(result.points)} of {shown(result.max_points)}"
-              f" points{problem}", flush=True)
+              " points" + (f" ({problem})" if problem else ""), flush=True)
 
     grades = grading.grade_class(lab, submissions, args.jobs, done)
     grading.write_grades(out, results_dir, submissions, grades)

@@ -47,6 +47,12 @@ HOSTILE = {
         "    _threading.Thread(target=_never.wait).start()\n"
     ),
     "calls-os-exit": "import os as _os\n_os._exit(3)\n",
+    # its own files, from the copy it runs in: the submission itself stays whole
+    "deletes-its-files": (
+        "import pathlib as _pathlib\n"
+        "for _file in _pathlib.Path(__file__).parent.glob('*.py'):\n"
+        "    _file.unlink()\n"
+    ),
 }
 
 

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -51,13 +52,20 @@ def _quiet(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def _ours(marker: str) -> list[int]:
-    """Processes whose environment names ``marker`` (a folder of this module's)."""
+def _ours(root: Path) -> list[int]:
+    """Processes checking a submission of ``root``, or a grade run's copy of one.
+
+    A check run's environment names its target: the submission itself when
+    checked alone, a ``socketlab-grade-01-…`` folder when graded; a forked
+    copy inherits it.
+    """
+    markers = (str(root).encode(), b"SOCKETLAB_LAB_TARGET=" + tempfile.gettempdir().encode()
+               + b"/socketlab-grade-01-")
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                if marker.encode() in (entry / "environ").read_bytes():
+                if any(marker in (entry / "environ").read_bytes() for marker in markers):
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -74,10 +82,12 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     submissions = find_submissions(folder)
     grades = grade_class(LAB, submissions, 2, lambda *_: None)
     write_grades(root / "grades.csv", root / "results", submissions, grades)
-    left_after_grade = _ours(str(root))
+    left_after_grade = _ours(root)
+    # checked alone below, in place: the one that deletes its files does so then
+    files_after_grade = sorted(p.name for p in (folder / "hostile-deletes-its-files").iterdir())
     alone = {}
     for student, kind in kinds.items():
-        if kind.startswith("mutant") and kind != "mutant:serve-once":
+        if kind.startswith("mutant") and kind != "mutant:reset-stops-server":
             continue  # each mutant is graded above; the meta-tests check them alone
         source = folder / student
         if not source.is_dir():
@@ -91,6 +101,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                for path in (root / "results").glob("*.json")}
     return {"root": root, "kinds": kinds, "said": "\n".join(summary(grades)), "rows": rows,
             "results": results, "alone": alone, "ports": ports, "left": left_after_grade,
+            "files": files_after_grade,
             "graded": {s.student: g for s, g in zip(submissions, grades, strict=True)}}
 
 
@@ -204,19 +215,24 @@ def test_a_mutant_loses_exactly_the_points_of_the_checks_it_fails(
     assert caught["hint"] in test["output"] and f"{COMMAND} -k" in test["output"]
 
 
-def test_a_check_that_could_not_run_is_no_pass(graded_class: dict[str, Any]) -> None:
-    run = _by_kind(graded_class, "solution").run
-    first = run.results[0]
-    skipped = dataclasses.replace(first, outcome="skipped", message="no display here")
-    run = dataclasses.replace(run, results=[skipped, *run.results[1:]])
-    result = grade(run, COMMAND)
-    assert result.checks[0].outcome == "skipped" and result.checks[0].earned == 0
-    assert "could not run here: no display here" in result.checks[0].hint
+def test_a_check_that_could_not_run_is_no_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lab 05's window checks without a display: skipped, said so, and worth nothing."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("CI", raising=False)  # under CI, lab 05's checks fail without one
+    tk = find_lab("05")
+    result = grade(run_checks(tk, tk.solution, stop_first=False), "socketlab lab check 05")
+    skipped = [g for g in result.checks if g.outcome == "skipped"]
+    assert skipped and all(g.earned == 0 and g.hint.startswith("could not run here: ")
+                           for g in skipped)
+    assert result.points == result.max_points - sum(g.check.points for g in skipped)
     _every_format(result)
+    scope = as_gradescope(result)
+    assert all("could not run here" in scope["tests"][result.checks.index(g)]["output"]
+               for g in skipped)
 
 
 def test_the_command_writes_each_format(graded_class: dict[str, Any], tmp_path: Path) -> None:
-    target = str(graded_class["root"] / "submissions" / "mutant-serve-once")
+    target = str(graded_class["root"] / "submissions" / "mutant-reset-stops-server")
     code, _ = _quiet(["check", "01", target, "--format", "junit",
                       "--output", str(tmp_path / "out.xml")])
     assert code == 1
@@ -250,11 +266,14 @@ def test_hostile_submissions_cost_their_own_grade_only(graded_class: dict[str, A
     assert "forked" in forked["process_problems"][0]
     threads = next(r for s, r in graded_class["results"].items() if "500" in s)
     assert "threads running" in threads["process_problems"][0]
+    assert points["deletes-its-files"] < full
+    # graded, it harmed only its copy
+    assert graded_class["files"] == sorted(p.name for p in LAB.solution.iterdir())
 
 
 def test_grading_leaves_nothing_running(graded_class: dict[str, Any]) -> None:
     assert graded_class["left"] == []
-    assert _ours(str(graded_class["root"])) == []
+    assert _ours(graded_class["root"]) == []
     held = graded_class["ports"].read_text(encoding="utf-8").split()
     assert held  # the forking submission did bind its ports
     for port in map(int, held):
@@ -318,7 +337,17 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "python": python}
 
 
-@pytest.mark.parametrize("kind", ["solution", "starter", "mutant:serve-once"])
+def test_the_autograder_of_a_lab_with_windows_brings_a_display(tmp_path: Path) -> None:
+    code, said = _quiet(["gradescope", "05", "--out", str(tmp_path / "a.zip")])
+    assert code == 0, said
+    with zipfile.ZipFile(tmp_path / "a.zip") as zipped:
+        setup = zipped.read("setup.sh").decode()
+        run = zipped.read("run_autograder").decode()
+    assert "xvfb" in setup.split("apt-get install -y python3 ")[1].splitlines()[0]
+    assert "xvfb-run -a \"$PYTHON\" -m socketlab lab check 05" in run
+
+
+@pytest.mark.parametrize("kind", ["solution", "starter", "mutant:reset-stops-server"])
 def test_run_autograder_writes_results_json(autograder: dict[str, Path],
                                             graded_class: dict[str, Any], kind: str,
                                             tmp_path: Path) -> None:

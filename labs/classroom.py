@@ -68,7 +68,7 @@ def workflow(labs: list[Lab]) -> str:
         "    - name: Set up Python", "      uses: actions/setup-python@v5",
         "      with:", "        python-version: '3.11'",
         "    - name: Install the kit",
-        f"      run: {_quoted(install + 'pip install -e .[labs]')}",
+        f"      run: {_quoted(install + 'pip install -e \".[labs]\"')}",
     ]
     ids = []
     for lab in labs:

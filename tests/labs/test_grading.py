@@ -390,7 +390,7 @@ def test_classroom_workflow_grades_every_check_of_every_lab(tmp_path: Path) -> N
     assert reporter["env"] == {f"{i.upper()}_RESULTS": f"${{{{steps.{i}.outputs.result}}}}"
                                for i in ids}
     install = next(s for s in steps if s.get("name") == "Install the kit")
-    assert "pip install -e .[labs]" in install["run"] and "xvfb" in install["run"]
+    assert 'pip install -e ".[labs]"' in install["run"] and "xvfb" in install["run"]
     parser = cli.build_parser()
     seen: dict[str, list[float]] = {}
     for step in graders:

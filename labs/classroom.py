@@ -22,6 +22,7 @@ from .points import Check, lab_checks
 WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
 GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+INSTALL = 'pip install -e ".[labs]"'  # quoted: a shell may read [labs] as a pattern
 TIMEOUT_MINUTES = 3  # one check's command: a check takes seconds, the install is done
 
 
@@ -68,7 +69,7 @@ def workflow(labs: list[Lab]) -> str:
         "    - name: Set up Python", "      uses: actions/setup-python@v5",
         "      with:", "        python-version: '3.11'",
         "    - name: Install the kit",
-        f"      run: {_quoted(install + 'pip install -e \".[labs]\"')}",
+        f"      run: {_quoted(install + INSTALL)}",
     ]
     ids = []
     for lab in labs:

@@ -39,6 +39,7 @@ class CheckResult:
     thread_error: str | None = None
     traceback: str = ""
     given: bool = False
+    seconds: float = 0.0
 
     @property
     def selector(self) -> str:
@@ -139,7 +140,8 @@ def run_checks(
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         }
         env.pop("SOCKETLAB_KEYLOG", None)
-        child = run_isolated(command, env=env, report=report,
+        # Its own working directory: whatever the code writes there goes with the run.
+        child = run_isolated(command, env=env, report=report, cwd=Path(tmp),
                              limits=Limits(check=limit, run=HARD_LIMIT))
         run.output, run.output_cut, run.seconds = child.output, child.output_cut, child.seconds
         _read_results(run, child, _read_stacks(stacks), limit)
@@ -177,6 +179,7 @@ def _read_results(run: CheckRun, child: ChildOutcome, stacks: str, limit: float)
             result.where = record.get("where")
             result.thread_error = record.get("thread_error")
             result.traceback = record.get("traceback", "")
+            result.seconds = float(record.get("seconds", 0.0))
     # A check started and never ended (or ended, then hung in its cleanup): it
     # hung and was stopped, or the process ended under it.
     stuck = next((r for r in run.results if r.outcome == "not run"), None)

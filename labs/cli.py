@@ -21,7 +21,9 @@ from socketlab.protocol import SocketlabError
 from . import results
 from .catalog import Lab, LabError, all_labs, find_lab, lab_range, work_root
 from .checking import CheckRun, run_checks
+from .formats import FORMATS, Grade, grade, render_format
 from .handout import write_handout
+from .points import lab_checks, shown, total
 from .report import marks, render, render_repeated
 from .starters import IGNORED, make_starter
 
@@ -40,7 +42,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             state = (f"{mark} {last['passed']} of {last['total']} checks passed"
                      f" ({last['what']}, {last['when']})")
         started = "started" if lab.work().is_dir() else ""
-        print(f"{lab.number}  {lab.title:<28} {started:<8} {state}")
+        worth = f"{shown(total(lab_checks(lab)))} pts"
+        print(f"{lab.number}  {lab.title:<28} {worth:>7}  {started:<8} {state}")
     print(f"\nyour work is in {work_root()}  ·  'socketlab lab start NN' begins a lab")
     return 0
 
@@ -59,17 +62,24 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target(lab: Lab, args: argparse.Namespace) -> tuple[Path, str]:
+def _target(lab: Lab, args: argparse.Namespace, quiet: bool = False) -> tuple[Path, str]:
     if args.solution:
         if not lab.solution.is_dir():
             raise LabError(f"lab {lab.number} has no solution/ here (a student's handout)")
         return lab.solution, "solution"
     if args.path:
-        return Path(args.path).resolve(), "path"
+        from .grading import locate
+
+        given = Path(args.path).resolve()
+        found = locate(lab, given) if given.is_dir() else given
+        if found != given and not quiet:
+            print(f"(checking {found}: the lab's files are there)\n")
+        return found, "path"
     if lab.work().is_dir():
         return lab.work(), "your work"
-    print(f"(no work/{lab.name} yet, so this uses the pristine starter; "
-          f"'socketlab lab start {lab.number}' makes your own copy)\n")
+    if not quiet:
+        print(f"(no work/{lab.name} yet, so this uses the pristine starter; "
+              f"'socketlab lab start {lab.number}' makes your own copy)\n")
     return lab.starter, "starter"
 
 
@@ -87,6 +97,8 @@ def _rerun_command(lab: Lab, args: argparse.Namespace) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     lab = find_lab(args.lab)
+    if args.format != "text":
+        return _check_as(lab, args)
     target, kind = _target(lab, args)
     if not target.is_dir():
         raise LabError(f"there is no folder {target}")
@@ -120,6 +132,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok and len(runs) == repeat else EXIT_FAILED
 
 
+def _check_as(lab: Lab, args: argparse.Namespace) -> int:
+    """Every check, written as json, junit or gradescope (to --output, else stdout)."""
+    if args.repeat > 1 or args.k:
+        raise LabError(f"--format {args.format} grades every check once: "
+                       "leave out --repeat and -k")
+    target, _ = _target(lab, args, quiet=True)
+    run = run_checks(lab, target, stop_first=False)
+    text = render_format(grade(run, f"socketlab lab check {lab.number}"), args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0 if run.ok else EXIT_FAILED
+
+
 def cmd_sniff(args: argparse.Namespace) -> int:
     from .sniff import sniff_lab  # the inspector (scapy, matplotlib) only when sniffing
 
@@ -148,6 +175,48 @@ def cmd_handout(args: argparse.Namespace) -> int:
     written = write_handout(out, labs)
     print(f"wrote the student's edition to {out}: {len(written)} files, labs "
           + ", ".join(lab.number for lab in labs) + " (no solutions, no mutants)")
+    if args.classroom:
+        from .classroom import add_classroom
+
+        path = add_classroom(out, labs)
+        print(f"and {path.relative_to(out)}: GitHub Classroom grades each check with its points "
+              "(work/ is committed there, not ignored)")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from . import grading
+
+    lab = find_lab(args.lab)
+    submissions = grading.find_submissions(Path(args.submissions).resolve())
+    out = Path(args.out).resolve()
+    results_dir = Path(args.results).resolve() if args.results else out.parent / "results"
+    print(f"lab {lab.number} · {lab.title}: grading {len(submissions)} submissions, "
+          f"{args.jobs} at a time", flush=True)
+
+    def done(submission: grading.Submission, result: Grade) -> None:
+        problem = result.run.problem or next(iter(result.run.process_problems), "")
+        if len(problem) > 60:
+            problem = problem[:60].rsplit(" ", 1)[0] + " …"
+        print(f"  {submission.student}: {shown(result.points)} of {shown(result.max_points)}"
+              " points" + (f" ({problem})" if problem else ""), flush=True)
+
+    grades = grading.grade_class(lab, submissions, args.jobs, done)
+    grading.write_grades(out, results_dir, submissions, grades)
+    print()
+    print("\n".join(grading.summary(grades)))
+    print(f"\nwrote {out} and {len(grades)} files in {results_dir}")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from .autograder import write_autograder
+
+    lab = find_lab(args.lab)
+    out = Path(args.out).resolve()
+    names = write_autograder(lab, out)
+    print(f"wrote {out} for lab {lab.number} · {lab.title} ({', '.join(names)}): upload it as "
+          "the assignment's autograder on Gradescope (docs/instructor.md, Gradescope)")
     return 0
 
 
@@ -182,6 +251,10 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
                    help="run the checks N times and say how often each failed (races)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show tracebacks and pytest's output")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text for people (default); json, junit or gradescope for a grader: "
+                        "every check runs, as with --all")
+    p.add_argument("--output", metavar="FILE", help="write the json/junit/gradescope here")
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("sniff", help="run the lab's demo and show what crossed the wire")
@@ -210,7 +283,27 @@ def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder to write it to")
     p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
+    p.add_argument("--classroom", action="store_true",
+                   help="add a GitHub Classroom autograding workflow (.github/workflows)")
     p.set_defaults(run=cmd_handout)
+
+    p = sub.add_parser("gradescope", help="(instructors) write a lab's Gradescope autograder zip")
+    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p.add_argument("--out", default="autograder.zip", metavar="ZIP",
+                   help="where the zip goes (default autograder.zip here)")
+    p.set_defaults(run=cmd_gradescope)
+
+    p = sub.add_parser("grade", help="(instructors) check every student's submission: "
+                                     "grades.csv, results/STUDENT.json, what the class found hard")
+    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p.add_argument("submissions", help="a folder holding one folder or .zip per student")
+    p.add_argument("--out", default="grades.csv", metavar="CSV",
+                   help="the grades table (default grades.csv here)")
+    p.add_argument("--results", metavar="DIR",
+                   help="one STUDENT.json each (default: results/ beside the CSV)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="check N submissions at once (default 1)")
+    p.set_defaults(run=cmd_grade)
 
     p = sub.add_parser("make-starter", help="(lab authors) regenerate starter/ from solution/")
     p.add_argument("lab", help="a lab's number, or 'all'")

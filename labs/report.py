@@ -22,14 +22,19 @@ def marks(stream: object = None) -> dict[str, str]:
     return {"passed": "✓", "failed": "✗", "hung": "✗", "exited": "✗", "skipped": "–"}
 
 
-def _explain(result: CheckResult, command: str, verbose: bool, write: Write) -> None:
-    """A failed check's hint, where in the student's code, and how to run it alone."""
+def hint_lines(result: CheckResult) -> list[str]:
+    """A failed check's hint and where in the student's code: what a grade shows too."""
     lines = [result.message]
     if result.where:
         lines.append(f"(at {result.where})")
     if result.thread_error and result.thread_error not in result.message:
         lines.append(f"meanwhile {result.thread_error}")
-    _indented(lines, write)
+    return lines
+
+
+def _explain(result: CheckResult, command: str, verbose: bool, write: Write) -> None:
+    """A failed check's hint, where in the student's code, and how to run it alone."""
+    _indented(hint_lines(result), write)
     write(f"      run only this: {command} -k {result.selector}")
     if verbose and result.traceback:
         write(textwrap.indent(result.traceback.rstrip(), "      | "))

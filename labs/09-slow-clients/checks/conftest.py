@@ -20,6 +20,19 @@ from socketlab.protocol import FrameDecoder, SecureChannel
 SNDBUF = 16 * 1024  # the server side's send buffer (the kernel may double it)
 WAIT = 3.0  # seconds: only a wrong answer waits this long
 SERVE_THREAD = "student-serve"
+# What most likely broke the wire when a conformance client finds a broken frame.
+CAUSES = {
+    "frame_truncated": (
+        "The connection ended in the middle of a frame: your server cut or closed it "
+        "(cut(), shutdown(), close()) while the writer was still sending. Your framing is "
+        "likely fine. Only drop_queue()'s timer cuts a dropped client, CLOSE_GRACE after the "
+        "drop; everything else goes through deliver() and leave(), and serve_client hangs up "
+        "after close() — README steps 2, 4 and 5"),
+}
+SEALED_OUT_OF_ORDER = (
+    "Frames reached the wire in another order than they were sealed: several threads seal "
+    "for one client. Only its writer thread seals, just before it sends — README step 3")
+CAUSES["reordered"] = CAUSES["replayed"] = SEALED_OUT_OF_ORDER
 
 
 @pytest.fixture
@@ -103,4 +116,4 @@ def chat_target(server_module) -> Iterator[Target]:
     assert isinstance(sendq, int) and sendq > 0, (
         "chat_server.py needs SENDQ, the bytes that may wait for one client — README step 1")
     with harness.student_server(server_module.serve, sndbuf=SNDBUF, name=SERVE_THREAD) as address:
-        yield Target(address, sendq, "your server")
+        yield Target(address, sendq, "your server", CAUSES)

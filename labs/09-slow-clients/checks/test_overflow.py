@@ -20,17 +20,18 @@ def _fill(module, client, text: str) -> tuple[int, bool]:
 
 def test_queue_is_bounded_in_bytes(server_module, wire):
     """SENDQ bytes fit in the queue, one byte more does not: long lines fill it sooner"""
-    for text in ("x" * 2000, "hi"):
+    for text in ("hi", "x" * 2000):
         line = wire()
         client = server_module.Client(line.conn, line.channel)
         size = len(server_module.encode({"type": "message", "from": "ann", "text": text, "ts": 1}))
         fits = server_module.SENDQ // size
         count, refused = _fill(server_module, client, text)
         assert refused, (
-            f"{count} messages of {size} bytes were all queued, more than SENDQ = "
-            f"{server_module.SENDQ:,} bytes: send() must return False once the queue would hold "
-            "more than SENDQ bytes (count the bytes, self.queued + len(body) > SENDQ, not the "
-            "messages) — README step 2")
+            f"send() said True to all {count} messages of {size} bytes ({count * size:,} "
+            f"bytes), more than SENDQ = {server_module.SENDQ:,} bytes: once self.queued + "
+            "len(body) would pass SENDQ, send() must call drop_queue() (which queues error "
+            "sendq_exceeded) and return False, so deliver() drops the client — README steps 1 "
+            "and 2")
         assert count == fits, (
             f"with messages of {size} bytes, {count} fitted before send() said False; SENDQ = "
             f"{server_module.SENDQ:,} bytes holds exactly {fits}: count the bytes "

@@ -474,11 +474,21 @@ def expect_refusal(call: Callable[[], Any], code: str, what: str) -> str:
     except Exception as error:  # noqa: BLE001 - the student's code: judged below
         caught = error
     else:
-        raise AssertionError(f"{what} returned {result!r}; expected ProtocolError({code!r}, ...)")
+        raise AssertionError(
+            f"it returned {short(result)} where ProtocolError({code!r}, ...) was expected: {what}")
     got = student_error(caught)
     assert got is not None and got[0] == code, (
         f"{what} raised {harness.describe(caught)}; expected ProtocolError({code!r}, ...)")
     return got[1]
+
+
+def short(value: Any) -> str:
+    """``value`` for a hint: bytes as the start of their hex, never a wall of escapes."""
+    if isinstance(value, bytes):
+        return f"{len(value)} bytes {value[:8].hex()}…"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(short(item) for item in value) + ")"
+    return repr(value)[:200]
 
 
 def student_error(error: BaseException) -> tuple[str, str] | None:

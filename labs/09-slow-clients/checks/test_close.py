@@ -11,7 +11,7 @@ from socketlab.labs import harness
 def test_close_sends_what_is_queued_first(server_module, wire):
     """close() lets the writer send every queued message before it ends"""
     line = wire(rcvbuf=4096)  # it reads only once close() has begun
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     harness.call_with_timeout(client.start, timeout=WAIT)
     msg = {"type": "message", "from": "ann", "text": "y" * 2000, "ts": 1}
     sent = 0
@@ -43,7 +43,7 @@ def test_close_sends_what_is_queued_first(server_module, wire):
 def test_close_stops_the_writer(server_module, wire):
     """close() on an idle client ends its writer thread, and returns at once"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     harness.call_with_timeout(client.start, timeout=WAIT)
     harness.call_with_timeout(client.close, timeout=WAIT)
     client.writer.join(0.5)

@@ -22,7 +22,7 @@ def test_queue_is_bounded_in_bytes(server_module, wire):
     """SENDQ bytes fit in the queue, one byte more does not: long lines fill it sooner"""
     for text in ("hi", "x" * 2000):
         line = wire()
-        client = server_module.Client(line.conn, line.channel)
+        client = line.client(server_module)
         size = len(server_module.encode({"type": "message", "from": "ann", "text": text, "ts": 1}))
         fits = server_module.SENDQ // size
         count, refused = _fill(server_module, client, text)
@@ -41,7 +41,7 @@ def test_queue_is_bounded_in_bytes(server_module, wire):
 def test_overflow_leaves_only_the_error(server_module, wire):
     """over SENDQ: what was queued is dropped, error sendq_exceeded is queued alone, the client is closing"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     _fill(server_module, client, "x" * 2000)
     queue = list(client.queue)
     assert len(queue) == 1 and json.loads(queue[0]).get("code") == "sendq_exceeded", (
@@ -61,7 +61,7 @@ def test_overflow_cuts_the_connection_after_the_grace(server_module, wire, monke
     """over SENDQ, the connection is cut CLOSE_GRACE seconds later (the writer may be stuck)"""
     monkeypatch.setattr(server_module, "CLOSE_GRACE", 0.3)  # shorter, so the check is quick
     line = wire()
-    client = server_module.Client(line.conn, line.channel)  # no writer: as if stuck
+    client = line.client(server_module)  # no writer: as if stuck
     started = time.monotonic()
     _fill(server_module, client, "x" * 2000)
     grace = server_module.CLOSE_GRACE

@@ -10,7 +10,7 @@ from socketlab.labs import harness
 def test_send_queues_and_returns_at_once(server_module, wire):
     """send() puts the message's body in the queue and returns True, sending nothing itself"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)  # its writer is not started
+    client = line.client(server_module)  # its writer is not started
     messages = [{"type": "message", "from": "ann", "text": f"line {n}", "ts": n} for n in range(5)]
     for msg in messages:
         result = harness.call_with_timeout(client.send, msg, timeout=WAIT)
@@ -43,7 +43,7 @@ def test_send_queues_and_returns_at_once(server_module, wire):
 def test_send_after_closing_is_ignored(server_module, wire):
     """once the client is closing, send() takes nothing more (and says True)"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     client.closing = True
     result = harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT)
     assert result is True and not client.queue, (

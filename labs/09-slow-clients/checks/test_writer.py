@@ -10,7 +10,7 @@ from socketlab.labs import harness
 def test_writer_sends_everything_in_order(server_module, wire):
     """with the writer started, 200 queued messages reach the client sealed, in order"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     harness.call_with_timeout(client.start, timeout=WAIT)
     bodies = []
     for n in range(200):
@@ -45,7 +45,7 @@ def _send_in_time(client, msg) -> float:
 def test_send_never_waits_for_a_client_that_does_not_read(server_module, wire):
     """a client that never reads: send() still returns at once (the writer waits, not the caller)"""
     line = wire(rcvbuf=4096)  # and it never reads
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     harness.call_with_timeout(client.start, timeout=WAIT)
     msg = {"type": "message", "from": "ann", "text": "x" * 2000, "ts": 1}
     for _ in range(25):  # 50 KB: more than the sockets' buffers hold, so the writer gets stuck

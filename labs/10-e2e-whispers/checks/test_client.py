@@ -175,6 +175,33 @@ def test_refused_key_is_never_used(fake_server, open_session, tmp_path):
                            "the server offered another identity for bob than the pinned one")
 
 
+def test_old_client_gets_no_plain_whisper(fake_server, open_session, tmp_path):
+    """whisper to a user without an e2e key raises no_e2e_key, and sends no plain whisper"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    fake_server.send({"type": "error", "code": "no_e2e_key",
+                      "message": "oldtimer logged in without an e2e key"})
+    try:
+        harness.call_with_timeout(lambda: session.whisper("oldtimer", "my password is hunter2"),
+                                  timeout=5)
+    except AssertionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the student's code: judged below
+        outcome = (student_error(error) or (harness.describe(error), ""))[0]
+    else:
+        outcome = "no error"
+    sent = []
+    while (msg := fake_server.recv(0.2)) is not None:
+        sent.append(msg)
+    assert [m.get("type") for m in sent] == ["lookup"], (
+        f"whispering to oldtimer (no e2e key) your client sent {[m.get('type') for m in sent]}: "
+        "a lookup, then nothing. A plain whisper would let the server read it: show the user "
+        "the no_e2e_key error, never fall back to a plain whisper on your own (/pw is the "
+        "user's choice) — README step 10")
+    assert outcome == "no_e2e_key", (
+        f"whisper('oldtimer', …) to a user whose client has no e2e key gave {outcome}; expected "
+        "ProtocolError('no_e2e_key', ...), for the user to see — README step 10")
+
+
 def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):
     """bob's e2e_message is shown with its text: first contact "new", then "known" """
     session = logged_in(fake_server, open_session, tmp_path)
@@ -234,6 +261,10 @@ def test_reflected_whisper_is_refused(fake_server, open_session, tmp_path):
             f"receive() gave {got} for your own whisper to bob, reflected back to you as if bob "
             "had sent it (Box opens both ways!): compare inner from/to with the message's and "
             "refuse it (e2e_refused) — README step 11")
+    assert got.get("code") == "e2e_misrouted", (
+        f"receive() refused your reflected whisper with {got.get('code')!r}, expected "
+        "e2e_misrouted: it opened fine (Box opens both ways), but sealed from alice to bob "
+        "it was delivered as from bob to alice — README step 11")
 
 
 def test_changed_identity_is_marked(fake_server, open_session, tmp_path):

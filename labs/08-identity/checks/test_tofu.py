@@ -30,9 +30,15 @@ def test_same_identity_known(pins_module, home):
     identity = _identity()
     pins_module.check_pin(home, "127.0.0.1", 7777, identity)
     before = (home / "known_servers").read_bytes()
-    got = harness.call_with_timeout(pins_module.check_pin, home, "127.0.0.1", 7777, identity,
-                                    timeout=3)
-    assert got == "known", f"check_pin of the pinned identity returned {got!r}, expected 'known' — README step 6"
+    got: list[str] = []
+    error = refusal(lambda: got.append(pins_module.check_pin(home, "127.0.0.1", 7777, identity)),
+                    "check_pin")
+    assert error is None, (
+        f"check_pin refused the very identity it had pinned ({code_of(error)}): compare like "
+        "with like. The pin is hex text, the identity bytes: pinned == identity.hex() "
+        "— README step 6")
+    assert got == ["known"], (
+        f"check_pin of the pinned identity returned {got[0]!r}, expected 'known' — README step 6")
     assert (home / "known_servers").read_bytes() == before, (
         "known_servers changed although nothing new was pinned — README step 6")
 

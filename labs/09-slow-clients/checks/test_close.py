@@ -37,7 +37,8 @@ def test_close_sends_what_is_queued_first(server_module, wire):
     assert len(got) == sent, harness.why(
         f"{sent} messages were sent, {waiting} of them still queued when close() was called, "
         f"and the client got {len(got)}: a clean close lets the writer send what is queued, then it "
-        "ends (set closing, notify, join) — README step 4")
+        "ends (set closing, notify, join), and write_loop() stops only once the queue is "
+        "empty AND the client is closing — README steps 3 and 4")
     assert not closer.is_alive(), "close() did not return within 3 s — README step 4"
 
 

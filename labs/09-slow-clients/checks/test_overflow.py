@@ -49,7 +49,8 @@ def test_overflow_leaves_only_the_error(server_module, wire):
         f"({queue[0][:80]!r}…): drop them all and queue the error sendq_exceeded alone — "
         "README step 2")
     assert client.queued == len(queue[0]), (
-        f"client.queued is {client.queued}; the queue holds {len(queue[0])} bytes — README step 2")
+        f"client.queued is {client.queued}; the queue holds {len(queue[0])} bytes: with the "
+        "error queued alone, self.queued is its size — README step 2")
     assert client.closing and client.dropped_for == "sendq_exceeded", (
         f"closing={client.closing!r}, dropped_for={client.dropped_for!r}: a dropped client is "
         "closing, and dropped_for says why (sendq_exceeded) — README step 2")

@@ -18,6 +18,11 @@ def test_writer_sends_everything_in_order(server_module, wire):
         bodies.append(server_module.encode(msg))
         harness.call_with_timeout(client.send, msg, timeout=WAIT)
     got = line.read(200)
+    asleep = len(client.queue) if not got and client.writer.is_alive() else 0
+    assert not asleep, harness.why(
+        f"the client received nothing, and {asleep} messages still wait in the queue: the "
+        "writer never woke up. send() must wake it (self.lock.notify()) after appending "
+        "— README steps 1 and 3")
     wrong = [g for g, b in zip(got, bodies, strict=False) if g != b]
     assert got == bodies, harness.why(
         f"the client received {len(got)} of 200 messages"

@@ -478,7 +478,7 @@ def expect_refusal(call: Callable[[], Any], code: str, what: str) -> str:
             f"it returned {short(result)} where ProtocolError({code!r}, ...) was expected: {what}")
     got = student_error(caught)
     assert got is not None and got[0] == code, (
-        f"{what} raised {harness.describe(caught)}; expected ProtocolError({code!r}, ...)")
+        f"{harness.describe(caught)}, where ProtocolError({code!r}, ...) was expected: {what}")
     return got[1]
 
 

@@ -56,6 +56,29 @@ def test_lookup_checks_the_key(fake_server, open_session, tmp_path):
                    "asked) — README step 9")
 
 
+def test_forged_answer_pins_nothing(fake_server, open_session, tmp_path):
+    """a user_key whose signature fails pins nothing: bob's real key is still 'new' after it"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob, mallory = User("bob"), User("mallory")
+    forged = {**mallory.user_key(), "name": "bob"}  # mallory's identity, signed for mallory
+    fake_server.send(forged)
+    expect_refusal(lambda: session.lookup("bob"), "bad_signature",
+                   "lookup('bob') answered with mallory's bundle under bob's name — README step 9")
+    fake_server.send(bob.user_key())
+    error = None
+    try:
+        harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
+    except AssertionError:
+        raise
+    except Exception as raised:  # noqa: BLE001 - the student's code: judged below
+        error = student_error(raised) or (harness.describe(raised), "")
+    assert error is None, (
+        f"after a forged answer was refused, bob's real key was refused too ({error[0]}): the "
+        "forger's identity had been pinned as bob's. Check the signature (verify_bundle) "
+        "BEFORE the pin (check_user_pin): only a verified identity may be pinned — README "
+        "step 9")
+
+
 def test_changed_identity_is_refused(fake_server, open_session, tmp_path):
     """bob met once; next time the server offers another identity for bob: refused, both fingerprints"""
     session = logged_in(fake_server, open_session, tmp_path)

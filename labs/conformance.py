@@ -463,10 +463,11 @@ def test_a_client_that_never_reads_is_dropped_and_delays_no_one(
     sent, slowest = 0, 0.0
     while not dropped.is_set() and sent < most:
         asked = time.monotonic()
+        def readers_in_step(said: int = sent) -> bool:
+            return all(n < 0 or said - n < 16 for n in flood_seen.values())
+
         with progress:
-            in_step = progress.wait_for(
-                lambda said=sent: all(n < 0 or said - n < 16 for n in flood_seen.values()),
-                WAIT)
+            in_step = progress.wait_for(readers_in_step, WAIT)
         behind = [name for name, n in flood_seen.items() if sent - n >= 16]
         assert in_step and not any(n < 0 for n in flood_seen.values()), harness.why(
             f"after {sent} lines of alice's, {' and '.join(behind) or 'a reader'} stopped "

@@ -453,15 +453,22 @@ def client_module():
 
 
 @pytest.fixture
-def open_session(client_module) -> Callable[..., Any]:
-    """``open_session(address, name, home)``: the student's ChatSession.connect(...), bounded."""
+def open_session(client_module) -> Iterator[Callable[..., Any]]:
+    """``open_session(address, name, home)``: the student's ChatSession.connect(...), bounded.
+    At the end of the check every session's socket is closed (the check's own doing)."""
+    made: list[Any] = []
+
     def make(address: tuple[str, int], name: str, home: Path, **options: Any) -> Any:
         def connect() -> Any:
             return client_module.ChatSession.connect(address[0], address[1], name,
                                                      home=home, **options)
-        return harness.call_with_timeout(connect, timeout=5)
+        made.append(harness.call_with_timeout(connect, timeout=5))
+        return made[-1]
 
-    return make
+    yield make
+    for session in made:
+        with contextlib.suppress(Exception):
+            session.sock.close()
 
 
 def expect_refusal(call: Callable[[], Any], code: str, what: str) -> str:

@@ -121,6 +121,12 @@ class BoxClient:
                     self.sock.shutdown(socket.SHUT_WR)
                 harness.eventually(lambda: harness.first_thread_exception() is not None, 0.5)
             raise AssertionError(self._silence("server_hello"))
+        if body[:1] != b"{":
+            raise AssertionError(harness.why(
+                f"{self.label} sent a box hello; your answer {show(body)} is not plaintext "
+                "JSON: it looks sealed. server_hello goes out in plaintext (the client has no "
+                "session key until it reads it): set client.channel only after sending it "
+                "— README step 5"))
         try:
             answer = self.kit.receive_data(encode_frame(body))
         except SocketlabError as error:

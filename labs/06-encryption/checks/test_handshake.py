@@ -1,6 +1,6 @@
 """Step 5: the box handshake, checked by the kit's own client code (docs/protocol.md section 4)."""
 
-from conftest import LOW_ORDER
+from conftest import LOW_ORDER, WAIT
 from nacl.public import PrivateKey
 
 from socketlab.labs import harness
@@ -24,17 +24,38 @@ def test_each_session_its_own_key(connect):
         "for the whole server — README step 5")
 
 
-def test_handshake_writes_the_key_log(connect, keylog):
-    """with $SOCKETLAB_KEYLOG set, the server appends this session's line to the key log"""
+def test_handshake_writes_the_key_log(connect, keylog, server_module, monkeypatch):
+    """with $SOCKETLAB_KEYLOG set, the server appends this session's line before server_hello"""
+    given_send_frame = server_module.send_frame
+    logged_at_hello: list[str] = []  # what the key log held when server_hello was about to go
+
+    def watched_send_frame(conn, body):  # this check watches what goes out, and sends it
+        if b'"server_hello"' in body:
+            logged_at_hello.append(keylog.read_text() if keylog.exists() else "")
+        return given_send_frame(conn, body)
+
+    monkeypatch.setattr(server_module, "send_frame", watched_send_frame)
     client = connect("alice")
     client.hello()
+    expected = keylog_line(client.kit.client_key, client.key)
+    written = harness.eventually(lambda: keylog.exists() and expected in keylog.read_text(), WAIT)
     assert keylog.exists(), harness.why(
         "$SOCKETLAB_KEYLOG was set and no key log was written: call write_keylog(client key, "
         "session key) in handshake() — README step 5")
-    expected = keylog_line(client.kit.client_key, client.key)
-    assert client.kit.client_key in read_keylog(keylog) and expected in keylog.read_text(), \
-        harness.why(f"the key log holds {keylog.read_text()!r}; expected the line {expected!r} "
-                    "— README steps 4 and 5")
+    logged = read_keylog(keylog)
+    assert written or client.key not in logged.values(), harness.why(
+        f"the key log has this session's key after another key: {keylog.read_text()!r}. "
+        "The first key is the CLIENT's public key, from its hello (the inspector finds it "
+        "there), not the server's own — README steps 4 and 5")
+    assert written and client.kit.client_key in logged, harness.why(
+        f"the key log holds {keylog.read_text()!r}; expected the line {expected!r} "
+        "— README steps 4 and 5")
+    assert not logged_at_hello or expected in logged_at_hello[0], harness.why(
+        "the key log line was written, but only after server_hello had gone out: "
+        "write_keylog() first, then send server_hello. Whoever reads the key log (the "
+        "inspector, sniffing live) must find the key before the first sealed frame comes "
+        "(this check looks at the key log as your send_frame() sends server_hello) "
+        "— README step 5")
 
 
 def test_plain_hello_refused(connect):
@@ -57,10 +78,12 @@ def test_low_order_keys_refused(connect):
 
 
 def test_other_bad_hellos_refused(connect):
-    """a box hello without a key, a bad key, version 2, or login first: each refused, then closed"""
+    """a hello with no key, a bad key, an unknown mode, version 2, or login first: each refused, then closed"""
     key = bytes(PrivateKey.generate().public_key).hex()
     cases = [
         ({"type": "hello", "version": 1, "mode": "box"}, "bad_message", "a box hello needs a key"),
+        ({"type": "hello", "version": 1, "mode": "rot13", "key": key}, "bad_message",
+         "a mode that is neither plain nor box"),
         ({"type": "hello", "version": 1, "mode": "box", "key": "zz" * 32}, "bad_message",
          "the key is not hex"),
         ({"type": "hello", "version": 1, "mode": "box", "key": key[:62]}, "bad_message",

@@ -75,6 +75,8 @@ def test_malformed_inner_frame_refused(secure_module):
         "an inner frame of length 0": (struct.pack(">I", 0), "frame_empty"),
         "2 bytes (less than a length)": (b"\x00\x00", "frame_truncated"),
         "a length longer than the rest": (struct.pack(">I", 100) + BODY, "frame_truncated"),
+        "two inner frames (the length is not all the rest)": (
+            one_frame(BODY) + one_frame(BODY), "frame_truncated"),
     }
     for what, (plaintext, expected) in cases.items():
         try:

@@ -14,7 +14,8 @@ def test_same_key_as_box(secure_module):
             secure_module.session_key, alice, bytes(bob.public_key), timeout=2)
         expected = Box(alice, bob.public_key).shared_key()
         assert key == expected, (
-            f"session_key() gave {key!r}, Box(own, PublicKey(peer)).shared_key() gives "
+            f"session_key() gave {key.hex() if isinstance(key, bytes) else repr(key)}, "
+            f"Box(own, PublicKey(peer)).shared_key() gives "
             f"{expected.hex()}: X25519 alone is not the session key, Box adds HSalsa20 on top "
             "— README step 1")
         other_side = secure_module.session_key(bob, bytes(alice.public_key))
@@ -48,3 +49,13 @@ def test_low_order_keys_refused(secure_module):
         code = refusal(secure_module, name, peer)
         assert code == "bad_key", (
             f"the key {name} raised ProtocolError {code!r}, expected 'bad_key' — README step 1")
+
+
+def test_wrong_size_key_refused(secure_module):
+    """a public key that is not 32 bytes (31, 33, none) raises ProtocolError bad_key"""
+    for name, peer in (("of 31 bytes", bytes(range(1, 32))), ("of 33 bytes", bytes(range(1, 34))),
+                       ("of 0 bytes", b"")):
+        code = refusal(secure_module, name, peer)
+        assert code == "bad_key", (
+            f"the key {name} raised ProtocolError {code!r}, expected 'bad_key': an X25519 key "
+            "is 32 bytes — README step 1")

@@ -301,7 +301,8 @@ def handshake(client: Client, identity: SigningKey) -> bool:
 
     - the first message is not a hello: unexpected_message; version not 1: bad_version
     - mode "plain": plaintext_refused (this server only speaks encrypted)
-    - mode "box" without a "key", or a key that is not 64 hex digits: bad_message
+    - any other mode, or mode "box" without a "key" or with a key that is not 64 hex
+      digits: bad_message
     - session_key() refuses the key: bad_key (it raises that for you). Compute the
       session key BEFORE you answer: a refused key gets no server_hello.
     A good box hello, in this order:

@@ -1,4 +1,4 @@
-"""Step 5: the inspector's proxy attacks a real client's session; your server refuses each attack.
+"""README step 5 (nothing to write there): the inspector's proxy attacks a real client's session; your server refuses each attack.
 
 Between the kit's ChatClient (alice) and your server sits the proxy in a tamper
 mode (`socketlab proxy --replay|--reorder|--reflect|--flip`). bob, logged in
@@ -19,7 +19,14 @@ from socketlab.inspector.proxy import Proxy
 from socketlab.labs import harness
 from socketlab.protocol import Error, PinStore
 
-STEP = "README step 5"
+STEP = "README steps 3 and 4"
+# Where the code that refuses each attack is written (step 5 only runs the attack again).
+WRITTEN_IN = {
+    "replayed": "check_nonce(): a counter below self.received is replayed — README step 3",
+    "reordered": "check_nonce(): a counter above self.received is reordered — README step 3",
+    "reflected": "check_nonce(): our own direction byte is reflected — README step 3",
+    "decrypt_failed": "open(): decrypt() checks the MAC first — README step 4",
+}
 
 
 def _victim(address, pins, lines: list[str]) -> tuple[list[str], bool]:
@@ -55,30 +62,31 @@ def _victim(address, pins, lines: list[str]) -> tuple[list[str], bool]:
 
 def _attack(bob: KitUser, chat_server, tmp_path, mode: str, frame: int, lines: list[str],
             expected: str, seed: int = 1) -> None:
+    step = WRITTEN_IN[expected]
     with Proxy(target=chat_server, tamper=mode, frame=frame, seed=seed) as proxy:
         codes, closed = _victim(proxy.address, tmp_path / "alice_pins", lines)
         reason, said = bob.until_left("alice")
     done = [event.what for event in proxy.events() if isinstance(event, Tampered)]
     assert done, harness.why(
         f"the proxy never got to tamper ({mode}, frame {frame}): alice's session ended first "
-        f"(she got {codes or 'no error'}) — {STEP}")
+        f"(she got {codes or 'no error'}) — {step}")
     texts = [message.text for message in said]
     genuine = lines[:1] if mode == "replay" else []
     assert texts == genuine, harness.why(
         f"the proxy did this: {done[0]}; bob then got alice's messages {texts}, expected "
         f"{genuine or 'none'}: {'the first copy is genuine, the second' if genuine else 'that frame'} "
-        f"must be refused ({expected}) before anyone sees it — {STEP}")
+        f"must be refused ({expected}) before anyone sees it — {step}")
     assert reason == expected, harness.why(
         f"the proxy did this: {done[0]}; your server should have refused that frame with "
         f"{expected}, answered alice with that error and closed her connection, so bob sees "
         f"left{{alice, reason: {expected}}}; bob saw "
         + (f"alice leave with {reason!r}" if reason else f"alice stay (nothing within {WAIT:g} s)")
-        + f" — {STEP}")
+        + f" — {step}")
     if mode != "reflect":  # a reflected welcome leaves alice out of step: she cannot read more
         assert expected in codes and closed, harness.why(
             f"the proxy did this: {done[0]}; alice got the errors {codes} and her connection "
             f"{'was' if closed else 'was not'} closed: she must get error {expected} (sealed), "
-            f"then the server hangs up — {STEP}")
+            f"then the server hangs up — {step}")
 
 
 def test_replayed_frame_refused(chat_server, kit_user, tmp_path):
@@ -119,4 +127,5 @@ def test_your_client_refuses_a_replay(start_server):
     assert code == "replayed", harness.why(
         f"the server's message to alice came twice; her ChatSession.receive() gave {got} "
         f"and {code or 'no error'}: the second copy must raise ProtocolError replayed "
-        f"(chat_client.py opens frames with your SecureChannel) — {STEP}")
+        f"(chat_client.py opens frames with your SecureChannel: open() calls check_nonce()) "
+        f"— {STEP}")

@@ -23,12 +23,41 @@ def _accept(channel, counters: list[int]) -> None:
             f"accepted, and self.received goes up by one{slicing} — {STEP}")
 
 
+TWO_COUNTERS = ("keep two counters: self.sent for the frames you seal, self.received for "
+                "the peer's frames you accept. Each side counts its own frames from 0: one "
+                "counter for both mixes them up")
+
+
 def test_next_counters_accepted(secure, key):
     """the client's counters 0, 1, 2, 3 are accepted one after another"""
     channel = _server(secure, key)
     _accept(channel, [0, 1, 2, 3])
-    assert channel.received == 4, (
-        f"after 4 accepted frames self.received is {channel.received}, expected 4 — {STEP}")
+    received = getattr(channel, "received", None)
+    sent = getattr(channel, "sent", None)
+    assert received == 4, (
+        f"after 4 accepted frames self.received is {received}, expected 4"
+        + (" (your SecureChannel has no self.received)" if not hasattr(channel, "received") else "")
+        + (f", and self.sent is {sent}: check_nonce() counted with the sending counter"
+           if sent == 4 else "")
+        + f". {TWO_COUNTERS} — {STEP}")
+
+
+def test_sending_and_receiving_count_apart(secure, key):
+    """sealing does not move the receiving counter, nor accepting the sending one"""
+    channel = _server(secure, key)
+    for _ in range(2):
+        refusal(lambda: channel.seal(b'{"type":"pong"}'), STEP)
+    code = refusal(lambda: channel.check_nonce(make_nonce("client", 0)), STEP)
+    assert code is None, (
+        f"the server's channel sealed 2 frames, then refused the client's FIRST frame "
+        f"(counter 0) with {code}: {TWO_COUNTERS} — README steps 2 and 3")
+    _accept(channel, [1, 2])
+    frame: list[bytes] = []
+    refusal(lambda: frame.append(channel.seal(b'{"type":"pong"}')), STEP)
+    counter = int.from_bytes(frame[0][16:24], "big") if frame else None
+    assert counter == 2, (
+        f"the server's channel sealed 2 frames and accepted 3 of the client's; its next frame "
+        f"carries the counter {counter}, expected 2: {TWO_COUNTERS} — README steps 2 and 3")
 
 
 def test_bad_layout_is_bad_nonce(secure, key):

@@ -1,4 +1,4 @@
-"""Step 5: the kit's own client works with your server: it checks every nonce you seal."""
+"""README step 5 (nothing to write there): the kit's client checks every nonce you seal."""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,7 +8,7 @@ from conftest import KitUser
 from socketlab.labs import harness
 from socketlab.protocol import Joined, Left, Message, Users
 
-STEP = "README step 5"
+STEP = "README steps 2 to 4 (each side seals with the next counter and accepts the next one)"
 
 
 def _next(user: KitUser, kind: type, why: str, match: Callable[[Any], bool] = lambda _: True):

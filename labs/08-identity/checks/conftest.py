@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +26,23 @@ from socketlab.labs import harness
 from socketlab.protocol import FrameDecoder, decode_message, encode_frame, encode_message
 from socketlab.server.app import ChatServer
 
+SERVE_THREAD = "student-serve"
+
 WAIT = 3.0  # only a wrong answer makes a check wait this long
+
+
+@contextlib.contextmanager
+def student_server_joined(serve: Callable[[socket.socket], Any]) -> Iterator[tuple[str, int]]:
+    """The student's ``serve(listener)`` in a thread; at the end the listener closes and the
+    threads serving clients get (together) 2 s to finish, so what they raise on the way out
+    is charged to this check, not the next."""
+    before = set(threading.enumerate())
+    with harness.student_server(serve, name=SERVE_THREAD) as address:
+        yield address
+    deadline = time.monotonic() + 2
+    for thread in set(threading.enumerate()) - before:
+        if thread.name != SERVE_THREAD and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Step 1: the server signs each handshake with its identity."""
 
+from conftest import student_server_joined
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
@@ -36,7 +37,7 @@ def test_kit_client_accepts_your_server(tmp_path):
     """the kit's ChatClient checks your server's signature, pins it, logs in and chats"""
     module = harness.load("chat_server.py")
     identity = SigningKey.generate()
-    with harness.student_server(lambda listener: module.serve(listener, identity)) as address:
+    with student_server_joined(lambda listener: module.serve(listener, identity)) as address:
         client = ChatClient(*address, pins=PinStore(tmp_path / "known_servers"), timeout=3,
                             e2e=False)
         try:

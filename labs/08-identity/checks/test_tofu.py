@@ -21,7 +21,8 @@ def test_first_contact_pins(pins_module, home):
     text = path.read_text(encoding="utf-8") if path.exists() else "(no file)"
     assert text == f"127.0.0.1:7777 {identity.hex()}\n", (
         f"after the first contact known_servers holds {text!r}, expected the line "
-        f"'127.0.0.1:7777 {identity.hex()}' — README step 6")
+        f"'127.0.0.1:7777 {identity.hex()}': the pin's name is HOST:PORT (f\"{{host}}:{{port}}\", "
+        "the host as typed), then a space and the identity in hex — README step 6")
 
 
 def test_same_identity_known(pins_module, home):
@@ -29,9 +30,15 @@ def test_same_identity_known(pins_module, home):
     identity = _identity()
     pins_module.check_pin(home, "127.0.0.1", 7777, identity)
     before = (home / "known_servers").read_bytes()
-    got = harness.call_with_timeout(pins_module.check_pin, home, "127.0.0.1", 7777, identity,
-                                    timeout=3)
-    assert got == "known", f"check_pin of the pinned identity returned {got!r}, expected 'known' — README step 6"
+    got: list[str] = []
+    error = refusal(lambda: got.append(pins_module.check_pin(home, "127.0.0.1", 7777, identity)),
+                    "check_pin")
+    assert error is None, (
+        f"check_pin refused the very identity it had pinned ({code_of(error)}): compare like "
+        "with like. The pin is hex text, the identity bytes: pinned == identity.hex() "
+        "— README step 6")
+    assert got == ["known"], (
+        f"check_pin of the pinned identity returned {got[0]!r}, expected 'known' — README step 6")
     assert (home / "known_servers").read_bytes() == before, (
         "known_servers changed although nothing new was pinned — README step 6")
 
@@ -61,6 +68,42 @@ def test_changed_identity_refused(pins_module, home):
     assert (home / "known_servers").read_bytes() == before, (
         "after refusing the impostor, known_servers changed: the pin must stay as it was, or "
         "the next connection trusts the man in the middle (trust on FIRST use) — README step 6")
+
+
+# Two identities whose fingerprints share their first 10 hex digits (found by trying
+# about a million: an attacker tries far more, so a fingerprint's start proves nothing).
+FINGERPRINT_TWINS = (
+    bytes.fromhex("92a067b302c1dcb1063fe5ad774cc7c763c325740608e58000000000001c9ea9"),
+    bytes.fromhex("92a067b302c1dcb1063fe5ad774cc7c763c325740608e580000000000028bac4"),
+)
+
+
+def test_look_alike_identity_refused(pins_module, home):
+    """an impostor whose identity or fingerprint starts (or ends) like the pinned one is refused"""
+    pinned = _identity()
+    cases = {
+        "shares the pinned identity's first 31 bytes": pinned[:31] + bytes([pinned[31] ^ 1]),
+        "shares the pinned identity's last 31 bytes": bytes([pinned[0] ^ 1]) + pinned[1:],
+    }
+    for what, impostor in cases.items():
+        home_here = home / what.split()[1]
+        pins_module.check_pin(home_here, "127.0.0.1", 7777, pinned)
+        _refused_look_alike(pins_module, home_here, impostor, what)
+    first, second = FINGERPRINT_TWINS
+    pins_module.check_pin(home / "twins", "127.0.0.1", 7777, first)
+    _refused_look_alike(pins_module, home / "twins", second,
+                        f"has a fingerprint that starts like the pinned one "
+                        f"({fingerprint(second)[:18]}…)")
+
+
+def _refused_look_alike(pins_module, home, impostor: bytes, what: str) -> None:
+    error = refusal(lambda: pins_module.check_pin(home, "127.0.0.1", 7777, impostor), "check_pin")
+    assert code_of(error) == "identity_changed", (
+        f"an impostor that {what} was "
+        + ("accepted as 'known'" if error is None else f"refused with {code_of(error)}")
+        + ": compare the whole identity (all 64 hex digits, pinned == identity.hex()), never "
+        "a prefix, a suffix or the start of a fingerprint: an attacker makes keys until one "
+        "looks alike — README step 6")
 
 
 def test_each_server_its_own_pin(pins_module, home):

@@ -6,6 +6,7 @@ is reached after a few dozen long lines, in a fraction of a second.
 """
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,19 @@ from socketlab.protocol import FrameDecoder, SecureChannel
 SNDBUF = 16 * 1024  # the server side's send buffer (the kernel may double it)
 WAIT = 3.0  # seconds: only a wrong answer waits this long
 SERVE_THREAD = "student-serve"
+# What most likely broke the wire when a conformance client finds a broken frame.
+CAUSES = {
+    "frame_truncated": (
+        "The connection ended in the middle of a frame: your server cut or closed it "
+        "(cut(), shutdown(), close()) while the writer was still sending. Your framing is "
+        "likely fine. Only drop_queue()'s timer cuts a dropped client, CLOSE_GRACE after the "
+        "drop; everything else goes through deliver() and leave(), and serve_client hangs up "
+        "after close() — README steps 2, 4 and 5"),
+}
+SEALED_OUT_OF_ORDER = (
+    "Frames reached the wire in another order than they were sealed: several threads seal "
+    "for one client. Only its writer thread seals, just before it sends — README step 3")
+CAUSES["reordered"] = CAUSES["replayed"] = SEALED_OUT_OF_ORDER
 
 
 @pytest.fixture
@@ -45,6 +59,7 @@ class Wire:
         self.opener = SecureChannel(key, "client")  # the kit's: the oracle
         self._frames = FrameDecoder()
         self.received: list[bytes] = []
+        self.clients: list = []
 
     def read(self, count: int, timeout: float = WAIT) -> list[bytes]:
         """Read until ``count`` bodies came (or the connection ended, or ``timeout``)."""
@@ -63,10 +78,25 @@ class Wire:
                 self.received += self.opener.open_bodies(sealed)
         return self.received
 
+    def client(self, module):
+        """The student's ``Client`` on this connection (its writer is stopped at the end)."""
+        self.clients.append(module.Client(self.conn, self.channel))
+        return self.clients[-1]
+
     def close(self) -> None:
+        for client in self.clients:  # stop a writer still waiting for work, as close() would
+            with contextlib.suppress(Exception), client.lock:
+                client.closing = True
+                client.lock.notify_all()
         for sock in (self.peer, self.conn):
             with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # a writer stuck in sendall() fails at once
+            with contextlib.suppress(OSError):
                 sock.close()
+        for client in self.clients:
+            writer = getattr(client, "writer", None)
+            if isinstance(writer, threading.Thread) and writer.ident is not None:
+                writer.join(WAIT)
 
 
 @pytest.fixture
@@ -102,5 +132,12 @@ def chat_target(server_module) -> Iterator[Target]:
     sendq = getattr(server_module, "SENDQ", None)
     assert isinstance(sendq, int) and sendq > 0, (
         "chat_server.py needs SENDQ, the bytes that may wait for one client — README step 1")
+    before = set(threading.enumerate())
     with harness.student_server(server_module.serve, sndbuf=SNDBUF, name=SERVE_THREAD) as address:
-        yield Target(address, sendq, "your server")
+        yield Target(address, sendq, "your server", CAUSES)
+    # The listener is closed, the clients too: the server's threads get (together) 2 s to
+    # end, so what they raise on the way out is charged to this check, not the next.
+    deadline = time.monotonic() + 2
+    for thread in set(threading.enumerate()) - before:
+        if thread.name != SERVE_THREAD and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))

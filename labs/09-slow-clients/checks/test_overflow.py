@@ -20,17 +20,18 @@ def _fill(module, client, text: str) -> tuple[int, bool]:
 
 def test_queue_is_bounded_in_bytes(server_module, wire):
     """SENDQ bytes fit in the queue, one byte more does not: long lines fill it sooner"""
-    for text in ("x" * 2000, "hi"):
+    for text in ("hi", "x" * 2000):
         line = wire()
-        client = server_module.Client(line.conn, line.channel)
+        client = line.client(server_module)
         size = len(server_module.encode({"type": "message", "from": "ann", "text": text, "ts": 1}))
         fits = server_module.SENDQ // size
         count, refused = _fill(server_module, client, text)
         assert refused, (
-            f"{count} messages of {size} bytes were all queued, more than SENDQ = "
-            f"{server_module.SENDQ:,} bytes: send() must return False once the queue would hold "
-            "more than SENDQ bytes (count the bytes, self.queued + len(body) > SENDQ, not the "
-            "messages) — README step 2")
+            f"send() said True to all {count} messages of {size} bytes ({count * size:,} "
+            f"bytes), more than SENDQ = {server_module.SENDQ:,} bytes: once self.queued + "
+            "len(body) would pass SENDQ, send() must call drop_queue() (which queues error "
+            "sendq_exceeded) and return False, so deliver() drops the client — README steps 1 "
+            "and 2")
         assert count == fits, (
             f"with messages of {size} bytes, {count} fitted before send() said False; SENDQ = "
             f"{server_module.SENDQ:,} bytes holds exactly {fits}: count the bytes "
@@ -40,7 +41,7 @@ def test_queue_is_bounded_in_bytes(server_module, wire):
 def test_overflow_leaves_only_the_error(server_module, wire):
     """over SENDQ: what was queued is dropped, error sendq_exceeded is queued alone, the client is closing"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     _fill(server_module, client, "x" * 2000)
     queue = list(client.queue)
     assert len(queue) == 1 and json.loads(queue[0]).get("code") == "sendq_exceeded", (
@@ -48,7 +49,8 @@ def test_overflow_leaves_only_the_error(server_module, wire):
         f"({queue[0][:80]!r}…): drop them all and queue the error sendq_exceeded alone — "
         "README step 2")
     assert client.queued == len(queue[0]), (
-        f"client.queued is {client.queued}; the queue holds {len(queue[0])} bytes — README step 2")
+        f"client.queued is {client.queued}; the queue holds {len(queue[0])} bytes: with the "
+        "error queued alone, self.queued is its size — README step 2")
     assert client.closing and client.dropped_for == "sendq_exceeded", (
         f"closing={client.closing!r}, dropped_for={client.dropped_for!r}: a dropped client is "
         "closing, and dropped_for says why (sendq_exceeded) — README step 2")
@@ -60,7 +62,7 @@ def test_overflow_cuts_the_connection_after_the_grace(server_module, wire, monke
     """over SENDQ, the connection is cut CLOSE_GRACE seconds later (the writer may be stuck)"""
     monkeypatch.setattr(server_module, "CLOSE_GRACE", 0.3)  # shorter, so the check is quick
     line = wire()
-    client = server_module.Client(line.conn, line.channel)  # no writer: as if stuck
+    client = line.client(server_module)  # no writer: as if stuck
     started = time.monotonic()
     _fill(server_module, client, "x" * 2000)
     grace = server_module.CLOSE_GRACE

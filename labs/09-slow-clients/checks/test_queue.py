@@ -10,7 +10,7 @@ from socketlab.labs import harness
 def test_send_queues_and_returns_at_once(server_module, wire):
     """send() puts the message's body in the queue and returns True, sending nothing itself"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)  # its writer is not started
+    client = line.client(server_module)  # its writer is not started
     messages = [{"type": "message", "from": "ann", "text": f"line {n}", "ts": n} for n in range(5)]
     for msg in messages:
         result = harness.call_with_timeout(client.send, msg, timeout=WAIT)
@@ -18,21 +18,32 @@ def test_send_queues_and_returns_at_once(server_module, wire):
             f"send() returned {result!r} for a message that fits: return True once it is "
             "queued — README step 1")
     bodies = [server_module.encode(msg) for msg in messages]
+    arrived = line.read(1, timeout=0.1)
+    assert not arrived, (
+        f"no writer was started, and the other end received {len(arrived)} message(s) all the "
+        "same: send() sealed and sent the message itself, in the caller's thread. With a "
+        "client that never reads, that caller would wait in sendall(). send() must only "
+        "queue the body; the writer thread seals and sends it — README steps 1 and 3")
+    queued = list(client.queue)
+    assert not (len(queued) == len(bodies) and all(len(q) > len(b) for q, b in zip(queued, bodies, strict=True))
+                and not any(b in q for q, b in zip(queued, bodies, strict=True))), (
+        f"after 5 send()s client.queue holds 5 items of {', '.join(str(len(q)) for q in queued)} "
+        f"bytes, not the 5 bodies (encode(msg), {', '.join(str(len(b)) for b in bodies)} bytes): "
+        "they look sealed. send() must queue the body as it is; only the writer thread seals "
+        "(channel.seal), just before it sends, so the nonce counters reach the wire in the "
+        "order the frames do — README steps 1 and 3")
     assert list(client.queue) == bodies, (
         f"after 5 send()s client.queue holds {list(client.queue)[:3]}…, expected the 5 bodies "
         "(encode(msg)) in order — README step 1")
     assert client.queued == sum(map(len, bodies)), (
         f"client.queued is {client.queued}, the 5 bodies weigh {sum(map(len, bodies))} bytes: "
         "add len(body) for each one queued — README step 1")
-    assert not line.read(1, timeout=0.1), (
-        "send() sent the message itself: it must only queue it (the writer thread sends) — "
-        "README step 1")
 
 
 def test_send_after_closing_is_ignored(server_module, wire):
     """once the client is closing, send() takes nothing more (and says True)"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     client.closing = True
     result = harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT)
     assert result is True and not client.queue, (

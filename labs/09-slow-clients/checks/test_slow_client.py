@@ -2,7 +2,9 @@
 
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
 from conftest import WAIT
 
 from socketlab.labs import harness
@@ -10,11 +12,17 @@ from socketlab.labs.conformance import FLOOD_TEXT
 from socketlab.protocol import Error, Left, Message, Say
 
 DROPPED = Left("staller", "sendq_exceeded")
-BACKLOG = 16  # lines alice has said and not yet seen back: she keeps in step with the server
+BACKLOG = 16  # lines alice has said that alice or bob has not yet seen: both keep in step
 
 
 class Room:
-    """alice (who floods), bob (who reads) and a client that never reads, all logged in."""
+    """alice (who floods), bob (who reads) and a client that never reads, all logged in.
+
+    alice says a line only when both she and bob have seen all but BACKLOG of
+    hers: so the client that never reads is the only one that falls behind,
+    however slowly this machine runs the readers, and the flood goes on until
+    it is dropped (or far past SENDQ, for a server that never drops it).
+    """
 
     def __init__(self, chat_target, peers) -> None:
         self.most = 4 * chat_target.sendq // len(FLOOD_TEXT) + 200  # far past SENDQ
@@ -25,17 +33,34 @@ class Room:
             for _ in range(count):
                 peer.next_chat()  # joined bob, joined staller
         self.dropped = threading.Event()
+        self.stop = threading.Event()
+        self.bob_saw = 0  # of alice's long lines
+        self.told: Left | None = None  # what bob was told when the staller left
+        self.seen = threading.Condition()
         self.watcher = threading.Thread(target=self._watch, name="check-bob", daemon=True)
         self.watcher.start()
 
     def _watch(self) -> None:
-        deadline = time.monotonic() + 4 * WAIT
-        while time.monotonic() < deadline:
+        while not self.stop.is_set() and not self.bob.ended:
             msg = self.bob.next_chat(0.1)
+            if isinstance(msg, Left) and msg.name == "staller":
+                self.told = msg
             if msg == DROPPED:
                 self.dropped.set()
-            if self.bob.ended:
-                return
+            elif isinstance(msg, Message) and msg.text == FLOOD_TEXT:
+                with self.seen:
+                    self.bob_saw += 1
+                    self.seen.notify_all()
+
+    def close(self) -> None:
+        """Stop reading for bob: the check's own thread ends before the next check."""
+        self.stop.set()
+        self.watcher.join(WAIT)
+
+    def _bob_keeps_up(self, sent: int) -> bool:
+        with self.seen:
+            return self.seen.wait_for(lambda: sent - self.bob_saw < BACKLOG or self.bob.ended,
+                                      WAIT)
 
     def flood(self, until_dropped: bool) -> tuple[int, float]:
         """alice says long lines (until the staller is dropped, if asked): how many,
@@ -48,15 +73,25 @@ class Room:
                 if msg is None:
                     return sent, float("inf")
                 slowest = max(slowest, time.monotonic() - asked)
-                backlog -= isinstance(msg, Message)
+                backlog -= isinstance(msg, Message) and msg.text == FLOOD_TEXT
+            asked = time.monotonic()
+            if not self._bob_keeps_up(sent):
+                return sent, float("inf")
+            slowest = max(slowest, time.monotonic() - asked)
             self.alice.send(Say(FLOOD_TEXT))
             sent, backlog = sent + 1, backlog + 1
         return sent, slowest
 
 
-def test_others_are_not_delayed(chat_target, peers):
+@pytest.fixture
+def room(chat_target, peers) -> Iterator[Room]:
+    made = Room(chat_target, peers)
+    yield made
+    made.close()
+
+
+def test_others_are_not_delayed(room):
     """while alice floods and one client never reads, alice's lines come back within 2 s"""
-    room = Room(chat_target, peers)
     sent, slowest = room.flood(until_dropped=False)
     waited = "over 3" if slowest == float("inf") else f"{slowest:.1f}"
     assert slowest < 2.0, harness.why(
@@ -65,21 +100,29 @@ def test_others_are_not_delayed(chat_target, peers):
         "the writer thread of that client does the waiting — README steps 1 and 3")
 
 
-def test_client_that_never_reads_is_dropped(chat_target, peers):
+def test_client_that_never_reads_is_dropped(chat_target, room):
     """a client that never reads is dropped: the others get left{staller, sendq_exceeded}"""
-    room = Room(chat_target, peers)
-    sent, _ = room.flood(until_dropped=True)
+    sent, slowest = room.flood(until_dropped=True)
     room.dropped.wait(WAIT)
+    assert room.dropped.is_set() or slowest < float("inf"), harness.why(
+        f"after {sent} of alice's lines the server stopped passing them on for over 3 s, and "
+        "bob was never told left{staller, sendq_exceeded}: the server waited for the client "
+        "that never reads. send() must only queue — README steps 1 and 3")
+    assert room.told is None or room.dropped.is_set(), harness.why(
+        f"bob was told {room.told!r}, not left{{staller, sendq_exceeded}}: the client that "
+        "never reads was dropped some other way. Over SENDQ send() returns False, and "
+        "deliver() calls leave(self, client, \"sendq_exceeded\"), which tells the others why "
+        "— README steps 2 and 5")
     assert room.dropped.is_set(), harness.why(
         f"alice said {sent} lines of 2,000 characters, far more than SENDQ "
         f"({chat_target.sendq:,} bytes) can hold for a client that never reads, and bob was "
-        "never told left{staller, sendq_exceeded}: over SENDQ send() returns False and "
-        "deliver() makes that client leave — README steps 2 and 5")
+        "never told left{staller, sendq_exceeded}: over SENDQ send() returns False, and then "
+        "deliver() must call leave(self, client, \"sendq_exceeded\"): leave() takes the "
+        "client out of the room and tells the others why — README steps 2 and 5")
 
 
-def test_a_dropped_client_that_never_reads_leaves_no_thread(chat_target, peers):
+def test_a_dropped_client_that_never_reads_leaves_no_thread(room):
     """a dropped client that never reads: its reader and writer threads end all the same"""
-    room = Room(chat_target, peers)
     port = room.staller.sock.getsockname()[1]  # the server names its threads after it
 
     def its_threads() -> list[str]:
@@ -97,9 +140,11 @@ def test_a_dropped_client_that_never_reads_leaves_no_thread(chat_target, peers):
         "threading.Timer(CLOSE_GRACE, self.cut) — README step 2")
 
 
-def test_a_dropped_client_that_reads_at_last_finds_the_error(chat_target, peers):
+def test_a_dropped_client_that_reads_at_last_finds_the_error(server_module, room, monkeypatch):
     """a dropped client that reads at last gets some lines, then error sendq_exceeded, then the end"""
-    room = Room(chat_target, peers)
+    # The cut comes CLOSE_GRACE after the drop; this check's client reads at once, but on a
+    # busy machine it may need more than 1 s to read its backlog: so the check gives it WAIT.
+    monkeypatch.setattr(server_module, "CLOSE_GRACE", WAIT)
     room.flood(until_dropped=True)
     assert room.dropped.wait(WAIT), harness.why(
         "the client that never reads was not dropped — README steps 2 and 5")
@@ -109,6 +154,7 @@ def test_a_dropped_client_that_reads_at_last_finds_the_error(chat_target, peers)
     last = messages[-1] if messages else None
     assert isinstance(last, Error) and last.code == "sendq_exceeded", harness.why(
         f"the dropped client read {len(messages)} messages, the last {last!r}: after what was "
-        "already on its way it must get error sendq_exceeded (queued alone), then the end — "
+        "already on its way it must get error sendq_exceeded (queued alone), then the end "
+        f"(this check sets CLOSE_GRACE to {WAIT:g} s, so it has time to read all) — "
         "README step 2")
     assert room.staller.ended, "after error sendq_exceeded the server must close the connection"

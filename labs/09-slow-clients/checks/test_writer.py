@@ -10,7 +10,7 @@ from socketlab.labs import harness
 def test_writer_sends_everything_in_order(server_module, wire):
     """with the writer started, 200 queued messages reach the client sealed, in order"""
     line = wire()
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     harness.call_with_timeout(client.start, timeout=WAIT)
     bodies = []
     for n in range(200):
@@ -18,6 +18,11 @@ def test_writer_sends_everything_in_order(server_module, wire):
         bodies.append(server_module.encode(msg))
         harness.call_with_timeout(client.send, msg, timeout=WAIT)
     got = line.read(200)
+    asleep = len(client.queue) if not got and client.writer.is_alive() else 0
+    assert not asleep, harness.why(
+        f"the client received nothing, and {asleep} messages still wait in the queue: the "
+        "writer never woke up. send() must wake it (self.lock.notify()) after appending "
+        "— README steps 1 and 3")
     wrong = [g for g, b in zip(got, bodies, strict=False) if g != b]
     assert got == bodies, harness.why(
         f"the client received {len(got)} of 200 messages"
@@ -45,7 +50,7 @@ def _send_in_time(client, msg) -> float:
 def test_send_never_waits_for_a_client_that_does_not_read(server_module, wire):
     """a client that never reads: send() still returns at once (the writer waits, not the caller)"""
     line = wire(rcvbuf=4096)  # and it never reads
-    client = server_module.Client(line.conn, line.channel)
+    client = line.client(server_module)
     harness.call_with_timeout(client.start, timeout=WAIT)
     msg = {"type": "message", "from": "ann", "text": "x" * 2000, "ts": 1}
     for _ in range(25):  # 50 KB: more than the sockets' buffers hold, so the writer gets stuck

@@ -453,15 +453,22 @@ def client_module():
 
 
 @pytest.fixture
-def open_session(client_module) -> Callable[..., Any]:
-    """``open_session(address, name, home)``: the student's ChatSession.connect(...), bounded."""
+def open_session(client_module) -> Iterator[Callable[..., Any]]:
+    """``open_session(address, name, home)``: the student's ChatSession.connect(...), bounded.
+    At the end of the check every session's socket is closed (the check's own doing)."""
+    made: list[Any] = []
+
     def make(address: tuple[str, int], name: str, home: Path, **options: Any) -> Any:
         def connect() -> Any:
             return client_module.ChatSession.connect(address[0], address[1], name,
                                                      home=home, **options)
-        return harness.call_with_timeout(connect, timeout=5)
+        made.append(harness.call_with_timeout(connect, timeout=5))
+        return made[-1]
 
-    return make
+    yield make
+    for session in made:
+        with contextlib.suppress(Exception):
+            session.sock.close()
 
 
 def expect_refusal(call: Callable[[], Any], code: str, what: str) -> str:
@@ -474,11 +481,21 @@ def expect_refusal(call: Callable[[], Any], code: str, what: str) -> str:
     except Exception as error:  # noqa: BLE001 - the student's code: judged below
         caught = error
     else:
-        raise AssertionError(f"{what} returned {result!r}; expected ProtocolError({code!r}, ...)")
+        raise AssertionError(
+            f"it returned {short(result)} where ProtocolError({code!r}, ...) was expected: {what}")
     got = student_error(caught)
     assert got is not None and got[0] == code, (
-        f"{what} raised {harness.describe(caught)}; expected ProtocolError({code!r}, ...)")
+        f"{harness.describe(caught)}, where ProtocolError({code!r}, ...) was expected: {what}")
     return got[1]
+
+
+def short(value: Any) -> str:
+    """``value`` for a hint: bytes as the start of their hex, never a wall of escapes."""
+    if isinstance(value, bytes):
+        return f"{len(value)} bytes {value[:8].hex()}…"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(short(item) for item in value) + ")"
+    return repr(value)[:200]
 
 
 def student_error(error: BaseException) -> tuple[str, str] | None:

@@ -44,7 +44,11 @@ def test_verify_bundle():
               ("alice", bytes(mallory.e2e.public_key), identity, signature,
                "mallory's key with alice's identity and signature"),
               ("alice", key, bytes(mallory.identity.verify_key), signature,
-               "alice's signature checked with mallory's identity")]
+               "alice's signature checked with mallory's identity"),
+              ("alice", key, identity[:31], signature,
+               "an identity of 31 bytes (VerifyKey raises ValueError: catch it too)"),
+              ("alice", key, identity, signature[:63],
+               "a signature of 63 bytes (verify raises ValueError: catch it too)")]
     for name, k, i, s, what in forged:
         expect_refusal(lambda a=(name, k, i, s): e2e.verify_bundle(*a), "bad_signature",
                        f"verify_bundle on {what} (the signature must cover the key AND the "

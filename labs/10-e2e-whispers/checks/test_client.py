@@ -6,7 +6,8 @@ identities and reflects whispers. Your ChatSession must notice each time.
 
 import json
 
-from conftest import User, expect_refusal, verifies
+from conftest import User, expect_refusal, student_error, verifies
+from nacl.exceptions import CryptoError
 
 from socketlab.labs import harness
 from socketlab.protocol import fingerprint
@@ -55,6 +56,29 @@ def test_lookup_checks_the_key(fake_server, open_session, tmp_path):
                    "asked) — README step 9")
 
 
+def test_forged_answer_pins_nothing(fake_server, open_session, tmp_path):
+    """a user_key whose signature fails pins nothing: bob's real key is still 'new' after it"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    bob, mallory = User("bob"), User("mallory")
+    forged = {**mallory.user_key(), "name": "bob"}  # mallory's identity, signed for mallory
+    fake_server.send(forged)
+    expect_refusal(lambda: session.lookup("bob"), "bad_signature",
+                   "lookup('bob') answered with mallory's bundle under bob's name — README step 9")
+    fake_server.send(bob.user_key())
+    error = None
+    try:
+        harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
+    except AssertionError:
+        raise
+    except Exception as raised:  # noqa: BLE001 - the student's code: judged below
+        error = student_error(raised) or (harness.describe(raised), "")
+    assert error is None, (
+        f"after a forged answer was refused, bob's real key was refused too ({error[0]}): the "
+        "forger's identity had been pinned as bob's. Check the signature (verify_bundle) "
+        "BEFORE the pin (check_user_pin): only a verified identity may be pinned — README "
+        "step 9")
+
+
 def test_changed_identity_is_refused(fake_server, open_session, tmp_path):
     """bob met once; next time the server offers another identity for bob: refused, both fingerprints"""
     session = logged_in(fake_server, open_session, tmp_path)
@@ -79,15 +103,25 @@ def test_whisper_is_sealed_to_the_recipient(fake_server, open_session, tmp_path)
     fake_server.send(bob.user_key())  # the answer is there before the question: order is enough
     harness.call_with_timeout(lambda: session.whisper("BOB", "meet at noon"), timeout=5)
     asked = fake_server.recv()
+    plain = ": a plain whisper, which the server (and its key log) reads: never a plain " \
+        "whisper on your own: look the key up and send e2e_whisper" \
+        if asked is not None and asked.get("type") == "whisper" else ""
     assert asked == {"type": "lookup", "name": "BOB"}, (
-        f"before whispering to BOB your client sent {asked}; expected lookup{{name}} — "
+        f"before whispering to BOB your client sent {asked}; expected lookup{{name}}{plain} — "
         "README steps 9 and 10")
     sent = fake_server.recv()
     assert sent is not None and sent.get("type") == "e2e_whisper" and sent.get("to") == "bob", (
         f"then it sent {sent}; expected e2e_whisper to 'bob' (the name as the user_key gives "
         "it) — README step 9")
     alice_key = bytes.fromhex(fake_server.login["e2e_key"])
-    inner = json.loads(bob.open(alice_key, sent["nonce"], sent["box"]))
+    try:
+        inner = json.loads(bob.open(alice_key, sent["nonce"], sent["box"]))
+    except CryptoError:
+        raise AssertionError(
+            "bob could not open your e2e_whisper with his secret and your e2e key, so it was "
+            "not sealed to bob's key: seal_whisper(self.e2e, bob's key (from lookup), your name, "
+            "bob's name, text), so that he, and only he, should read it — README step 10"
+        ) from None
     assert inner == {"from": "alice", "to": "bob", "text": "meet at noon"}, (
         f"bob opened it and found {inner}: seal_whisper(self.e2e, bob's key, your name, bob's "
         "name, text) — README step 10")
@@ -112,6 +146,85 @@ def test_whisper_never_uses_a_forged_key(fake_server, open_session, tmp_path):
         "never seal to a key that did not verify — README step 10")
 
 
+def _whisper_twice_refused(fake, session, answer: dict, code: str, why: str) -> list[dict]:
+    """whisper to bob twice, the server answering each lookup with ``answer``: both must be
+    refused with ``code``. Everything the client sent, in order."""
+    outcomes = []
+    for number in (1, 2):
+        fake.send(answer)  # there before the question: order is enough
+        try:
+            harness.call_with_timeout(lambda n=number: session.whisper("bob", f"secret {n}"),
+                                      timeout=5)
+        except AssertionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the student's code: judged below
+            outcomes.append((student_error(error) or (type(error).__name__, ""))[0])
+        else:
+            outcomes.append("no error")
+    sent = []
+    while (msg := fake.recv(0.2)) is not None:
+        sent.append(msg)
+    sealed = [m for m in sent if m.get("type") == "e2e_whisper"]
+    assert not sealed, (
+        f"{why}: your client refused bob's key ({outcomes[0]}), and then whispered to bob again "
+        f"and sent an e2e_whisper sealed to that very key ({' then '.join(m['type'] for m in sent)}"
+        "): the refused key was kept in known_keys before it was checked. Keep a key only "
+        "once the name, verify_bundle and check_user_pin have all passed — README step 9")
+    assert outcomes == [code, code], (
+        f"{why}: whispering to bob twice was refused with {outcomes}, expected {code} both "
+        "times (each whisper looks bob up again, as no checked key was kept) — README steps 9 "
+        "and 10")
+    return sent
+
+
+def test_refused_key_is_never_used(fake_server, open_session, tmp_path):
+    """after each refused lookup, a second whisper looks up again: nothing is ever sealed to a refused key"""
+    bob, mallory = User("bob"), User("mallory")
+    forged = {**bob.user_key(), "key": bytes(mallory.e2e.public_key).hex()}
+    cases = [
+        (forged, "bad_signature", "the server swapped in a key of its own"),
+        ({**User("carol").user_key()}, "bad_message", "the server answered for carol"),
+    ]
+    for answer, code, why in cases:
+        session = logged_in(fake_server, open_session, tmp_path / code)
+        _whisper_twice_refused(fake_server, session, answer, code, why)
+    # bob's identity pinned in a first session; in the next, the server offers another one
+    home = tmp_path / "identity_changed"
+    session = logged_in(fake_server, open_session, home)
+    fake_server.send(bob.user_key())
+    harness.call_with_timeout(lambda: session.lookup("bob"), timeout=5)
+    session = logged_in(fake_server, open_session, home)
+    _whisper_twice_refused(fake_server, session, User("bob").user_key(), "identity_changed",
+                           "the server offered another identity for bob than the pinned one")
+
+
+def test_old_client_gets_no_plain_whisper(fake_server, open_session, tmp_path):
+    """whisper to a user without an e2e key raises no_e2e_key, and sends no plain whisper"""
+    session = logged_in(fake_server, open_session, tmp_path)
+    fake_server.send({"type": "error", "code": "no_e2e_key",
+                      "message": "oldtimer logged in without an e2e key"})
+    try:
+        harness.call_with_timeout(lambda: session.whisper("oldtimer", "my password is hunter2"),
+                                  timeout=5)
+    except AssertionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the student's code: judged below
+        outcome = (student_error(error) or (harness.describe(error), ""))[0]
+    else:
+        outcome = "no error"
+    sent = []
+    while (msg := fake_server.recv(0.2)) is not None:
+        sent.append(msg)
+    assert [m.get("type") for m in sent] == ["lookup"], (
+        f"whispering to oldtimer (no e2e key) your client sent {[m.get('type') for m in sent]}: "
+        "a lookup, then nothing. A plain whisper would let the server read it: show the user "
+        "the no_e2e_key error, never fall back to a plain whisper on your own (/pw is the "
+        "user's choice) — README step 10")
+    assert outcome == "no_e2e_key", (
+        f"whisper('oldtimer', …) to a user whose client has no e2e key gave {outcome}; expected "
+        "ProtocolError('no_e2e_key', ...), for the user to see — README step 10")
+
+
 def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):
     """bob's e2e_message is shown with its text: first contact "new", then "known" """
     session = logged_in(fake_server, open_session, tmp_path)
@@ -123,8 +236,13 @@ def test_whisper_to_you_is_opened(fake_server, open_session, tmp_path):
         got = harness.call_with_timeout(lambda: session.receive(2), timeout=5)
         expected = {"type": "e2e_message", "from": "bob", "to": "alice", "text": "hi",
                     "trust": trust}
+        pin = (f": trust is {got.get('trust')!r}, expected {trust!r}. It is what "
+               "check_user_pin(...) returns for the sender ('new' the first time, 'known' "
+               "after): never set it yourself" if isinstance(got, dict)
+               and got.get("text") == "hi" and got.get("trust") != trust else "")
         assert isinstance(got, dict) and {k: got.get(k) for k in expected} == expected, (
-            f"receive() gave {got}; expected (at least) {expected} — open_e2e, README step 11")
+            f"receive() gave {got}; expected (at least) {expected}{pin} — open_e2e, "
+            "README step 11")
 
 
 def test_forged_whisper_is_refused(fake_server, open_session, tmp_path):
@@ -166,6 +284,10 @@ def test_reflected_whisper_is_refused(fake_server, open_session, tmp_path):
             f"receive() gave {got} for your own whisper to bob, reflected back to you as if bob "
             "had sent it (Box opens both ways!): compare inner from/to with the message's and "
             "refuse it (e2e_refused) — README step 11")
+    assert got.get("code") == "e2e_misrouted", (
+        f"receive() refused your reflected whisper with {got.get('code')!r}, expected "
+        "e2e_misrouted: it opened fine (Box opens both ways), but sealed from alice to bob "
+        "it was delivered as from bob to alice — README step 11")
 
 
 def test_changed_identity_is_marked(fake_server, open_session, tmp_path):

@@ -1,6 +1,5 @@
 """Step 3: lookup answers with a user's bundle, exactly as they sent it at login."""
 
-import json
 
 from socketlab.labs import harness
 
@@ -13,9 +12,15 @@ def test_lookup_gives_the_users_bundle(join):
     sent = bob.user.bundle()
     expected = {"type": "user_key", "name": "bob", "key": sent["e2e_key"],
                 "identity": sent["e2e_identity"], "signature": sent["e2e_signature"]}
+    wrong = [field for field in expected if got.get(field) != expected[field]]
+    extra = sorted(set(got) - set(expected))
     assert got == expected, harness.why(
-        f"alice looked up BOB and got {json.dumps(got)}; expected {json.dumps(expected)}: the "
-        "name as bob wrote it at login, and his three login fields unchanged — README step 4")
+        f"alice looked up BOB and got a user_key whose {', '.join(wrong) or 'fields'} "
+        f"differ{'s' if len(wrong) == 1 else ''} from what bob sent"
+        + (f" (and extra fields {extra})" if extra else "")
+        + f" (got {', '.join(f'{f} {str(got.get(f))[:16]}…' for f in wrong)}). Answer with the "
+        "name as bob wrote it at login, and his three login fields unchanged: the server "
+        "passes on bob's key, never one of its own — README step 4")
 
 
 def test_lookup_refusals(join, connect):

@@ -70,5 +70,5 @@ def serve_reference(handler) -> tuple[str, int]:
             with conn:
                 handler(conn)
 
-    threading.Thread(target=run, name="reference-server", daemon=True).start()
+    harness.checker_thread(run, name="reference-server")
     return listener.getsockname()

@@ -10,7 +10,6 @@ recv() returns several frames; ``chunk="random"`` cuts at seeded places.
 
 import functools
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -155,6 +154,6 @@ def serve_reference(answer: Callable[[int, bytes], bytes | None],
             except (OSError, ProtocolError):
                 return  # what the client sent is not frames: the check says so
 
-    threading.Thread(target=run, name="reference-server", daemon=True).start()
+    harness.checker_thread(run, name="reference-server")
     with Proxy(target=listener.getsockname(), direction="s2c", seed=SEED, **torture) as proxy:
         yield proxy.address, received

@@ -68,11 +68,29 @@ def test_next_client_numbered_from_one(message_server, recv_frame):
                 "handle() — README step 4")
 
 
+def _refuses(header: bytes) -> bool:
+    """Whether the student's own take_frame() refuses ``header`` (else handle() is not to blame)."""
+    framing = harness.load("framing.py")
+    reader = framing.FrameReader(None)
+    reader.buffer = header
+    try:
+        reader.take_frame()
+    except framing.FrameError:
+        return True
+    except Exception:  # noqa: BLE001 - any other answer is not a refusal
+        return False
+    return False
+
+
 def test_bad_length_disconnects(message_server, recv_frame):
     """a client that sends a length of 0, or over 64 KiB, is disconnected; the next is served"""
     with message_server() as address:
         for header, what in ((b"\x00\x00\x00\x00", "a length of 0"),
                              (b"\x00\x01\x00\x01", "a length of 65,537: over 64 KiB")):
+            assert _refuses(header), (
+                f"your take_frame() does not raise FrameError for the header {header.hex(' ')} "
+                f"({what}), so your server waits for that frame instead of closing — refuse it "
+                "from the header alone — README step 2")
             with harness.connect(address) as rogue:
                 rogue.sendall(header)
                 closed = harness.closed_by_peer(rogue, timeout=2)

@@ -12,15 +12,22 @@ def reader(server_module, room, pairs):
 
     Returns ``(conn, peer, thread)``: the server's socket, the checks' Peer, the thread.
     """
+    started = []
+
     def start():
         conn, client = pairs()
         thread = harness.run_in_thread(server_module.handle_client, room, conn,
                                        name="student-handle_client")
+        started.append((client, thread))
         assert harness.eventually(lambda: conn in members(room), 2), harness.why(
             "handle_client(room, conn) did not put conn in the room within 2 s: begin with "
             "room.join(conn) — README step 4")
         return conn, Peer(client), thread
-    return start
+
+    yield start
+    for client, thread in started:  # the check's clients leave; their threads end here
+        client.close()
+        thread.join(2)
 
 
 def test_messages_are_broadcast(reader, room, pairs):

@@ -1,6 +1,5 @@
 """The lesson: a client that never reads must not lock the others out (no lock while sending)."""
 
-import threading
 import time
 
 from conftest import Peer, members
@@ -25,7 +24,7 @@ def test_client_that_never_reads_locks_out_nobody(chat_server):
         except OSError:
             pass  # the check is over and closed the connection
 
-    threading.Thread(target=flood, name="check-flood", daemon=True).start()
+    harness.checker_thread(flood, name="check-flood")
     try:
         stalled = _stalls(reader)
         assert stalled, harness.why(

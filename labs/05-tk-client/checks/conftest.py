@@ -39,7 +39,7 @@ def root() -> Iterator[tk.Tk]:
         window = tk.Tk()
     except tk.TclError as error:
         reason = (f"no display to open a window on ({error}): run the checks on your desktop, "
-                  "not over ssh or in a container without X")
+                  "or start a virtual display first: Xvfb :99 & export DISPLAY=:99")
         if _no_display:  # said in full once; the next checks only point at it
             reason = "no display (see above)"
         _no_display.append(reason)
@@ -140,8 +140,7 @@ def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
             except OSError:
                 pass
 
-    thread = threading.Thread(target=serve, name="hanging-up-server", daemon=True)
-    thread.start()
+    thread = harness.checker_thread(serve, name="hanging-up-server")
     yield listener.getsockname(), hang_up
     hang_up.set()
     thread.join(WAIT)

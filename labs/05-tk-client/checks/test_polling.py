@@ -62,3 +62,27 @@ def test_a_backlog_is_shown_in_slices(window: Gui, gui_module) -> None:
         f"{WAIT:.0f} s — poll() must schedule itself again with after() (README step 3)")
     assert [m["text"] for m, _ in handled] == [f"line {i}" for i in range(total)], (
         "the messages were handled out of order (README step 3)")
+
+
+def test_one_bad_message_does_not_stop_polling(window: Gui) -> None:
+    """A message handle() cannot show does not stop the window's updates for good"""
+    window.pump(lambda: False, timeout=0.2)
+    handled: list[dict] = []
+
+    def handle(message: dict) -> None:
+        if message.get("text") == "bad":
+            raise ValueError("a message this window cannot show (the check's own handle())")
+        handled.append(message)
+
+    window.window.handle = handle
+    for text in ("bad", "good"):
+        window.window.events.put({"type": "message", "from": "bob", "text": text, "ts": 0})
+    deadline = time.monotonic() + WAIT
+    while not handled and time.monotonic() < deadline:
+        window.root.update()  # not window.update(): the check's own ValueError is expected
+        time.sleep(0.005)
+    window.root.callback_errors.clear()
+    assert handled, (
+        "handle() raised on one message, and nothing after it was shown: the window went "
+        "deaf for good — schedule the next poll with self.root.after() in a finally: block, so "
+        "one message handle() cannot show does not stop the updates (README step 3)")

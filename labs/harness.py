@@ -22,7 +22,7 @@ from typing import Any
 
 _thread_errors: list[str] = []
 _retired: set[threading.Thread] = set()  # threads the checks ended (closing their listener)
-_checkers: set[threading.Thread] = set()  # the checks' own threads: their errors are not a student's
+_checkers: set[threading.Thread] = set()  # the checks' own threads: never the student's errors
 _errors_lock = threading.Lock()
 _current_check: str | None = None  # the check running now (its pytest node id)
 _OWNER = "_socketlab_check"  # the attribute on a thread: the check that started it

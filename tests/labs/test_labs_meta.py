@@ -17,6 +17,7 @@ from socketlab.labs.catalog import Lab, all_labs
 from socketlab.labs.checking import CheckResult, CheckRun, run_checks
 from socketlab.labs.mutants import Mutant, load_mutants
 from socketlab.labs.starters import differences, make_starter
+from tools.lab_stress import burners
 
 LABS = all_labs()
 MUTANTS = [(lab, mutant) for lab in LABS for mutant in load_mutants(lab)]
@@ -27,8 +28,16 @@ def _failures(run) -> str:
                      if r.outcome != "passed") or (run.problem or run.output[-2000:])
 
 
+@pytest.fixture(scope="module")
+def busy_machine() -> Iterator[None]:
+    """Two CPU-burning processes: the solutions are checked on a busy machine, as
+    ``python -m tools.lab_stress`` does (a short version of it: one run per lab)."""
+    with burners(2):
+        yield
+
+
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
-def test_solution_passes_every_check(lab: Lab, needs_display: None) -> None:
+def test_solution_passes_every_check(lab: Lab, needs_display: None, busy_machine: None) -> None:
     run = run_checks(lab, lab.solution, stop_first=False)
     assert run.ok and run.passed == run.collected > 0, _failures(run)
 

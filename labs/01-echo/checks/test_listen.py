@@ -14,6 +14,10 @@ def test_listener_accepts_connections():
     with listener:
         host, port = listener.getsockname()[:2]
         assert port != 0, "the socket has no port yet: call bind((host, port)) — README step 1"
+        assert host == "127.0.0.1", (
+            f"open_listener('127.0.0.1', 0) listens on {host}, not 127.0.0.1: bind((host, port)) "
+            "with the host it was given — '' or '0.0.0.0' opens your server to every network "
+            "this computer is on — README step 1")
         try:
             socket.create_connection((host, port), timeout=2).close()
         except OSError as error:

@@ -83,7 +83,7 @@ def test_length_read_big_endian(framing, reader):
     except framing.FrameError as error:
         raise AssertionError(
             f"take_frame() raised FrameError ({error}) for the header 00 00 01 2c "
-            "and a 300-byte body: the most significant byte comes first — "
+            "and a 300-byte body: the length is big-endian, the most significant byte first — "
             "int.from_bytes(self.buffer[:4], 'big') — README step 2") from None
     assert taken == body, (
         f"the header 00 00 01 2c (300 = 1 × 256 + 44) and a 300-byte body gave "

@@ -107,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         labs = lab_range(args.labs) if args.labs else all_labs()
-        results = stress(labs, max(1, args.repeat), max(0, args.burners))
+        results = stress(labs, max(1, args.repeat), max(0, args.burners),
+                         lambda line: print(line, flush=True))  # each lab as it ends
     except (LabError, XvfbUnavailable) as error:
         print(f"lab_stress: {error}", file=sys.stderr)
         return 2

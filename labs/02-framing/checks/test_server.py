@@ -21,12 +21,23 @@ def _answers(recv_frame, sock: socket.socket, count: int) -> list:
     return answers
 
 
+def _numbered_wrong(answers: list, expected: list[bytes]) -> bool:
+    """Every answer came whole with the right words, only the numbers are wrong."""
+    return all(got is not None and got.partition(b": ")[2] == want.partition(b": ")[2]
+               for got, want in zip(answers, expected, strict=True)) and answers != expected
+
+
+NUMBERING = ("every message came through whole, but the numbers are wrong: count each "
+             "connection's messages from 1 — README step 4")
+
+
 def test_messages_split_byte_by_byte(message_server, recv_frame):
     """each message gets its own answer, numbered and in capitals, even sent byte by byte"""
     with message_server(chunk=1) as address, harness.connect(address) as client:
         client.sendall(_frame(b"hello, server") + _frame(b"one byte at a time"))
         answers = _answers(recv_frame, client, 2)
     expected = [b"1: HELLO, SERVER", b"2: ONE BYTE AT A TIME"]
+    assert not _numbered_wrong(answers, expected), f"the answers were {answers!r}: {NUMBERING}"
     assert answers == expected, harness.why(
         f"sent two messages that reached your server one byte per recv() (the proxy cut them), "
         f"and the answers were {answers!r}, not {expected!r} (None: no whole frame came): "
@@ -41,6 +52,7 @@ def test_merged_messages(message_server, recv_frame):
             client.sendall(_frame(body))
         answers = _answers(recv_frame, client, 3)
     expected = [b"1: FIRST", b"2: SECOND", b"3: THIRD"]
+    assert not _numbered_wrong(answers, expected), f"the answers were {answers!r}: {NUMBERING}"
     assert answers == expected, harness.why(
         f"three messages reached your server in one piece (the proxy merged them), and the "
         f"answers were {answers!r}, not {expected!r} (None: no whole frame came): make ONE "

@@ -30,6 +30,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WAIT = 3.0  # seconds: only a wrong answer waits this long
 FROZEN_S = 2.0  # the main thread away from Tk's loop this long: the window froze
 _no_display: list[str] = []  # why no window could be opened, once known
+TK_OFF_MAIN = "main thread is not in main loop"  # what tkinter raises in another thread
+OFF_MAIN_THREAD = ("so: a widget was touched from a thread other than the main one — Tk is not "
+                   "thread-safe, so only the main thread may touch widgets: the receive thread "
+                   "only puts messages on self.events, and poll() shows them (README steps 1 "
+                   "and 3)")
 
 
 @pytest.fixture
@@ -237,7 +242,8 @@ class Gui:
                 "events with get_nowait() (README steps 1 and 3)")
 
     def call(self, function: Callable[[], object]) -> None:
-        """``function()`` on the main thread, watched; fails the check if the window froze."""
+        """``function()`` on the main thread, watched; fails the check if the window froze,
+        or at once, with the cause, when another thread touched Tk (whatever the check is)."""
         self.beat, self.busy = time.monotonic(), True
         try:
             function()
@@ -245,6 +251,9 @@ class Gui:
             self.busy = False
         if self.frozen_at:
             raise AssertionError(self.frozen_message())
+        crash = harness.first_thread_exception()
+        if crash and TK_OFF_MAIN in crash:
+            raise AssertionError(f"{crash}\n{OFF_MAIN_THREAD}")
         errors = getattr(self.root, "callback_errors", [])
         if errors:
             raise AssertionError(f"in a Tk callback, {errors[0]}")

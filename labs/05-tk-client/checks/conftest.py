@@ -151,6 +151,31 @@ def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
     thread.join(WAIT)
 
 
+@pytest.fixture
+def garbling_server() -> Iterator[tuple[str, int]]:
+    """A one-connection server of the checks' own: it logs the client in, then sends a
+    frame that is not a message (not JSON) and waits for the client to close."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    greeting = b"".join(encode_frame(encode_message(message)) for message in (
+        ServerHello(mode="plain"), Welcome(name="alice", users=("alice",))))
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+        with conn:
+            conn.sendall(greeting + encode_frame(b"this is not JSON"))
+            conn.settimeout(WAIT)
+            try:
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+
+    thread = harness.checker_thread(serve, name="garbling-server")
+    yield listener.getsockname()
+    thread.join(WAIT)
+
+
 class Users:
     """Headless users of the kit's client; all closed at the end of the check."""
 

@@ -101,6 +101,26 @@ def test_closed_comes_last(server: ChatServer, gui_module: ModuleType, protocol_
             harness.forget_thread_exceptions()  # an OSError a student let through is reported above
 
 
+def test_garbage_ends_the_loop_quietly(gui_module: ModuleType, protocol_module: ModuleType,
+                                       garbling_server: tuple[str, int]) -> None:
+    """A server that sends something that is not a message: CLOSED comes last, and no crash"""
+    connection = protocol_module.connect(*garbling_server, "alice", timeout=WAIT)
+    window, thread = _start_receive_loop(gui_module, connection)
+    try:
+        thread.join(WAIT)
+        got = list(_drain(window.events))
+        crash = harness.first_thread_exception()
+        assert crash is None, (
+            f"{crash}\nso: the server sent a frame that is not JSON, and receive() raised "
+            "ProtocolError — catch it like OSError: the connection is over either way "
+            "(README step 1)")
+        assert got and got[-1] is gui_module.CLOSED, (
+            f"the server sent a frame that is not JSON: expected CLOSED as the last event on "
+            f"self.events, got {got or 'nothing'} (README step 1)")
+    finally:
+        connection.close()
+
+
 def _drain(events: queue.Queue):
     while True:
         try:

@@ -15,6 +15,7 @@ import threading
 import time
 import tkinter as tk
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
 from typing import Any
@@ -122,11 +123,12 @@ def protocol_module(gui_module: ModuleType) -> ModuleType:
     return sys.modules["chat_protocol"]
 
 
-@pytest.fixture
-def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
-    """A one-connection server of the checks' own: it logs the client in, then hangs up
-    (a clean close, FIN) when the check sets the event it yields with its address."""
-    hang_up = threading.Event()
+@contextmanager
+def one_connection_server(then: bytes | None,
+                          hang_up: threading.Event) -> Iterator[tuple[str, int]]:
+    """A one-connection server of the checks' own: it logs the client in as alice; once
+    ``hang_up`` is set it sends ``then``, or hangs up (a clean close, FIN) if ``then`` is
+    None, and reads until the client closes too. Yields its address."""
     listener = socket.create_server(("127.0.0.1", 0))
     greeting = b"".join(encode_frame(encode_message(message)) for message in (
         ServerHello(mode="plain"), Welcome(name="alice", users=("alice",))))
@@ -137,7 +139,10 @@ def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
         with conn:
             conn.sendall(greeting)
             hang_up.wait(WAIT)
-            conn.shutdown(socket.SHUT_WR)
+            if then is None:
+                conn.shutdown(socket.SHUT_WR)
+            else:
+                conn.sendall(then)
             conn.settimeout(WAIT)
             try:
                 while conn.recv(65536):
@@ -145,35 +150,28 @@ def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
             except OSError:
                 pass
 
-    thread = harness.checker_thread(serve, name="hanging-up-server")
-    yield listener.getsockname(), hang_up
+    thread = harness.checker_thread(serve, name="one-connection-server")
+    yield listener.getsockname()
     hang_up.set()
     thread.join(WAIT)
 
 
 @pytest.fixture
+def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
+    """``one_connection_server`` that hangs up when the check sets the event it yields."""
+    hang_up = threading.Event()
+    with one_connection_server(None, hang_up) as address:
+        yield address, hang_up
+
+
+@pytest.fixture
 def garbling_server() -> Iterator[tuple[str, int]]:
-    """A one-connection server of the checks' own: it logs the client in, then sends a
-    frame that is not a message (not JSON) and waits for the client to close."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    greeting = b"".join(encode_frame(encode_message(message)) for message in (
-        ServerHello(mode="plain"), Welcome(name="alice", users=("alice",))))
-
-    def serve() -> None:
-        with listener:
-            conn, _ = listener.accept()
-        with conn:
-            conn.sendall(greeting + encode_frame(b"this is not JSON"))
-            conn.settimeout(WAIT)
-            try:
-                while conn.recv(65536):
-                    pass
-            except OSError:
-                pass
-
-    thread = harness.checker_thread(serve, name="garbling-server")
-    yield listener.getsockname()
-    thread.join(WAIT)
+    """``one_connection_server`` that sends, right after the welcome, a frame that is not a
+    message (not JSON)."""
+    hang_up = threading.Event()
+    hang_up.set()
+    with one_connection_server(encode_frame(b"this is not JSON"), hang_up) as address:
+        yield address
 
 
 class Users:

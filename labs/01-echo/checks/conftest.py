@@ -56,19 +56,27 @@ def client_module():
 
 
 @pytest.fixture
-def reference():
-    """``reference(handler)``: a one-connection server of the checks' own running ``handler(conn)``."""
-    return serve_reference
+def reference() -> Iterator:
+    """``reference(handler)``: a one-connection server of the checks' own running
+    ``handler(conn)``; its address. At the end of the check its sockets are closed and
+    its thread has ended, so nothing of it reaches the next check."""
+    started: list[tuple[socket.socket, threading.Thread]] = []
 
+    def serve(handler) -> tuple[str, int]:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(5)  # a client that never came: the thread ends anyway
 
-def serve_reference(handler) -> tuple[str, int]:
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def run() -> None:
-        with listener:
-            conn, _ = listener.accept()
+        def run() -> None:
+            with listener:
+                conn, _ = listener.accept()
             with conn:
+                conn.settimeout(5)
                 handler(conn)
 
-    harness.checker_thread(run, name="reference-server")
-    return listener.getsockname()
+        started.append((listener, harness.checker_thread(run, name="reference-server")))
+        return listener.getsockname()
+
+    yield serve
+    for listener, thread in started:
+        listener.close()
+        thread.join(5)

@@ -50,6 +50,32 @@ def handled() -> Iterator[tuple[socket.socket, threading.Event]]:
             yield client, returned
 
 
+def handle_problem() -> str | None:
+    """What is wrong with the student's own handle(), tried alone on one connection: a
+    client sends b"ping" and closes its side. None when handle() echoes it and returns.
+
+    The checks of serve() blame serve() only when handle() is right."""
+    module = harness.load("echo_server.py")
+    with harness.listening_socket() as listener:
+        client = harness.connect(listener.getsockname())
+        conn, _ = listener.accept()
+    with client, conn:
+        client.sendall(b"ping")
+        client.shutdown(socket.SHUT_WR)
+        try:
+            harness.call_with_timeout(module.handle, conn, timeout=2)
+        except AssertionError:
+            return ("your handle() did not return when the client closed (recv() gave b''): "
+                    "fix handle() first — README step 2")
+        except Exception as error:  # noqa: BLE001 - any failure is the answer
+            return f"your handle() failed: {harness.describe(error)} — fix it first — README step 2"
+        answer = harness.recv_exactly(client, 4, timeout=1)
+    if answer != b"ping":
+        return (f"your handle() sent back {answer!r} for b'ping': fix handle() first — README "
+                "step 2")
+    return None
+
+
 @pytest.fixture
 def client_module():
     return harness.load("echo_client.py")

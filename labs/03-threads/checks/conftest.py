@@ -62,6 +62,27 @@ def chat_server(server_module) -> Iterator:
         yield address, room
 
 
+def leaving_problem(server_module) -> str | None:
+    """What is wrong with the student's own handle_client(), tried alone: a client joins,
+    then closes. None when it leaves the room within 2 s.
+
+    A check of the whole server blames the lock only when leaving itself works."""
+    room = server_module.Room()
+    with harness.listening_socket() as listener:
+        client = harness.connect(listener.getsockname())
+        conn, _ = listener.accept()
+    thread = harness.run_in_thread(server_module.handle_client, room, conn,
+                                   name="student-handle_client")
+    joined = harness.eventually(lambda: conn in members(room), 2)
+    client.close()
+    thread.join(2)
+    conn.close()
+    if joined and conn in members(room):
+        return ("a client that closes stays in room.clients: handle_client() must call "
+                "room.leave(conn) in a finally: block — README step 4")
+    return None
+
+
 class Peer:
     """The checks' end of a connection, speaking frames through the kit's own codec (the oracle)."""
 

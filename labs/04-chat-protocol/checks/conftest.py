@@ -142,8 +142,9 @@ class TestClient:
         self.send({"type": "login", "name": name})
         answer = self.recv()
         assert answer is not None, harness.why(
-            f"{self.label} logged in as {name!r} and got no answer: welcome or an error must come "
-            "back — README step 5")
+            f"{self.label} logged in as {name!r} and got no answer"
+            + (" (the server closed the connection)" if self.ended else "")
+            + ": welcome or an error must come back — README step 5")
         return answer
 
     def closed(self, timeout: float = WAIT) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -105,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--burners", type=int, default=2, metavar="K",
                         help="CPU-burning processes beside the checks (default 2)")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM as with Ctrl-C: the burners are stopped on the way out.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         labs = lab_range(args.labs) if args.labs else all_labs()
         results = stress(labs, max(1, args.repeat), max(0, args.burners),
@@ -112,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LabError, XvfbUnavailable) as error:
         print(f"lab_stress: {error}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     runs, failed = sum(r.runs for r in results), sum(r.failed for r in results)
     total = sum(r.seconds for r in results)
     print(f"{runs} runs, {failed} failed, {total:.0f} s, beside {args.burners} burners")

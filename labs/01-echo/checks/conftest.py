@@ -69,11 +69,23 @@ def handle_problem() -> str | None:
                     "fix handle() first — README step 2")
         except Exception as error:  # noqa: BLE001 - any failure is the answer
             return f"your handle() failed: {harness.describe(error)} — fix it first — README step 2"
-        answer = harness.recv_exactly(client, 4, timeout=1)
+        answer = _read_all(client)  # not recv_exactly: another thread's death must not cut it
     if answer != b"ping":
         return (f"your handle() sent back {answer!r} for b'ping': fix handle() first — README "
                 "step 2")
     return None
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything ``sock`` receives until the peer closes (or 1 s of silence)."""
+    sock.settimeout(1)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except OSError:
+        pass
+    return data
 
 
 @pytest.fixture

@@ -77,6 +77,12 @@ def _first_failure(run: CheckRun) -> CheckResult | None:
     return next((r for r in run.results if r.outcome in ("failed", "hung")), None)
 
 
+def _is_named(result: CheckResult | None, mutant: Mutant) -> bool:
+    """``result`` is the check named for ``mutant`` (its file and name: two files may hold
+    checks of the same name)."""
+    return result is not None and f"{result.file}::{result.name}" == mutant.caught_by
+
+
 @pytest.fixture(scope="session")
 def mutant_runs() -> Iterator[Callable[[Lab], dict[str, MutantRuns]]]:
     """``runs(lab)``: each of ``lab``'s mutants run as a student would run it, and, if
@@ -93,13 +99,11 @@ def mutant_runs() -> Iterator[Callable[[Lab], dict[str, MutantRuns]]]:
             if lab.number not in done:
                 def run(mutant: Mutant) -> MutantRuns:
                     wrong = mutant.apply(lab, Path(tmp) / lab.number / mutant.name)
-                    name = mutant.caught_by.split("::")[1]
                     first = run_checks(lab, wrong)
-                    failed = _first_failure(first)
-                    if failed is not None and failed.name == name:
+                    if _is_named(_first_failure(first), mutant):
                         return MutantRuns(first, first)
                     return MutantRuns(first, run_checks(lab, wrong, stop_first=False,
-                                                        keyword=name))
+                                                        keyword=mutant.caught_by.split("::")[1]))
 
                 mutants = load_mutants(lab)
                 with ThreadPoolExecutor(max_workers=4) as pool:
@@ -120,7 +124,7 @@ def test_mutant_is_caught_by_its_check(
     run = mutant_runs(lab)[mutant.name].named
     assert run.outcome_of(mutant.caught_by) in ("failed", "hung"), (
         f"{mutant.mistake!r} slipped through {mutant.caught_by}: {_failures(run)}")
-    caught = next(r for r in run.results if mutant.caught_by.split("::")[1] == r.name)
+    caught = next(r for r in run.results if _is_named(r, mutant))
     assert caught.message, "a caught mistake must come with a hint for the student"
     assert mutant.says in caught.message, (
         f"the hint does not name the mistake ({mutant.says!r}): {caught.message}")
@@ -139,7 +143,6 @@ def test_first_failure_names_the_mistake(
     first = _first_failure(run)
     assert first is not None, (
         f"{mutant.mistake!r}: a default run showed no ✗ at all: {_failures(run)}")
-    named = first.name == mutant.caught_by.split("::")[1]
-    assert named or (mutant.says and mutant.says in first.message), (
+    assert _is_named(first, mutant) or (mutant.says and mutant.says in first.message), (
         f"{mutant.mistake!r}: the first ✗ a student sees is {first.file}::{first.name}, not "
         f"{mutant.caught_by}, and its hint does not say {mutant.says!r}: {first.message}")

@@ -22,7 +22,10 @@ from typing import Any
 
 _thread_errors: list[str] = []
 _retired: set[threading.Thread] = set()  # threads the checks ended (closing their listener)
+_checkers: set[threading.Thread] = set()  # the checks' own threads: never the student's errors
 _errors_lock = threading.Lock()
+_current_check: str | None = None  # the check running now (its pytest node id)
+_OWNER = "_socketlab_check"  # the attribute on a thread: the check that started it
 
 
 def target() -> Path:
@@ -91,9 +94,43 @@ def describe(error: BaseException) -> str:
     return f"your code raised {type(error).__name__}: {error}"
 
 
+def install() -> None:
+    """In a check run: tag every thread with the check it was started in, and keep what
+    the student's threads raise (``threading.excepthook``).
+
+    A thread started by another thread belongs to that thread's check, so a
+    server thread a check left running, accepting a client in a later check,
+    is still charged to the check that started it — never to a later one.
+    """
+    original = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        parent = getattr(threading.current_thread(), _OWNER, None)
+        setattr(self, _OWNER, parent or _current_check)
+        original(self)
+
+    threading.Thread.start = start  # type: ignore[method-assign]
+    threading.excepthook = record_thread_exception
+
+
+def begin_check(check: str) -> None:
+    """A check starts: errors of threads from earlier checks are no longer charged to anyone."""
+    global _current_check  # noqa: PLW0603 - one check at a time in a check run
+    with _errors_lock:
+        _current_check = check
+        _thread_errors.clear()
+
+
 def record_thread_exception(args: threading.ExceptHookArgs) -> None:
-    """``threading.excepthook`` during checks: keep what a student's thread raised."""
-    if args.exc_type is SystemExit or args.thread in _retired:
+    """``threading.excepthook`` during checks: keep what a student's thread raised.
+
+    Only the errors of the check that started the thread count: a thread left
+    from an earlier check (reading a socket that check closed) is not the
+    student's fault now. The checks' own threads never count.
+    """
+    if args.exc_type is SystemExit or args.thread in _retired or args.thread in _checkers:
+        return
+    if args.thread is not None and getattr(args.thread, _OWNER, _current_check) != _current_check:
         return
     where = student_location(args.exc_traceback)
     text = describe(args.exc_value) if args.exc_value else args.exc_type.__name__
@@ -117,6 +154,20 @@ def first_thread_exception() -> str | None:
 def run_in_thread(function: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
     """Start the student's ``function(*args)`` in a daemon thread (the child process ends it)."""
     thread = threading.Thread(target=function, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def checker_thread(function: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
+    """Start one of the checks' own threads (a reference server, a flood of messages).
+
+    What it raises is the checks' business (typically the student's side went
+    away), never reported as "your code": the check's own assertions say what
+    went wrong.
+    """
+    thread = threading.Thread(target=function, args=args, name=name, daemon=True)
+    with _errors_lock:
+        _checkers.add(thread)
     thread.start()
     return thread
 

@@ -15,7 +15,9 @@ Each ``old`` must occur exactly once in the solution file, so a mutant cannot
 silently stop applying when the solution changes. The meta-tests apply every
 mutant to a copy of the solution and require the check named by
 ``caught_by`` to fail, with a hint that contains ``says`` (the hint must name
-the mistake, not merely notice something is wrong).
+the mistake, not merely notice something is wrong). The runner stops at the
+first ✗, so they also require the first ✗ of a default run to be that check,
+or to carry ``says`` in its hint (an earlier check that names the same mistake).
 """
 
 from __future__ import annotations

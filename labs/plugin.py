@@ -14,7 +14,6 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
-import threading
 import traceback
 from collections.abc import Generator
 from pathlib import Path
@@ -46,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "given: checks code the starter already has (may pass there)"
     )
-    threading.excepthook = harness.record_thread_exception
+    harness.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -83,7 +82,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
     _write({"event": "start", "id": item.nodeid, "file": Path(str(item.path)).name,
             "name": item.name, "sentence": sentence(item),
             "given": item.get_closest_marker("given") is not None})
-    harness.forget_thread_exceptions()
+    harness.begin_check(item.nodeid)
     limit = float(os.environ.get("SOCKETLAB_LAB_TIMEOUT", "10"))
     if _stacks is not None:
         faulthandler.dump_traceback_later(limit, exit=True, file=_stacks)

@@ -1,20 +1,23 @@
 """Checks that cannot lie: every lab's checks pass on its solution, fail on its
-starter, and catch each of its mutants with the check that names the mistake;
-the committed starter is the one made from the solution."""
+starter, and catch each of its mutants with the check that names the mistake
+(and the first ✗ a student sees names it too); the committed starter is the one
+made from the solution."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from socketlab.labs.catalog import Lab, all_labs
-from socketlab.labs.checking import CheckRun, run_checks
+from socketlab.labs.checking import CheckResult, CheckRun, run_checks
 from socketlab.labs.mutants import Mutant, load_mutants
 from socketlab.labs.starters import differences, make_starter
+from tools.lab_stress import burners
 
 LABS = all_labs()
 MUTANTS = [(lab, mutant) for lab in LABS for mutant in load_mutants(lab)]
@@ -25,8 +28,16 @@ def _failures(run) -> str:
                      if r.outcome != "passed") or (run.problem or run.output[-2000:])
 
 
+@pytest.fixture(scope="module")
+def busy_machine() -> Iterator[None]:
+    """Two CPU-burning processes: the solutions are checked on a busy machine, as
+    ``python -m tools.lab_stress`` does (a short version of it: one run per lab)."""
+    with burners(2):
+        yield
+
+
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
-def test_solution_passes_every_check(lab: Lab, needs_display: None) -> None:
+def test_solution_passes_every_check(lab: Lab, needs_display: None, busy_machine: None) -> None:
     run = run_checks(lab, lab.solution, stop_first=False)
     assert run.ok and run.passed == run.collected > 0, _failures(run)
 
@@ -52,23 +63,47 @@ def test_lab_has_at_least_two_mutants(lab: Lab) -> None:
     assert len(load_mutants(lab)) >= 2
 
 
+@dataclass(frozen=True)
+class MutantRuns:
+    """What a mutant's checks said: ``first`` is the default run, stopping at the first ✗ as
+    a student's does; ``named`` is the run of the check named for the mutant (the same run
+    when that check was the first ✗, so most mutants cost one run)."""
+
+    first: CheckRun
+    named: CheckRun
+
+
+def _first_failure(run: CheckRun) -> CheckResult | None:
+    return next((r for r in run.results if r.outcome in ("failed", "hung")), None)
+
+
+def _is_named(result: CheckResult | None, mutant: Mutant) -> bool:
+    """``result`` is the check named for ``mutant`` (its file and name: two files may hold
+    checks of the same name)."""
+    return result is not None and f"{result.file}::{result.name}" == mutant.caught_by
+
+
 @pytest.fixture(scope="session")
-def mutant_runs() -> Iterator[Callable[[Lab], dict[str, CheckRun]]]:
-    """``runs(lab)``: each of ``lab``'s mutants run against the check that must catch it.
+def mutant_runs() -> Iterator[Callable[[Lab], dict[str, MutantRuns]]]:
+    """``runs(lab)``: each of ``lab``'s mutants run as a student would run it, and, if
+    another check failed first, run again with only the check that must catch it.
 
     One lab's mutants run at once, the first time one of its tests asks (so
     ``-k 02`` runs lab 02's only, and no single test waits for every lab's).
     A mutant is mostly caught by waiting for bytes that never come, so the
     runs overlap well even on two cores.
     """
-    done: dict[str, dict[str, CheckRun]] = {}
+    done: dict[str, dict[str, MutantRuns]] = {}
     with tempfile.TemporaryDirectory(prefix="socketlab-mutants-") as tmp:
-        def runs(lab: Lab) -> dict[str, CheckRun]:
+        def runs(lab: Lab) -> dict[str, MutantRuns]:
             if lab.number not in done:
-                def run(mutant: Mutant) -> CheckRun:
+                def run(mutant: Mutant) -> MutantRuns:
                     wrong = mutant.apply(lab, Path(tmp) / lab.number / mutant.name)
-                    return run_checks(lab, wrong, stop_first=False,
-                                      keyword=mutant.caught_by.split("::")[1])
+                    first = run_checks(lab, wrong)
+                    if _is_named(_first_failure(first), mutant):
+                        return MutantRuns(first, first)
+                    return MutantRuns(first, run_checks(lab, wrong, stop_first=False,
+                                                        keyword=mutant.caught_by.split("::")[1]))
 
                 mutants = load_mutants(lab)
                 with ThreadPoolExecutor(max_workers=4) as pool:
@@ -84,12 +119,30 @@ def mutant_runs() -> Iterator[Callable[[Lab], dict[str, CheckRun]]]:
 @pytest.mark.timeout(600)  # the first test of a lab runs all of that lab's mutants
 def test_mutant_is_caught_by_its_check(
     lab: Lab, mutant: Mutant, needs_display: None,
-    mutant_runs: Callable[[Lab], dict[str, CheckRun]],
+    mutant_runs: Callable[[Lab], dict[str, MutantRuns]],
 ) -> None:
-    run = mutant_runs(lab)[mutant.name]
+    run = mutant_runs(lab)[mutant.name].named
     assert run.outcome_of(mutant.caught_by) in ("failed", "hung"), (
         f"{mutant.mistake!r} slipped through {mutant.caught_by}: {_failures(run)}")
-    caught = next(r for r in run.results if mutant.caught_by.split("::")[1] == r.name)
+    caught = next(r for r in run.results if _is_named(r, mutant))
     assert caught.message, "a caught mistake must come with a hint for the student"
     assert mutant.says in caught.message, (
         f"the hint does not name the mistake ({mutant.says!r}): {caught.message}")
+
+
+@pytest.mark.parametrize(("lab", "mutant"), MUTANTS,
+                         ids=[f"{lab.number}-{mutant.name}" for lab, mutant in MUTANTS])
+@pytest.mark.timeout(600)
+def test_first_failure_names_the_mistake(
+    lab: Lab, mutant: Mutant, needs_display: None,
+    mutant_runs: Callable[[Lab], dict[str, MutantRuns]],
+) -> None:
+    """The first ✗ is the only hint most students read: it is the check named for the
+    mistake, or its hint names the mistake (the mutant's ``says``)."""
+    run = mutant_runs(lab)[mutant.name].first
+    first = _first_failure(run)
+    assert first is not None, (
+        f"{mutant.mistake!r}: a default run showed no ✗ at all: {_failures(run)}")
+    assert _is_named(first, mutant) or (mutant.says and mutant.says in first.message), (
+        f"{mutant.mistake!r}: the first ✗ a student sees is {first.file}::{first.name}, not "
+        f"{mutant.caught_by}, and its hint does not say {mutant.says!r}: {first.message}")

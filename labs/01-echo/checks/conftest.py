@@ -50,25 +50,71 @@ def handled() -> Iterator[tuple[socket.socket, threading.Event]]:
             yield client, returned
 
 
+def handle_problem() -> str | None:
+    """What is wrong with the student's own handle(), tried alone on one connection: a
+    client sends b"ping" and closes its side. None when handle() echoes it and returns.
+
+    The checks of serve() blame serve() only when handle() is right."""
+    module = harness.load("echo_server.py")
+    with harness.listening_socket() as listener:
+        client = harness.connect(listener.getsockname())
+        conn, _ = listener.accept()
+    with client, conn:
+        client.sendall(b"ping")
+        client.shutdown(socket.SHUT_WR)
+        try:
+            harness.call_with_timeout(module.handle, conn, timeout=2)
+        except AssertionError:
+            return ("your handle() did not return when the client closed (recv() gave b''): "
+                    "fix handle() first — README step 2")
+        except Exception as error:  # noqa: BLE001 - any failure is the answer
+            return f"your handle() failed: {harness.describe(error)} — fix it first — README step 2"
+        answer = _read_all(client)  # not recv_exactly: another thread's death must not cut it
+    if answer != b"ping":
+        return (f"your handle() sent back {answer!r} for b'ping': fix handle() first — README "
+                "step 2")
+    return None
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything ``sock`` receives until the peer closes (or 1 s of silence)."""
+    sock.settimeout(1)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except OSError:
+        pass
+    return data
+
+
 @pytest.fixture
 def client_module():
     return harness.load("echo_client.py")
 
 
 @pytest.fixture
-def reference():
-    """``reference(handler)``: a one-connection server of the checks' own running ``handler(conn)``."""
-    return serve_reference
+def reference() -> Iterator:
+    """``reference(handler)``: a one-connection server of the checks' own running
+    ``handler(conn)``; its address. At the end of the check its sockets are closed and
+    its thread has ended, so nothing of it reaches the next check."""
+    started: list[tuple[socket.socket, threading.Thread]] = []
 
+    def serve(handler) -> tuple[str, int]:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(5)  # a client that never came: the thread ends anyway
 
-def serve_reference(handler) -> tuple[str, int]:
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def run() -> None:
-        with listener:
-            conn, _ = listener.accept()
+        def run() -> None:
+            with listener:
+                conn, _ = listener.accept()
             with conn:
+                conn.settimeout(5)
                 handler(conn)
 
-    threading.Thread(target=run, name="reference-server", daemon=True).start()
-    return listener.getsockname()
+        started.append((listener, harness.checker_thread(run, name="reference-server")))
+        return listener.getsockname()
+
+    yield serve
+    for listener, thread in started:
+        listener.close()
+        thread.join(5)

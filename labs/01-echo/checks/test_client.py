@@ -49,17 +49,35 @@ def test_answer_in_pieces(client_module, reference):
 def test_big_message_sent_whole(client_module, reference):
     """echo() sends all of a 1 MB message (sendall, not send)"""
     message = bytes(range(256)) * 4096
-    address = reference(_echo)
+    received = [0]
+
+    def counting_echo(conn):
+        while data := conn.recv(65536):
+            received[0] += len(data)
+            conn.sendall(data)
+
+    address = reference(counting_echo)
     with socket.create_connection(address, timeout=3) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
         sock.settimeout(10)
         try:
-            answer = harness.call_with_timeout(client_module.echo, sock, message, timeout=3)
-        except (AssertionError, TimeoutError):
-            answer = None
-    assert answer == message, (
-        "echo() of a 1 MB message did not get it all back: send() wrote only part of it, "
-        "so the server never had all of it to return — use sendall() — README step 5")
+            answer = harness.call_with_timeout(client_module.echo, sock, message, timeout=5)
+        except AssertionError:
+            answer, failure = None, "never returned"
+        except OSError as error:
+            answer, failure = None, f"raised {type(error).__name__}"
+        else:
+            failure = f"returned {len(answer):,} bytes"
+    if answer == message:
+        return
+    if received[0] < len(message):
+        raise AssertionError(
+            f"echo() of a 1 MB message: the server got only {received[0]:,} of its "
+            f"{len(message):,} bytes, and echo() {failure}: send() wrote only part of it — "
+            "use sendall() — README step 5")
+    raise AssertionError(
+        f"the server got all {len(message):,} bytes and sent them back, but echo() {failure}: "
+        "keep calling recv() until all len(data) bytes are in — README step 5")
 
 
 def test_server_closes_early(client_module, reference):

@@ -1,7 +1,7 @@
 """Step 2: handle() sends back every byte, however the bytes arrive."""
 
+import random
 import socket
-import threading
 import time
 
 from socketlab.labs import harness
@@ -18,11 +18,17 @@ def test_bytes_come_back(handled):
 
 def test_pieces_come_back(handled):
     """bytes sent in three separate pieces all come back, in order"""
-    client, _ = handled
+    client, returned = handled
     for piece in (b"one ", b"two ", b"three"):
-        client.sendall(piece)
+        try:
+            client.sendall(piece)
+        except OSError:  # the server's side is closed: handle() returned after the first piece
+            break
         time.sleep(0.05)  # apart, so they arrive as separate recv()s
     answer = harness.recv_exactly(client, 13)
+    assert answer == b"one two three" or not returned.is_set(), harness.why(
+        f"got back {answer!r}, and handle() had returned: the client had not closed, so keep "
+        "calling recv() in a loop until it returns b'' — README step 2")
     assert answer == b"one two three", harness.why(
         f"got back {answer!r}: handle() must keep calling recv() until the client closes, "
         "not stop after the first chunk — README step 2")
@@ -30,21 +36,31 @@ def test_pieces_come_back(handled):
 
 def test_big_message_comes_back_whole(handled):
     """a 1 MB message comes back whole to a client that reads slowly (sendall, not send)"""
-    client, _ = handled
-    message = bytes(range(256)) * 4096  # 1 MiB, every byte value
-    threading.Thread(target=client.sendall, args=(message,), daemon=True).start()
+    client, returned = handled
+    message = random.Random(1).randbytes(1 << 20)  # 1 MiB that never repeats: a gap shows
+    harness.checker_thread(client.sendall, message, name="check-sender")
     answer = bytearray()
     while len(answer) < len(message):
-        chunk = harness.recv_exactly(client, 4096, timeout=2)
-        if not chunk:
-            break
+        chunk = harness.recv_exactly(client, 4096, timeout=4)  # 4 s without 4 KB: it stopped
         answer += chunk
+        if len(chunk) < 4096:
+            break
         time.sleep(0.0005)  # a slow reader: the server's send buffer fills up
-    assert len(answer) == len(message) and answer == message, harness.why(
-        f"sent {len(message):,} bytes, got back {len(answer):,}"
-        + ("" if len(answer) != len(message) else " but in the wrong order")
-        + ": send() may write only part of what you give it when the other side reads "
-        "slowly; sendall() writes it all — README step 2, 'send vs sendall'")
+    if answer == message:
+        return
+    got = f"sent {len(message):,} bytes, got back {len(answer):,}"
+    if returned.is_set():
+        cause = (": handle() returned before the client closed — keep calling recv() until it "
+                 "returns b'' — README step 2")
+    elif not message.startswith(answer):
+        cause = (", with bytes missing in the middle: send() may write only part of what you "
+                 "give it when the other side reads slowly; sendall() writes it all — README "
+                 "step 2, 'send vs sendall'")
+    else:
+        cause = (", then nothing for 4 s while handle() kept running: send() may write only "
+                 "part of what you give it (sendall() writes it all), or handle() stopped "
+                 "reading — README step 2")
+    raise AssertionError(harness.why(got + cause))
 
 
 def test_handle_returns_when_the_client_closes(handled):

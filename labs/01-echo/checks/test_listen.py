@@ -14,6 +14,10 @@ def test_listener_accepts_connections():
     with listener:
         host, port = listener.getsockname()[:2]
         assert port != 0, "the socket has no port yet: call bind((host, port)) — README step 1"
+        assert host == "127.0.0.1", (
+            f"open_listener('127.0.0.1', 0) listens on {host}, not 127.0.0.1: bind((host, port)) "
+            "with the host it was given — '' or '0.0.0.0' opens your server to every network "
+            "this computer is on — README step 1")
         try:
             socket.create_connection((host, port), timeout=2).close()
         except OSError as error:
@@ -21,10 +25,22 @@ def test_listener_accepts_connections():
                 f"connecting to {host}:{port} failed ({error}): did you call listen()?") from None
 
 
-def test_listener_reuses_the_address():
-    """open_listener() sets SO_REUSEADDR, so a restarted server can listen again at once"""
+def test_restart_on_the_same_port():
+    """a server restarted at once on the same port can listen again (SO_REUSEADDR before bind)"""
     module = harness.load("echo_server.py")
-    with module.open_listener("127.0.0.1", 0) as listener:
-        reuse = listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
-    assert reuse, ("SO_REUSEADDR is not set: add listener.setsockopt(socket.SOL_SOCKET, "
-                   "socket.SO_REUSEADDR, 1) before bind() — README step 1")
+    with module.open_listener("127.0.0.1", 0) as first:
+        port = first.getsockname()[1]
+        client = harness.connect(("127.0.0.1", port))
+        conn, _ = first.accept()
+        conn.close()  # the server closes first: its side of the connection waits in TIME_WAIT
+        harness.closed_by_peer(client, timeout=2)
+        client.close()
+    try:
+        again = module.open_listener("127.0.0.1", port)
+    except OSError as error:
+        raise AssertionError(
+            f"the server was stopped after a connection and started again on port {port}, and "
+            f"open_listener() failed: {error}. The old connection still holds the port for a "
+            "minute (TIME_WAIT): set SO_REUSEADDR with setsockopt() BEFORE bind() — after "
+            "bind() it comes too late — README step 1") from None
+    again.close()

@@ -10,7 +10,6 @@ recv() returns several frames; ``chunk="random"`` cuts at seeded places.
 
 import functools
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -103,6 +102,38 @@ def read_one_frame(sock: socket.socket, timeout: float = 3.0) -> bytes | None:
     return bytes(body) if len(body) == length else None
 
 
+class Pieces:
+    """A stand-in socket whose recv() hands out ``data`` a few bytes at a time, then b""."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data, self.size = data, size
+
+    def recv(self, _bufsize: int) -> bytes:
+        piece, self.data = self.data[:self.size], self.data[self.size:]
+        return piece
+
+
+def reader_problem() -> str | None:
+    """What is wrong with the student's own FrameReader, tried without any network: frames
+    handed out 1 byte, then 9 bytes (several frames) at a time. None when it reads them right.
+
+    A check of the server or the client blames handle() or ask_all() only when it is not so.
+    """
+    framing = harness.load("framing.py")
+    bodies = [b"one", b"two", b"three"]
+    stream = b"".join(kit_frame(body) for body in bodies)
+    for size in (1, 9):
+        reader = framing.FrameReader(Pieces(stream, size))
+        try:
+            got = [harness.call_with_timeout(reader.read_frame, timeout=1) for _ in bodies]
+        except Exception as error:  # noqa: BLE001 - any failure is the answer
+            got = [f"{type(error).__name__}: {error}"]
+        if got != bodies:
+            return (f"your FrameReader, given 3 frames {size} byte(s) per recv(), returned "
+                    f"{got!r} — fix read_frame() and take_frame() first (README steps 2 and 3)")
+    return None
+
+
 # -- the student's server behind the proxy ------------------------------------------------
 
 @contextmanager
@@ -155,6 +186,6 @@ def serve_reference(answer: Callable[[int, bytes], bytes | None],
             except (OSError, ProtocolError):
                 return  # what the client sent is not frames: the check says so
 
-    threading.Thread(target=run, name="reference-server", daemon=True).start()
+    harness.checker_thread(run, name="reference-server")
     with Proxy(target=listener.getsockname(), direction="s2c", seed=SEED, **torture) as proxy:
         yield proxy.address, received

@@ -2,6 +2,8 @@
 
 import pytest
 
+MAX_FRAME = 64 * 1024
+
 
 @pytest.fixture
 def reader(framing):
@@ -9,10 +11,33 @@ def reader(framing):
     return framing.FrameReader(None)
 
 
-def test_whole_frame(reader):
+@pytest.fixture
+def take(framing, reader):
+    """``take()``: the student's take_frame() on good frames; a FrameError says why it is wrong.
+
+    A good header read the wrong way round (little-endian) is the likely cause
+    when the student's error names the swapped length, or that length is too big."""
+    def call():
+        header = reader.buffer[:4]
+        try:
+            return reader.take_frame()
+        except framing.FrameError as error:
+            big, little = int.from_bytes(header, "big"), int.from_bytes(header, "little")
+            named = str(little) in str(error).replace(",", "").replace("_", "")
+            backwards = little != big and (named or little > MAX_FRAME)
+            raise AssertionError(
+                f"take_frame() raised FrameError ({error}) on a good frame: its header "
+                f"{header.hex(' ')} means {big:,} bytes"
+                + (f", but read little-endian it is {little:,} — little-endian? the length is "
+                   "big-endian ('>I'): int.from_bytes(self.buffer[:4], 'big')" if backwards
+                   else "") + " — README step 2") from None
+    return call
+
+
+def test_whole_frame(reader, take):
     """take_frame() returns the body of a whole frame and leaves the buffer empty"""
     reader.buffer = b"\x00\x00\x00\x05hello"
-    body = reader.take_frame()
+    body = take()
     assert body == b"hello", (
         f"the buffer held 00 00 00 05 hello and take_frame() returned {body!r}, not b'hello': "
         "the first 4 bytes are the length, the next 5 the body — README step 2")
@@ -21,11 +46,11 @@ def test_whole_frame(reader):
         "returned (self.buffer = self.buffer[4 + length:]) — README step 2")
 
 
-def test_incomplete_frame(reader):
+def test_incomplete_frame(reader, take):
     """take_frame() returns None while the header or the body is incomplete, and keeps the bytes"""
     for partial in (b"\x00\x00", b"\x00\x00\x00\x05hel"):
         reader.buffer = partial
-        body = reader.take_frame()
+        body = take()
         assert body is None, (
             f"the buffer held only {partial!r} and take_frame() returned {body!r}: with fewer "
             "than 4 + length bytes the frame is not complete yet — return None, and recv more "
@@ -36,16 +61,16 @@ def test_incomplete_frame(reader):
             "README step 2")
 
 
-def test_keeps_the_next_frame(reader):
+def test_keeps_the_next_frame(reader, take):
     """take_frame() returns the first of two frames and keeps the second in the buffer"""
     reader.buffer = b"\x00\x00\x00\x03one\x00\x00\x00\x03two\x00\x00"
-    first = reader.take_frame()
+    first = take()
     assert first == b"one", f"the first frame's body is b'one', take_frame() returned {first!r}"
     assert reader.buffer == b"\x00\x00\x00\x03two\x00\x00", (
         f"after the first frame the buffer holds {reader.buffer!r}, not "
         "b'\\x00\\x00\\x00\\x03two\\x00\\x00': the bytes after a frame are the start of the next "
         "one — one recv() often brings several frames; keep them — README step 2")
-    second = reader.take_frame()
+    second = take()
     assert second == b"two", f"the second frame's body is b'two', take_frame() returned {second!r}"
 
 
@@ -58,7 +83,7 @@ def test_length_read_big_endian(framing, reader):
     except framing.FrameError as error:
         raise AssertionError(
             f"take_frame() raised FrameError ({error}) for the header 00 00 01 2c "
-            "and a 300-byte body: the most significant byte comes first — "
+            "and a 300-byte body: the length is big-endian, the most significant byte first — "
             "int.from_bytes(self.buffer[:4], 'big') — README step 2") from None
     assert taken == body, (
         f"the header 00 00 01 2c (300 = 1 × 256 + 44) and a 300-byte body gave "

@@ -6,6 +6,8 @@ cuts and merges what they send before your server reads it.
 
 import socket
 
+from conftest import reader_problem
+
 from socketlab.labs import harness
 
 
@@ -21,12 +23,24 @@ def _answers(recv_frame, sock: socket.socket, count: int) -> list:
     return answers
 
 
+def _numbered_wrong(answers: list, expected: list[bytes]) -> bool:
+    """Every answer came whole with the right words, only the numbers are wrong."""
+    return all(got is not None and got.partition(b": ")[2] == want.partition(b": ")[2]
+               for got, want in zip(answers, expected, strict=True)) and answers != expected
+
+
+NUMBERING = ("every message came through whole, but the numbers are wrong: count each "
+             "connection's messages from 1 — README step 4")
+
+
 def test_messages_split_byte_by_byte(message_server, recv_frame):
     """each message gets its own answer, numbered and in capitals, even sent byte by byte"""
     with message_server(chunk=1) as address, harness.connect(address) as client:
         client.sendall(_frame(b"hello, server") + _frame(b"one byte at a time"))
         answers = _answers(recv_frame, client, 2)
     expected = [b"1: HELLO, SERVER", b"2: ONE BYTE AT A TIME"]
+    assert not _numbered_wrong(answers, expected), f"the answers were {answers!r}: {NUMBERING}"
+    assert answers == expected or not (problem := reader_problem()), harness.why(problem)
     assert answers == expected, harness.why(
         f"sent two messages that reached your server one byte per recv() (the proxy cut them), "
         f"and the answers were {answers!r}, not {expected!r} (None: no whole frame came): "
@@ -41,6 +55,8 @@ def test_merged_messages(message_server, recv_frame):
             client.sendall(_frame(body))
         answers = _answers(recv_frame, client, 3)
     expected = [b"1: FIRST", b"2: SECOND", b"3: THIRD"]
+    assert not _numbered_wrong(answers, expected), f"the answers were {answers!r}: {NUMBERING}"
+    assert answers == expected or not (problem := reader_problem()), harness.why(problem)
     assert answers == expected, harness.why(
         f"three messages reached your server in one piece (the proxy merged them), and the "
         f"answers were {answers!r}, not {expected!r} (None: no whole frame came): make ONE "
@@ -58,6 +74,7 @@ def test_next_client_numbered_from_one(message_server, recv_frame):
                 client.shutdown(socket.SHUT_WR)  # "I am done sending": read_frame() gives None
                 closed = harness.closed_by_peer(client, timeout=2)
             expected = [b"1: " + name.upper(), b"2: BYE"]
+            assert answers == expected or not (problem := reader_problem()), harness.why(problem)
             assert answers == expected, harness.why(
                 f"client {name.decode()} got {answers!r}, not {expected!r}: each connection "
                 "counts its own messages from 1, and a client that closed must not stop the "
@@ -68,11 +85,30 @@ def test_next_client_numbered_from_one(message_server, recv_frame):
                 "handle() — README step 4")
 
 
+def _refuses(header: bytes) -> bool:
+    """Whether the student's own take_frame() refuses ``header`` (else handle() is not to blame)."""
+    framing = harness.load("framing.py")
+    reader = framing.FrameReader(None)
+    reader.buffer = header
+    try:
+        reader.take_frame()
+    except framing.FrameError:
+        return True
+    except Exception:  # noqa: BLE001 - any other answer is not a refusal
+        return False
+    return False
+
+
 def test_bad_length_disconnects(message_server, recv_frame):
     """a client that sends a length of 0, or over 64 KiB, is disconnected; the next is served"""
     with message_server() as address:
         for header, what in ((b"\x00\x00\x00\x00", "a length of 0"),
                              (b"\x00\x01\x00\x01", "a length of 65,537: over 64 KiB")):
+            assert not (problem := reader_problem()), problem
+            assert _refuses(header), (
+                f"your take_frame() does not raise FrameError for the header {header.hex(' ')} "
+                f"({what}), so your server waits for that frame instead of closing — refuse it "
+                "from the header alone — README step 2")
             with harness.connect(address) as rogue:
                 rogue.sendall(header)
                 closed = harness.closed_by_peer(rogue, timeout=2)

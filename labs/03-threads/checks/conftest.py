@@ -30,7 +30,7 @@ def pairs() -> Iterator:
 
     ``sndbuf`` shrinks the server side's send buffer, ``rcvbuf`` the client
     side's receive buffer: a client that never reads then fills them fast.
-    Every pair is closed at the end of the check.
+    Every pair is closed at the end of the check, the client's side first.
     """
     made: list[socket.socket] = []
 
@@ -43,7 +43,9 @@ def pairs() -> Iterator:
         return conn, client
 
     yield make
-    for sock in made:
+    # The clients' sides first: a student's thread still reading the server's side
+    # sees a polite end and returns, instead of an error from a socket closed under it.
+    for sock in made[1::2] + made[0::2]:
         sock.close()
 
 
@@ -58,6 +60,27 @@ def chat_server(server_module) -> Iterator:
     with harness.student_server(functools.partial(server_module.serve, room=room),
                                 sndbuf=4096) as address:
         yield address, room
+
+
+def leaving_problem(server_module) -> str | None:
+    """What is wrong with the student's own handle_client(), tried alone: a client joins,
+    then closes. None when it leaves the room within 2 s.
+
+    A check of the whole server blames the lock only when leaving itself works."""
+    room = server_module.Room()
+    with harness.listening_socket() as listener:
+        client = harness.connect(listener.getsockname())
+        conn, _ = listener.accept()
+    thread = harness.run_in_thread(server_module.handle_client, room, conn,
+                                   name="student-handle_client")
+    joined = harness.eventually(lambda: conn in members(room), 2)
+    client.close()
+    thread.join(2)
+    conn.close()
+    if joined and conn in members(room):
+        return ("a client that closes stays in room.clients: handle_client() must call "
+                "room.leave(conn) in a finally: block — README step 4")
+    return None
 
 
 class Peer:

@@ -12,15 +12,22 @@ def reader(server_module, room, pairs):
 
     Returns ``(conn, peer, thread)``: the server's socket, the checks' Peer, the thread.
     """
+    started = []
+
     def start():
         conn, client = pairs()
         thread = harness.run_in_thread(server_module.handle_client, room, conn,
                                        name="student-handle_client")
+        started.append((client, thread))
         assert harness.eventually(lambda: conn in members(room), 2), harness.why(
             "handle_client(room, conn) did not put conn in the room within 2 s: begin with "
             "room.join(conn) — README step 4")
         return conn, Peer(client), thread
-    return start
+
+    yield start
+    for client, thread in started:  # the check's clients leave; their threads end here
+        client.close()
+        thread.join(2)
 
 
 def test_messages_are_broadcast(reader, room, pairs):
@@ -74,8 +81,11 @@ def test_bad_frame_ends_only_that_client(reader, room):
     conn, peer, _ = reader()
     peer.sock.sendall(bytes(4))  # a header announcing 0 bytes: receive() raises ValueError
     closed = harness.closed_by_peer(peer.sock, timeout=2)
-    assert closed and conn not in members(room), harness.why(
+    assert closed, harness.why(
         "a client sent a frame of length 0 and was not dropped: catch ValueError like "
         "ConnectionError — README step 4")
+    assert harness.eventually(lambda: conn not in members(room), 1), harness.why(
+        "a client sent a frame of length 0 and was disconnected, but it is still in "
+        "room.clients: leave in a finally: block — README step 4")
     crash = harness.first_thread_exception()
     assert crash is None, f"{crash}\ncatch ValueError from receive() — README step 4"

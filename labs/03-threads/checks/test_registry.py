@@ -61,6 +61,59 @@ def test_join_and_leave_take_the_lock(room, pairs):
     assert members(room) == [], f"after join and leave, room.clients is {members(room)!r}"
 
 
+class CountingLock:
+    """``room.lock`` as the check sees it: a real lock that counts the threads waiting for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self.waiting = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._count:
+            self.waiting += 1
+        try:
+            return self._lock.acquire(blocking, timeout)
+        finally:
+            with self._count:
+                self.waiting -= 1
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def test_two_threads_leave_with_one_connection(room, pairs):
+    """two threads leaving with the same connection at once: one removes it, neither fails"""
+    conn, _ = pairs()
+    room.join(conn)
+    room.lock = CountingLock()
+    errors: list[str] = []
+
+    def leave() -> None:
+        try:
+            room.leave(conn)
+        except Exception as error:  # noqa: BLE001 - reported below, in the student's words
+            errors.append(harness.describe(error))
+
+    with room.lock:  # both threads get as far as the lock; then both go on at once
+        leavers = [harness.run_in_thread(leave, name=f"student-leave-{n}") for n in (1, 2)]
+        harness.eventually(lambda: room.lock.waiting == 2, 2)
+    for thread in leavers:
+        thread.join(2)
+    assert not errors, (
+        f"two threads left with the same connection at once (a reset and a close, say), and "
+        f"one failed: {errors[0]}. leave() looked whether conn was in the room before taking "
+        "the lock, so both saw it there: test and remove inside one `with self.lock:` — "
+        "README step 2")
+    assert members(room) == [], f"after two leaves, room.clients is {members(room)!r}"
+
+
 def test_fifty_clients_join_and_leave_at_once(room, pairs):
     """50 threads join at once, then 25 leave at once: exactly the other 25 stay in the room"""
     conns = [pairs()[0] for _ in range(50)]

@@ -40,3 +40,12 @@ def test_box_hello_refused(connect):
     client.send({"type": "hello", "version": 1, "mode": "box", "key": "ab" * 32})
     client.expect("error", "this server speaks only plain until lab 06 — README step 2")
     assert client.closed(), harness.why("after refusing a box hello the connection must close")
+
+
+def test_unknown_mode_refused(connect):
+    """a hello with a mode nobody knows is refused with bad_message, then the connection closes"""
+    client = connect()
+    client.send({"type": "hello", "version": 1, "mode": "rot13"})
+    client.expect_error("bad_message", "a mode is plain or box; any other is a bad message — "
+                        "README step 2")
+    assert client.closed(), harness.why("after refusing a hello the connection must close")

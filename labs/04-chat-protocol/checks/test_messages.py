@@ -75,3 +75,20 @@ def test_optional_key_in_hello(server_module):
     assert error is None, (
         f"decode() refused a box hello with its key ({error.code!r}): fields in OPTIONAL_FIELDS "
         "may be there or not — README step 1")
+
+
+def test_text_length_in_characters(server_module):
+    """a say of 2,000 Hangul characters is allowed, 2,001 refused (characters, not bytes)"""
+    for count, allowed in ((2000, True), (2001, False)):
+        body = ('{"type":"say","text":"' + "한" * count + '"}').encode("utf-8")
+        msg, error = _decode(server_module, body)
+        if allowed:
+            assert error is None, (
+                f"decode() refused a say of {count:,} Hangul characters ({error.code!r}): each "
+                f"is 3 bytes in UTF-8 ({count * 3:,} bytes), but the limit is {count:,} "
+                "characters — count characters, len(text), not bytes — README step 1")
+        else:
+            assert error is not None and error.code == "bad_message", (
+                f"decode() of a say of {count:,} Hangul characters gave "
+                f"{msg if error is None else error.code!r}: more than 2,000 characters is "
+                "bad_message — README step 1")

@@ -291,6 +291,7 @@ def handshake(client: Client) -> bool:
     - another version: ProtocolError bad_version
     - mode "box" (encryption, lab 06): ProtocolError unexpected_message, with a
       message telling the user to use --plain
+    - any other mode (neither "plain" nor "box"): ProtocolError bad_message
     Answer a good hello with {"type": "server_hello", "version": 1, "mode": "plain"}.
     """
     # BEGIN SOLUTION 04.2: read the first frame; a plain hello of version 1 gets server_hello, else ProtocolError
@@ -302,9 +303,11 @@ def handshake(client: Client) -> bool:
         raise ProtocolError("unexpected_message", f"say hello first, not {msg['type']}")
     if msg["version"] != 1:
         raise ProtocolError("bad_version", "this server speaks version 1")
-    if msg["mode"] != "plain":
+    if msg["mode"] == "box":
         raise ProtocolError("unexpected_message",
                             "this server speaks only plain (no encryption yet): use --plain")
+    if msg["mode"] != "plain":
+        raise ProtocolError("bad_message", "the mode is plain or box")
     client.send({"type": "server_hello", "version": 1, "mode": "plain"})
     return True
     # END SOLUTION

@@ -250,6 +250,7 @@ def handshake(client: Client) -> bool:
     - another version: ProtocolError bad_version
     - mode "box" (encryption, lab 06): ProtocolError unexpected_message, with a
       message telling the user to use --plain
+    - any other mode (neither "plain" nor "box"): ProtocolError bad_message
     Answer a good hello with {"type": "server_hello", "version": 1, "mode": "plain"}.
     """
     raise NotImplementedError('TODO(lab 04.2): read the first frame; a plain hello of version 1 gets server_hello, else ProtocolError')

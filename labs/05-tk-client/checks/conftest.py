@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
 from typing import Any
@@ -36,6 +37,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WAIT = 3.0  # seconds: only a wrong answer waits this long
 FROZEN_S = 2.0  # the main thread away from Tk's loop this long: the window froze
 _no_display: list[str] = []  # why no window could be opened, once known
+TK_OFF_MAIN = "main thread is not in main loop"  # what tkinter raises in another thread
+OFF_MAIN_THREAD = ("so: a widget was touched from a thread other than the main one — Tk is not "
+                   "thread-safe, so only the main thread may touch widgets: the receive thread "
+                   "only puts messages on self.events, and poll() shows them (README steps 1 "
+                   "and 3)")
 
 
 @pytest.fixture
@@ -45,7 +51,7 @@ def root() -> Iterator[tk.Tk]:
         window = tk.Tk()
     except tk.TclError as error:
         reason = (f"no display to open a window on ({error}): run the checks on your desktop, "
-                  "not over ssh or in a container without X")
+                  "or start a virtual display first: Xvfb :99 & export DISPLAY=:99")
         if _no_display:  # said in full once; the next checks only point at it
             reason = "no display (see above)"
         _no_display.append(reason)
@@ -123,11 +129,12 @@ def protocol_module(gui_module: ModuleType) -> ModuleType:
     return sys.modules["chat_protocol"]
 
 
-@pytest.fixture
-def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
-    """A one-connection server of the checks' own: it logs the client in, then hangs up
-    (a clean close, FIN) when the check sets the event it yields with its address."""
-    hang_up = threading.Event()
+@contextmanager
+def one_connection_server(then: bytes | None,
+                          hang_up: threading.Event) -> Iterator[tuple[str, int]]:
+    """A one-connection server of the checks' own: it logs the client in as alice; once
+    ``hang_up`` is set it sends ``then``, or hangs up (a clean close, FIN) if ``then`` is
+    None, and reads until the client closes too. Yields its address."""
     listener = socket.create_server(("127.0.0.1", 0))
     greeting = b"".join(encode_frame(encode_message(message)) for message in (
         ServerHello(mode="plain"), Welcome(name="alice", users=("alice",))))
@@ -138,7 +145,10 @@ def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
         with conn:
             conn.sendall(greeting)
             hang_up.wait(WAIT)
-            conn.shutdown(socket.SHUT_WR)
+            if then is None:
+                conn.shutdown(socket.SHUT_WR)
+            else:
+                conn.sendall(then)
             conn.settimeout(WAIT)
             try:
                 while conn.recv(65536):
@@ -146,11 +156,28 @@ def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
             except OSError:
                 pass
 
-    thread = threading.Thread(target=serve, name="hanging-up-server", daemon=True)
-    thread.start()
-    yield listener.getsockname(), hang_up
+    thread = harness.checker_thread(serve, name="one-connection-server")
+    yield listener.getsockname()
     hang_up.set()
     thread.join(WAIT)
+
+
+@pytest.fixture
+def hanging_up_server() -> Iterator[tuple[tuple[str, int], threading.Event]]:
+    """``one_connection_server`` that hangs up when the check sets the event it yields."""
+    hang_up = threading.Event()
+    with one_connection_server(None, hang_up) as address:
+        yield address, hang_up
+
+
+@pytest.fixture
+def garbling_server() -> Iterator[tuple[str, int]]:
+    """``one_connection_server`` that sends, right after the welcome, a frame that is not a
+    message (not JSON)."""
+    hang_up = threading.Event()
+    hang_up.set()
+    with one_connection_server(encode_frame(b"this is not JSON"), hang_up) as address:
+        yield address
 
 
 class Users:
@@ -244,7 +271,8 @@ class Gui:
                 "events with get_nowait() (README steps 1 and 3)")
 
     def call(self, function: Callable[[], object]) -> None:
-        """``function()`` on the main thread, watched; fails the check if the window froze."""
+        """``function()`` on the main thread, watched; fails the check if the window froze,
+        or at once, with the cause, when another thread touched Tk (whatever the check is)."""
         self.beat, self.busy = time.monotonic(), True
         try:
             function()
@@ -252,6 +280,9 @@ class Gui:
             self.busy = False
         if self.frozen_at:
             raise AssertionError(self.frozen_message())
+        crash = harness.first_thread_exception()
+        if crash and TK_OFF_MAIN in crash:
+            raise AssertionError(f"{crash}\n{OFF_MAIN_THREAD}")
         errors = getattr(self.root, "callback_errors", [])
         if errors:
             raise AssertionError(f"in a Tk callback, {errors[0]}")

@@ -24,8 +24,9 @@ def test_widgets_touched_only_from_the_main_thread(tk_watch: TkFromOtherThreads,
     window.window.connection.close()  # the end of the session: the receive thread's last act
     window.pump(off_main_or(lambda: "disconnected" in window.log()), timeout=1.0)
     assert not tk_watch.calls, (
-        f"{tk_watch.calls[0]}: Tk is not thread-safe, and a widget touched from another "
-        "thread may work for a while, then crash or freeze the window at random — the "
+        f"{tk_watch.calls[0]}: Tk is not thread-safe, so only the main thread may touch "
+        "widgets — one touched from another thread may work for a while, then crash or freeze "
+        "the window at random — the "
         "receive thread may only put messages on self.events; poll() shows them "
         "(README steps 1 and 3)")
     assert "bob: one" in window.log() and "bob left" in window.log(), (

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections.abc import Callable
 
 from conftest import WAIT, Gui, Users
 
@@ -62,3 +63,55 @@ def test_a_backlog_is_shown_in_slices(window: Gui, gui_module) -> None:
         f"{WAIT:.0f} s — poll() must schedule itself again with after() (README step 3)")
     assert [m["text"] for m, _ in handled] == [f"line {i}" for i in range(total)], (
         "the messages were handled out of order (README step 3)")
+
+
+def test_one_bad_message_does_not_stop_polling(window: Gui) -> None:
+    """A message handle() cannot show does not stop the window's updates for good"""
+    window.pump(lambda: False, timeout=0.2)
+    handled: list[dict] = []
+
+    def handle(message: dict) -> None:
+        if message.get("text") == "bad":
+            raise ValueError("a message this window cannot show (the check's own handle())")
+        handled.append(message)
+
+    window.window.handle = handle
+    for text in ("bad", "good"):
+        window.window.events.put({"type": "message", "from": "bob", "text": text, "ts": 0})
+    deadline = time.monotonic() + WAIT
+    while not handled and time.monotonic() < deadline:
+        window.root.update()  # not window.update(): the check's own ValueError is expected
+        time.sleep(0.005)
+    window.root.callback_errors.clear()
+    assert handled, (
+        "handle() raised on one message, and nothing after it was shown: the window went "
+        "deaf for good — schedule the next poll with self.root.after() in a finally: block, so "
+        "one message handle() cannot show does not stop the updates (README step 3)")
+
+
+def test_closed_shows_disconnected_and_stops_polling(
+        open_window: Callable[..., Gui],
+        hanging_up_server: tuple[tuple[str, int], threading.Event]) -> None:
+    """When the server hangs up, the log says disconnected and poll() stops scheduling itself"""
+    address, hang_up = hanging_up_server
+    window = open_window("alice", address)
+    hang_up.set()
+    why = (f"the server hung up, and the log did not say 'disconnected' within {WAIT:.0f} s — "
+           "at CLOSED, poll() shows '*** disconnected' and stops (README step 3)")
+    try:
+        shown = window.pump(lambda: "disconnected" in window.log())
+    except AssertionError as error:  # e.g. CLOSED handed to handle() as if it were a message
+        raise AssertionError(f"{error}\nso: {why}") from None
+    assert shown, why
+    polls = [0]
+    original = window.window.poll
+
+    def counted() -> None:
+        polls[0] += 1
+        original()
+
+    window.window.poll = counted  # what poll() schedules from now on is counted
+    window.pump(lambda: False, timeout=0.5)
+    assert polls[0] <= 1, (
+        f"after CLOSED, poll() still ran {polls[0]} times in 0.5 s: the connection is over — "
+        "at CLOSED, stop: no more self.root.after() (README step 3)")

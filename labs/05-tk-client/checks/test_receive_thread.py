@@ -3,7 +3,7 @@
 import queue
 import threading
 import time
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 
 from conftest import WAIT, Users
 
@@ -11,9 +11,23 @@ from socketlab.labs import harness
 from socketlab.server import ChatServer
 
 
-def _start_receive_loop(gui_module: ModuleType, connection: object) -> tuple[SimpleNamespace, threading.Thread]:
+class ReceiveSide:
+    """The window as its receive thread may use it: the connection and the queue, nothing else."""
+
+    def __init__(self, connection: object) -> None:
+        self.connection = connection
+        self.events: queue.Queue = queue.Queue()
+
+    def __getattr__(self, name: str) -> object:
+        raise AttributeError(
+            f"the receive thread used self.{name}: it may use only self.connection and "
+            "self.events — widgets, and handle() or show() that touch them, belong to the main "
+            "thread: put each message on self.events, and poll() shows it (README step 1)")
+
+
+def _start_receive_loop(gui_module: ModuleType, connection: object) -> tuple[ReceiveSide, threading.Thread]:
     """The student's receive_loop in a thread of its own, with only what it may use."""
-    window = SimpleNamespace(connection=connection, events=queue.Queue())
+    window = ReceiveSide(connection)
     thread = threading.Thread(target=gui_module.ChatWindow.receive_loop, args=(window,),
                               name="receive", daemon=True)
     thread.start()
@@ -85,6 +99,26 @@ def test_closed_comes_last(server: ChatServer, gui_module: ModuleType, protocol_
         finally:
             connection.close()
             harness.forget_thread_exceptions()  # an OSError a student let through is reported above
+
+
+def test_garbage_ends_the_loop_quietly(gui_module: ModuleType, protocol_module: ModuleType,
+                                       garbling_server: tuple[str, int]) -> None:
+    """A server that sends something that is not a message: CLOSED comes last, and no crash"""
+    connection = protocol_module.connect(*garbling_server, "alice", timeout=WAIT)
+    window, thread = _start_receive_loop(gui_module, connection)
+    try:
+        thread.join(WAIT)
+        got = list(_drain(window.events))
+        crash = harness.first_thread_exception()
+        assert crash is None, (
+            f"{crash}\nso: the server sent a frame that is not JSON, and receive() raised "
+            "ProtocolError — catch it like OSError: the connection is over either way "
+            "(README step 1)")
+        assert got and got[-1] is gui_module.CLOSED, (
+            f"the server sent a frame that is not JSON: expected CLOSED as the last event on "
+            f"self.events, got {got or 'nothing'} (README step 1)")
+    finally:
+        connection.close()
 
 
 def _drain(events: queue.Queue):

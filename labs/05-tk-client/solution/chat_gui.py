@@ -95,7 +95,8 @@ class ChatWindow:
 
         - ``self.connection.receive()`` waits for the next message (a dict) and
           returns None once the server has closed; it raises OSError when the
-          connection breaks or the window closed it.
+          connection breaks or the window closed it, and ProtocolError when the
+          server sent something that is not a message.
         - Put every message on ``self.events``; at the end, whatever the reason,
           put ``CLOSED`` so the window learns it.
         - Touch no widget here, not even ``after()``: Tk belongs to the main thread.
@@ -104,8 +105,8 @@ class ChatWindow:
         try:
             while (message := self.connection.receive()) is not None:
                 self.events.put(message)
-        except OSError:
-            pass  # closed by the window, or the network broke: the end either way
+        except (OSError, ProtocolError):
+            pass  # closed by the window, the network broke, or garbage came: the end either way
         finally:
             self.events.put(CLOSED)
         # END SOLUTION

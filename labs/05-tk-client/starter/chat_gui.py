@@ -92,7 +92,8 @@ class ChatWindow:
 
         - ``self.connection.receive()`` waits for the next message (a dict) and
           returns None once the server has closed; it raises OSError when the
-          connection breaks or the window closed it.
+          connection breaks or the window closed it, and ProtocolError when the
+          server sent something that is not a message.
         - Put every message on ``self.events``; at the end, whatever the reason,
           put ``CLOSED`` so the window learns it.
         - Touch no widget here, not even ``after()``: Tk belongs to the main thread.

@@ -88,7 +88,8 @@ class Connection:
 
         It blocks (waits) until a whole message has arrived: never call it on
         the Tk main thread. A ``ping`` is answered here and never returned.
-        Raises OSError when the connection breaks or is closed by close().
+        Raises OSError when the connection breaks or is closed by close(), and
+        ProtocolError when the server sends something that is not a message.
         """
         while True:
             message = recv_message(self.sock)

@@ -65,9 +65,12 @@ FrameKind = Literal["plain", "sealed", "undecodable", "frame"]
 ViewChoice = Literal["auto", "raw", "frames", "socketlab"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
-    """One frame as it crossed the wire, and what it means where we can tell."""
+    """One frame as it crossed the wire, and what it means where we can tell.
+
+    Not frozen, as ``Data``: one is made per frame, so its ``__init__`` is hot.
+    """
 
     conn: Connection
     direction: Direction

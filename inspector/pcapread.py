@@ -20,6 +20,8 @@ from typing import BinaryIO
 
 from .errors import CaptureError
 from .packets import RawPacket
+
+_new_tuple = tuple.__new__  # a named tuple made by C: its own ``__new__`` is Python code
 from .pcapwrite import SNAPLEN
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -143,7 +145,8 @@ class PcapFile:
                 end = pos + size + caplen
             chunks.pos = end
             start = pos + size
-            yield RawPacket(sec + frac / ticks, linktype, buf[start:start + min(caplen, SNAPLEN)])
+            yield _new_tuple(RawPacket, (sec + frac / ticks, linktype,
+                                         buf[start:start + min(caplen, SNAPLEN)]))
 
     def _pcapng_records(self, chunks: _Chunks) -> Generator[RawPacket, None, None]:
         order = "<"

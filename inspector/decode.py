@@ -423,7 +423,7 @@ class SessionDecoder:
                 how += "; random nonce (the kit says bad_nonce) — lab 07 shows why"
             else:
                 bodies = tuple(channel.open_bodies(body, parts))
-            messages = tuple(_decode_known(inner) for inner in bodies)
+            messages = tuple(map(_decode_known, bodies))
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")

@@ -20,9 +20,9 @@ from typing import BinaryIO
 
 from .errors import CaptureError
 from .packets import RawPacket
+from .pcapwrite import SNAPLEN
 
 _new_tuple = tuple.__new__  # a named tuple made by C: its own ``__new__`` is Python code
-from .pcapwrite import SNAPLEN
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _PCAPNG_SHB = 0x0A0D0D0A

@@ -35,11 +35,16 @@ def vector_events():
 
 @pytest.fixture(scope="session")
 def vector_keylog(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "vectors.keys"
+    path.write_text(vector_keylog_text())
+    return path
+
+
+def vector_keylog_text() -> str:
+    """The key-log line of the known-answer session."""
     client = PrivateKey(CLIENT_EPHEMERAL)
     key = Box(client, PrivateKey(SERVER_EPHEMERAL).public_key).shared_key()
-    path = tmp_path_factory.mktemp("keys") / "vectors.keys"
-    path.write_text(keylog_line(bytes(client.public_key), key))
-    return path
+    return keylog_line(bytes(client.public_key), key)
 
 
 @pytest.fixture(scope="session")

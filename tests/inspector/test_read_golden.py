@@ -10,7 +10,6 @@ as ``--json``, by one process and by two. The expected outputs in
 whatever code is installed.
 """
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from socketlab.inspector.pcapread import iter_pcap
 from socketlab.inspector.pcapwrite import PcapWriter
 from socketlab.inspector.synth import write_pcap
 from socketlab.protocol import encode_frame
-from tests.inspector.conftest import vector_events, vector_keylog_text
+from tests.inspector.conftest import class_sessions, interleaved, vector_keylog_text
 
 GOLDEN = Path(__file__).parent / "golden"
 SESSIONS = 12
@@ -34,24 +33,12 @@ GOLDEN_FILES = {"json": "read-class.jsonl", "text": "read-class.txt"}
 
 def class_events() -> list[Event]:
     """Every session's events, interleaved step by step, with fixed timestamps."""
-    sessions = []
-    for i in range(SESSIONS):
-        conn = Connection(("127.0.0.1", 50_000 + 3 * i), ("127.0.0.1", 7777), i)
-        events = [dataclasses.replace(e, conn=conn) for e in vector_events()]
-        sessions.append(events[:-1] if i % 3 == 0 else events)
-    echo = Connection(("127.0.0.1", 51_001), ("127.0.0.1", 9000), SESSIONS)
-    sessions.append([Opened(echo, 1.0, True), Data(echo, "c2s", 0, b"hello\n", 1.0),
-                     Data(echo, "s2c", 0, b"hello\n", 1.0), Closed(echo, "fin", 1.0)])
+    sessions = class_sessions(SESSIONS)
     frames = Connection(("127.0.0.1", 51_002), ("127.0.0.1", 9001), SESSIONS + 1)
     ping, binary = encode_frame(b"ping"), encode_frame(b"\xff\x00")
     sessions.append([Opened(frames, 1.0, True), Data(frames, "c2s", 0, ping, 1.0),
                      Data(frames, "s2c", 0, binary, 1.0), Closed(frames, "fin", 1.0)])
-    interleaved = []
-    for step in range(max(map(len, sessions))):
-        for n, events in enumerate(sessions):
-            if step < len(events):
-                interleaved.append(dataclasses.replace(events[step], ts=1.0 + step / 10 + n / 1000))
-    return interleaved
+    return interleaved(sessions)
 
 
 def write_capture(path: Path) -> None:

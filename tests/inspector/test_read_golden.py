@@ -81,6 +81,18 @@ def test_read_prints_what_it_printed_before(capture: tuple[Path, Path], view: st
     assert printed == expected, f"read ({view}, --jobs {jobs}) differs from golden/"
 
 
+def test_read_imports_neither_scapy_nor_matplotlib(capture: tuple[Path, Path]):
+    """Seconds of start-up that ``read`` never needs (its own pcap reader, no charts)."""
+    pcap, keylog = capture
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "socketlab", "read",
+                           str(pcap), "--keylog", str(keylog), "--json", "--jobs", "2"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "socketlab.inspector.decode" in imported  # the list is read correctly
+    assert not [name for name in imported if name.split(".")[0] in ("scapy", "matplotlib")]
+
+
 def test_the_capture_shows_every_kind_of_line():
     """The golden outputs are worth comparing: decrypted, late, raw, frames and closing lines."""
     text = (GOLDEN / GOLDEN_FILES["text"]).read_text()

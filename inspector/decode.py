@@ -65,9 +65,12 @@ FrameKind = Literal["plain", "sealed", "undecodable", "frame"]
 ViewChoice = Literal["auto", "raw", "frames", "socketlab"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
-    """One frame as it crossed the wire, and what it means where we can tell."""
+    """One frame as it crossed the wire, and what it means where we can tell.
+
+    Not frozen, as ``Data``: one is made per frame, so its ``__init__`` is hot.
+    """
 
     conn: Connection
     direction: Direction
@@ -420,7 +423,7 @@ class SessionDecoder:
                 how += "; random nonce (the kit says bad_nonce) — lab 07 shows why"
             else:
                 bodies = tuple(channel.open_bodies(body, parts))
-            messages = tuple(_decode_known(inner) for inner in bodies)
+            messages = tuple(map(_decode_known, bodies))
         except ProtocolError as exc:
             return Frame(conn, direction, number, ts, wire, "sealed", sealed=parts,
                          note=f"refused: {exc}")

@@ -40,6 +40,8 @@ class E2EWatch:
         """A note for the end-to-end messages among ``messages`` ("" if none)."""
         notes = []
         for msg in messages:
+            if type(msg) not in _WATCHED:  # a say, a message…: most of a session
+                continue
             self._learn(msg)
             if isinstance(msg, E2EWhisper):
                 # The server finds the recipient by name key; the box names it exactly.
@@ -62,6 +64,10 @@ class E2EWatch:
             self.name = msg.name
         elif isinstance(msg, UserKey):
             self.peers[name_key(msg.name)] = msg.key
+
+
+# The message types that carry or name end-to-end keys; ``describe`` skips the rest.
+_WATCHED: frozenset[type] = frozenset({Login, Welcome, UserKey, E2EWhisper, E2EMessage})
 
 
 def _box_note(sender: str | None, to: str, nonce: bytes, box: bytes,

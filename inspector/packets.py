@@ -84,6 +84,9 @@ class Segment(NamedTuple):
         return bool(self.flags & ACK)
 
 
+# A named tuple's own ``__new__`` is Python code; tuple's is C, and gives the same object.
+_new_tuple = tuple.__new__
+
 # inet_ntop costs more than the rest of the parse; loopback traffic has a
 # handful of distinct addresses, so a small cache answers almost every lookup.
 _ADDR_CACHE: dict[bytes, str] = {}
@@ -162,7 +165,8 @@ def parse_packet(ts: float, linktype: int, data: bytes) -> Segment | None:
         if start < tcp + 20 or start > end or start > len(data):  # bad or cut-off header
             return None
         cache = _ADDR_CACHE
-        return Segment(ts, (cache.get(src) or _addr(src), sport),
-                       (cache.get(dst) or _addr(dst), dport), seq, ack, flags, data[start:end])
+        return _new_tuple(Segment, (ts, (cache.get(src) or _addr(src), sport),
+                                    (cache.get(dst) or _addr(dst), dport), seq, ack, flags,
+                                    data[start:end]))
     except (struct.error, IndexError):
         return None

@@ -22,6 +22,8 @@ from .errors import CaptureError
 from .packets import RawPacket
 from .pcapwrite import SNAPLEN
 
+_new_tuple = tuple.__new__  # a named tuple made by C: its own ``__new__`` is Python code
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _PCAPNG_SHB = 0x0A0D0D0A
 _BYTE_ORDER_MAGIC = 0x1A2B3C4D
@@ -143,7 +145,8 @@ class PcapFile:
                 end = pos + size + caplen
             chunks.pos = end
             start = pos + size
-            yield RawPacket(sec + frac / ticks, linktype, buf[start:start + min(caplen, SNAPLEN)])
+            yield _new_tuple(RawPacket, (sec + frac / ticks, linktype,
+                                         buf[start:start + min(caplen, SNAPLEN)]))
 
     def _pcapng_records(self, chunks: _Chunks) -> Generator[RawPacket, None, None]:
         order = "<"

@@ -45,17 +45,21 @@ def read_pcap(path: str | Path, keys: dict[bytes, bytes] | None, *, port: int | 
     """Decode a pcap file, streaming: memory stays flat however large the file."""
     summary = summary if summary is not None else PcapSummary()
     pcap = iter_pcap(path)  # a file that is not a pcap raises here, before any output
-
-    def segments() -> Iterator[Segment]:
-        with pcap:
-            for ts, linktype, data in pcap:
-                seg = parse_packet(ts, linktype, data)
-                if seg is not None:
-                    yield seg
-        summary.packets = pcap.packets
-        summary.truncated_at = pcap.truncated_at
-
-    yield from decode_events(reassemble(segments(), port), keys, view)
+    reassembler = Reassembler()
+    decoder = SessionDecoder(keys, view=view)
+    # One loop, not a chain of generators (segments, events, items): this runs
+    # for every packet of a file of hundreds of thousands.
+    with pcap:
+        for ts, linktype, data in pcap:
+            seg = parse_packet(ts, linktype, data)
+            if seg is None or (port is not None and port != seg.src[1] and port != seg.dst[1]):
+                continue
+            for event in reassembler.add(seg):
+                yield from decoder.add(event)
+    summary.packets = pcap.packets
+    summary.truncated_at = pcap.truncated_at
+    for event in reassembler.finish():
+        yield from decoder.add(event)
     if summary.truncated_at is not None:
         summary.notes.append(truncation_note(summary.truncated_at))
 

@@ -41,10 +41,12 @@ class Printer:
         for text in texts:
             chunk.append(text)
             if len(chunk) >= 512:
-                sys.stdout.write("\n".join(chunk) + "\n")
+                chunk.append("")  # the last line's newline, without copying the chunk again
+                sys.stdout.write("\n".join(chunk))
                 chunk.clear()
         if chunk:
-            sys.stdout.write("\n".join(chunk) + "\n")
+            chunk.append("")
+            sys.stdout.write("\n".join(chunk))
         sys.stdout.flush()
 
 

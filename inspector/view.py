@@ -220,19 +220,20 @@ def to_json_line(item: Decoded) -> str:
                 f'"wire":"{item.wire.hex()}",'
                 f'"text":{json.dumps(item.text, ensure_ascii=False)},'
                 f'"note":{_note(item.note)}}}')
-    line += (
-        f',"number":{item.number},"size":{len(item.wire)},"kind":"{item.kind}",'
-        f'"wire":"{item.wire.hex()}",'
-        f'"types":[{",".join(f"{chr(34)}{m.TYPE}{chr(34)}" for m in item.messages)}],'
-        f'"note":{_note(item.note)}'
-    )
-    if item.sealed is not None:
-        sealed = item.sealed
-        line += (f',"sealed":{{"direction":"{sealed.direction}","counter":{sealed.counter},'
-                 f'"nonce":"{sealed.nonce.hex()}","mac":"{sealed.mac.hex()}",'
-                 f'"ciphertext_size":{len(sealed.ciphertext)}}}')
-    messages = ",".join(body.decode("utf-8") for body in item.bodies)
-    return f'{line},"messages":[{messages}]}}'
+    messages, bodies = item.messages, item.bodies
+    # One message (nearly every frame) skips the joins.
+    types = f'"{messages[0].TYPE}"' if len(messages) == 1 \
+        else ",".join([f'"{m.TYPE}"' for m in messages])
+    texts = bodies[0].decode("utf-8") if len(bodies) == 1 \
+        else ",".join([body.decode("utf-8") for body in bodies])
+    sealed = item.sealed
+    parts = "" if sealed is None else (
+        f',"sealed":{{"direction":"{sealed.direction}","counter":{sealed.counter},'
+        f'"nonce":"{sealed.nonce.hex()}","mac":"{sealed.mac.hex()}",'
+        f'"ciphertext_size":{len(sealed.ciphertext)}}}')
+    return (f'{line},"number":{item.number},"size":{len(item.wire)},"kind":"{item.kind}",'
+            f'"wire":"{item.wire.hex()}","types":[{types}],"note":{_note(item.note)}{parts},'
+            f'"messages":[{texts}]}}')
 
 
 def to_json(item: Decoded) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """Fixtures shared by the inspector tests."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from nacl.public import Box, PrivateKey
 
-from socketlab.inspector.events import Closed, Connection, Data, Opened
+from socketlab.inspector.events import Closed, Connection, Data, Event, Opened
 from socketlab.inspector.synth import write_pcap
 from socketlab.protocol import keylog_line
 from socketlab.protocol.vectors import CLIENT_EPHEMERAL, SERVER_EPHEMERAL, known_answer_vectors
@@ -33,13 +34,42 @@ def vector_events():
     return events
 
 
+def class_sessions(count: int) -> list[list[Event]]:
+    """``count`` copies of the vector session, on ports of both parities; every third
+    is still open when the capture ends; then an echo of raw bytes on another server port."""
+    sessions = []
+    for i in range(count):
+        conn = Connection(("127.0.0.1", 50_000 + 3 * i), ("127.0.0.1", 7777), i)
+        events = [dataclasses.replace(e, conn=conn) for e in vector_events()]
+        sessions.append(events[:-1] if i % 3 == 0 else events)
+    echo = Connection(("127.0.0.1", 51_001), ("127.0.0.1", 9000), count)
+    sessions.append([Opened(echo, 1.0, True), Data(echo, "c2s", 0, b"hello\n", 1.0),
+                     Data(echo, "s2c", 0, b"hello\n", 1.0), Closed(echo, "fin", 1.0)])
+    return sessions
+
+
+def interleaved(sessions: list[list[Event]]) -> list[Event]:
+    """The sessions' events frame by frame, in turn, with fixed timestamps."""
+    events = []
+    for step in range(max(map(len, sessions))):
+        for n, session in enumerate(sessions):
+            if step < len(session):
+                events.append(dataclasses.replace(session[step], ts=1.0 + step / 10 + n / 1000))
+    return events
+
+
 @pytest.fixture(scope="session")
 def vector_keylog(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "vectors.keys"
+    path.write_text(vector_keylog_text())
+    return path
+
+
+def vector_keylog_text() -> str:
+    """The key-log line of the known-answer session."""
     client = PrivateKey(CLIENT_EPHEMERAL)
     key = Box(client, PrivateKey(SERVER_EPHEMERAL).public_key).shared_key()
-    path = tmp_path_factory.mktemp("keys") / "vectors.keys"
-    path.write_text(keylog_line(bytes(client.public_key), key))
-    return path
+    return keylog_line(bytes(client.public_key), key)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """``socketlab read --jobs N``: connections shared out between processes, the same output."""
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from socketlab.inspector.parallel_read import share_of
 from socketlab.inspector.pcapread import iter_pcap
 from socketlab.inspector.pcapwrite import PcapWriter
 from socketlab.inspector.synth import write_pcap
-from tests.inspector.conftest import vector_events
+from tests.inspector.conftest import class_sessions, interleaved
 
 SESSIONS = 12
 
@@ -29,21 +28,8 @@ def class_pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Twelve copies of the vector session, interleaved frame by frame, on ports of
     both parities; every third is still open when the capture ends, and one is an
     echo of raw bytes on another server port."""
-    sessions = []
-    for i in range(SESSIONS):
-        conn = Connection(("127.0.0.1", 50_000 + 3 * i), ("127.0.0.1", 7777), i)
-        events = [dataclasses.replace(e, conn=conn) for e in vector_events()]
-        sessions.append(events[:-1] if i % 3 == 0 else events)
-    echo = Connection(("127.0.0.1", 51_001), ("127.0.0.1", 9000), SESSIONS)
-    sessions.append([Opened(echo, 1.0, True), Data(echo, "c2s", 0, b"hello\n", 1.0),
-                     Data(echo, "s2c", 0, b"hello\n", 1.0), Closed(echo, "fin", 1.0)])
-    interleaved = []
-    for step in range(max(map(len, sessions))):
-        for n, events in enumerate(sessions):
-            if step < len(events):
-                interleaved.append(dataclasses.replace(events[step], ts=1.0 + step / 10 + n / 1000))
     path = tmp_path_factory.mktemp("parallel") / "class.pcap"
-    write_pcap(path, interleaved)
+    write_pcap(path, interleaved(class_sessions(SESSIONS)))
     return path
 
 

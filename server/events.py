@@ -45,7 +45,7 @@ from socketlab.protocol import (
     KeyLogWriter,
     ProtocolError,
     ServerConnection,
-    encode_message,
+    frame_message,
 )
 from socketlab.trace import NullTracer, Tracer
 
@@ -89,13 +89,13 @@ class EventOutbox(Outbox):
     def writer_blocked(self) -> bool:
         return False  # no thread ever waits on a peer that does not read
 
-    def put(self, bodies: list[bytes], size: int) -> bool:
+    def put(self, frames: list[bytes], size: int) -> bool:
         # Outbox.put without its lock: only the loop's thread ever touches this outbox.
         if self._phase is not Phase.OPEN:
             return True
         if self._queued + size > self._limit:
             return False
-        self._bodies += bodies
+        self._frames += frames
         self._queued += size
         return True
 
@@ -120,12 +120,11 @@ class EventOutbox(Outbox):
         if self.ended or self._phase is Phase.CLOSED:
             return
         last = self._phase is not Phase.OPEN
-        raw, bodies = self._raw, self._bodies
-        self._raw, self._bodies, self._queued = b"", [], 0
+        raw, frames = self._take()
         if last and self._final is not None:
-            bodies.append(encode_message(self._final))
+            frames.append(frame_message(self._final))
             self._final = None
-        data = raw + self._conn.send_bodies(bodies) if bodies else raw
+        data = self._seal(raw, frames)
         if data:
             try:
                 sent = self._sock.send(data)

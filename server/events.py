@@ -114,11 +114,15 @@ class EventOutbox(Outbox):
         super().abort()
         self.ended = True
 
-    def pump(self) -> None:
+    def pump(self) -> bool:
         """Seal what is queued and send what the socket takes now; once closing and
-        everything is out, end our side of the stream. Never blocks."""
+        everything is out, end our side of the stream. Never blocks.
+
+        True if what the selector watches may have to change (the socket did not
+        take everything, or our side has ended); False in the usual case, all sent.
+        """
         if self.ended or self._phase is Phase.CLOSED:
-            return
+            return False
         last = self._phase is not Phase.OPEN
         raw, frames = self._take()
         if last and self._final is not None:
@@ -132,18 +136,19 @@ class EventOutbox(Outbox):
                 sent = 0
             except OSError:
                 self.abort()  # the peer is gone: its read sees the end and cleans up
-                return
+                return True
             self._refused = sent < len(data)
             if self._refused:
                 self._raw = data[sent:]
                 self._queued += len(data) - sent
-                return
+                return True
         if last:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR if self._hang_up else socket.SHUT_WR)
             except OSError:
                 pass  # already disconnected
             self.ended = True
+        return last
 
 
 class EventPeer(Peer):
@@ -365,9 +370,8 @@ class EventServer(ChatServer):
         for outbox in cast("Iterable[EventOutbox]", outboxes.values()):
             if outbox.waiting:
                 continue  # the socket is full: EVENT_WRITE will tell
-            outbox.pump()
-            if outbox.waiting or outbox.ended:
-                self._watch(outbox.peer)  # (the common case, all sent, changes nothing)
+            if outbox.pump():  # (the common case, all sent, changes nothing)
+                self._watch(outbox.peer)
         self.trace.record("handling")
 
     def _watch(self, peer: EventPeer) -> None:

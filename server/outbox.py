@@ -103,7 +103,7 @@ class Outbox:
     def put(self, frames: list[bytes], size: int) -> bool:
         """Queue framed messages (``size`` bytes in all); False if over the limit."""
         with self._lock:
-            if self.closing:
+            if self._phase is not Phase.OPEN:
                 return True  # nobody listens any more; not an overflow
             if self._queued + size > self._limit:
                 return False
@@ -114,7 +114,7 @@ class Outbox:
     def flush(self) -> None:
         """Write what is queued now if that cannot block; else leave it to the writer."""
         with self._lock:
-            if self._busy or self.closing or not (self._frames or self._raw):
+            if self._busy or self._phase is not Phase.OPEN or not (self._frames or self._raw):
                 return
             if not _DONTWAIT:
                 self._cond.notify()
@@ -134,7 +134,7 @@ class Outbox:
             if sent < len(data):
                 self._raw = data[sent:]
                 self._queued += len(data) - sent
-            if self._raw or self._frames or self.closing:
+            if self._raw or self._frames or self._phase is not Phase.OPEN:
                 self._cond.notify()
 
     def close(self, error: Error | None, *, flush: bool, hang_up: bool = False) -> None:

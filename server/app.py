@@ -487,6 +487,7 @@ class ChatServer:
         with self._lock:
             self._report_evictions(now)
             peers = list(self._peers.values())
+        quiet: list[Peer] = []
         for peer in peers:
             if peer.outbox.closing:
                 if now - peer.outbox.closed_at > CLOSE_GRACE:
@@ -500,12 +501,17 @@ class ChatServer:
                 self.drop(peer, "idle_timeout", Error("idle_timeout", text), flush=False)
             elif now - peer.last_recv > self.keepalive and peer.pinged_at < peer.last_recv:
                 peer.pinged_at = now
-                self._send(peer, Ping())
+                quiet.append(peer)
+        if quiet:
+            self._ping(quiet)
 
-    def _send(self, peer: Peer, msg: AnyMessage) -> None:
+    def _ping(self, peers: list[Peer]) -> None:
+        """Keepalive pings: a class that went quiet together is pinged in one batch."""
         batch = _Batch()
+        ping = frame_message(Ping())  # once, like a broadcast
         with self._lock:
-            self._run([Send(peer.conn_id, msg)], batch)
+            for peer in peers:
+                batch.pending[peer.conn_id].append(ping)
             self._queue(batch)
         self._write(batch)
 

@@ -99,12 +99,16 @@ def run_load(
     spec: LoadSpec,
     on_idle: Callable[[], None] | None = None,
     until: Callable[[], bool] | None = None,
+    on_drained: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Run one load against ``spec.address`` and return what it measured.
 
     ``on_idle`` is called once every client is logged in and the server has
     gone quiet, before any message is sent (figure 5 reads RSS there).
     ``until``, polled while a step is measured, ends the step early when true.
+    ``on_drained`` is called once the load is over (every message delivered, or
+    the drain timed out) while every client is still connected: what a server
+    does when they all leave at once is not part of the load.
     """
     ctx = multiprocessing.get_context("spawn")
     shared = Shared.create(ctx, spec.procs)
@@ -152,6 +156,8 @@ def run_load(
             marks.append(time.perf_counter())
         shared.phase.value = DRAIN
         drained = _wait_for(shared.drained, spec.drain_timeout, None, pipes)
+        if on_drained is not None:
+            on_drained()
         shared.phase.value = STOP
         parts = [_receive(pipe) for pipe in pipes]
     finally:

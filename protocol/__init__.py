@@ -5,7 +5,13 @@ server identity pinning, the key log, and end-to-end whispers (``e2e``).
 See docs/protocol.md.
 """
 
-from .connection import IDENTITY_CONTEXT, ClientConnection, ServerConnection, signed_transcript
+from .connection import (
+    IDENTITY_CONTEXT,
+    ClientConnection,
+    ServerConnection,
+    frame_message,
+    signed_transcript,
+)
 from .e2e import (
     E2E_CONTEXT,
     Bundle,
@@ -88,7 +94,8 @@ __all__ = [
     "ServerConnection", "ServerHello", "SocketlabError", "UserKey", "UserPinStore", "Users",
     "Welcome", "Whisper", "Who", "accept_user_key", "check_login_name", "check_name",
     "check_peer", "decode_message",
-    "e2e_keylog_line", "encode_frame", "encode_message", "fingerprint", "keylog_from_env",
+    "e2e_keylog_line", "encode_frame", "encode_message", "fingerprint", "frame_message",
+    "keylog_from_env",
     "keylog_line", "load_or_create_identity", "make_nonce",
     "name_key", "open_box", "open_e2e_message", "parse_e2e_keylog", "parse_keylog",
     "parse_sealed", "read_e2e_keylog", "read_keylog", "seal_whisper", "sign_bundle",

@@ -62,6 +62,7 @@ import selectors
 import socket
 import threading
 import time
+from collections import defaultdict
 from types import TracebackType
 from typing import Self
 
@@ -77,6 +78,7 @@ from socketlab.protocol import (
     encode_frame,
     encode_message,
     fingerprint,
+    frame_message,
 )
 from socketlab.trace import NullTracer, Tracer, open_tracer
 
@@ -100,23 +102,17 @@ class ListenError(SocketlabError):
 class _Batch:
     """Frames decided under the registry lock: queued per client, written after it.
 
-    Bodies are gathered per recipient first, so a read that carried many
+    Frames are gathered per recipient first, so a read that carried many
     messages costs each recipient one queue operation and one write.
     """
 
     __slots__ = ("cut", "outboxes", "pending")
 
     def __init__(self) -> None:
-        self.pending: dict[int, list[bytes]] = {}  # conn_id -> bodies not yet queued
+        # conn_id -> frames not yet queued (``pending[conn_id].append(frame)``)
+        self.pending: defaultdict[int, list[bytes]] = defaultdict(list)
         self.outboxes: dict[int, Outbox] = {}  # queued to: write after the lock
         self.cut: list[Outbox] = []  # dropped for sendq_exceeded
-
-    def add(self, conn_id: int, body: bytes) -> None:
-        bodies = self.pending.get(conn_id)
-        if bodies is None:
-            self.pending[conn_id] = [body]
-        else:
-            bodies.append(body)
 
 
 class ChatServer:
@@ -338,12 +334,13 @@ class ChatServer:
         delay_ms = 0
         for cmd in commands:
             if type(cmd) is Broadcast:
-                body = encode_message(cmd.msg)  # once, whatever the audience
+                frame = frame_message(cmd.msg)  # once, whatever the audience
+                pending = batch.pending
                 for conn_id in self._hub.members():
                     if conn_id != cmd.exclude:
-                        batch.add(conn_id, body)
+                        pending[conn_id].append(frame)
             elif type(cmd) is Send:
-                batch.add(cmd.conn_id, encode_message(cmd.msg))
+                batch.pending[cmd.conn_id].append(frame_message(cmd.msg))
             elif type(cmd) is Close:
                 self._queue(batch)  # what came before the close goes out before it
                 peer = self._peers.get(cmd.conn_id)
@@ -356,15 +353,15 @@ class ChatServer:
         return delay_ms
 
     def _queue(self, batch: _Batch) -> None:
-        """Move the batch's bodies into the outboxes; drop clients whose queue overflows."""
+        """Move the batch's frames into the outboxes; drop clients whose queue overflows."""
         while batch.pending:
-            pending, batch.pending = batch.pending, {}
+            pending, batch.pending = batch.pending, defaultdict(list)
             overflow = []
-            for conn_id, bodies in pending.items():
+            for conn_id, frames in pending.items():
                 peer = self._peers.get(conn_id)
                 if peer is None:
                     continue
-                if peer.outbox.put(bodies, sum(map(len, bodies))):
+                if peer.outbox.put(frames, sum(map(len, frames))):
                     batch.outboxes[conn_id] = peer.outbox
                 else:
                     overflow.append(peer)
@@ -490,6 +487,7 @@ class ChatServer:
         with self._lock:
             self._report_evictions(now)
             peers = list(self._peers.values())
+        quiet: list[Peer] = []
         for peer in peers:
             if peer.outbox.closing:
                 if now - peer.outbox.closed_at > CLOSE_GRACE:
@@ -503,12 +501,17 @@ class ChatServer:
                 self.drop(peer, "idle_timeout", Error("idle_timeout", text), flush=False)
             elif now - peer.last_recv > self.keepalive and peer.pinged_at < peer.last_recv:
                 peer.pinged_at = now
-                self._send(peer, Ping())
+                quiet.append(peer)
+        if quiet:
+            self._ping(quiet)
 
-    def _send(self, peer: Peer, msg: AnyMessage) -> None:
+    def _ping(self, peers: list[Peer]) -> None:
+        """Keepalive pings: a class that went quiet together is pinged in one batch."""
         batch = _Batch()
+        ping = frame_message(Ping())  # once, like a broadcast
         with self._lock:
-            self._run([Send(peer.conn_id, msg)], batch)
+            for peer in peers:
+                batch.pending[peer.conn_id].append(ping)
             self._queue(batch)
         self._write(batch)
 

@@ -45,7 +45,7 @@ from socketlab.protocol import (
     KeyLogWriter,
     ProtocolError,
     ServerConnection,
-    encode_message,
+    frame_message,
 )
 from socketlab.trace import NullTracer, Tracer
 
@@ -89,13 +89,13 @@ class EventOutbox(Outbox):
     def writer_blocked(self) -> bool:
         return False  # no thread ever waits on a peer that does not read
 
-    def put(self, bodies: list[bytes], size: int) -> bool:
+    def put(self, frames: list[bytes], size: int) -> bool:
         # Outbox.put without its lock: only the loop's thread ever touches this outbox.
         if self._phase is not Phase.OPEN:
             return True
         if self._queued + size > self._limit:
             return False
-        self._bodies += bodies
+        self._frames += frames
         self._queued += size
         return True
 
@@ -114,18 +114,21 @@ class EventOutbox(Outbox):
         super().abort()
         self.ended = True
 
-    def pump(self) -> None:
+    def pump(self) -> bool:
         """Seal what is queued and send what the socket takes now; once closing and
-        everything is out, end our side of the stream. Never blocks."""
+        everything is out, end our side of the stream. Never blocks.
+
+        True if what the selector watches may have to change (the socket did not
+        take everything, or our side has ended); False in the usual case, all sent.
+        """
         if self.ended or self._phase is Phase.CLOSED:
-            return
+            return False
         last = self._phase is not Phase.OPEN
-        raw, bodies = self._raw, self._bodies
-        self._raw, self._bodies, self._queued = b"", [], 0
+        raw, frames = self._take()
         if last and self._final is not None:
-            bodies.append(encode_message(self._final))
+            frames.append(frame_message(self._final))
             self._final = None
-        data = raw + self._conn.send_bodies(bodies) if bodies else raw
+        data = self._seal(raw, frames)
         if data:
             try:
                 sent = self._sock.send(data)
@@ -133,18 +136,19 @@ class EventOutbox(Outbox):
                 sent = 0
             except OSError:
                 self.abort()  # the peer is gone: its read sees the end and cleans up
-                return
+                return True
             self._refused = sent < len(data)
             if self._refused:
                 self._raw = data[sent:]
                 self._queued += len(data) - sent
-                return
+                return True
         if last:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR if self._hang_up else socket.SHUT_WR)
             except OSError:
                 pass  # already disconnected
             self.ended = True
+        return last
 
 
 class EventPeer(Peer):
@@ -366,9 +370,8 @@ class EventServer(ChatServer):
         for outbox in cast("Iterable[EventOutbox]", outboxes.values()):
             if outbox.waiting:
                 continue  # the socket is full: EVENT_WRITE will tell
-            outbox.pump()
-            if outbox.waiting or outbox.ended:
-                self._watch(outbox.peer)  # (the common case, all sent, changes nothing)
+            if outbox.pump():  # (the common case, all sent, changes nothing)
+                self._watch(outbox.peer)
         self.trace.record("handling")
 
     def _watch(self, peer: EventPeer) -> None:

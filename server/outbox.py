@@ -5,7 +5,7 @@ stops reading would then stall everyone. Why not hand each message to the
 writer thread? Under the GIL a thread hand-off per message costs several times
 the send itself. So:
 
-* a broadcast only *queues* a body (a cheap append, bounded by ``limit``
+* a broadcast only *queues* a frame (a cheap append, bounded by ``limit``
   bytes: overflow means the client is dropped, IRC's "SendQ exceeded");
 * then, holding no lock, the broadcasting thread tries ``flush()``: if nobody
   is writing to this client it seals the whole queue and makes one
@@ -32,7 +32,7 @@ import threading
 import time
 from enum import Enum
 
-from socketlab.protocol import Error, ServerConnection, encode_message
+from socketlab.protocol import Error, ServerConnection, frame_message
 from socketlab.trace import NullTracer, Tracer
 
 # A non-blocking send on a socket other threads use in blocking mode. POSIX
@@ -75,9 +75,9 @@ class Outbox:
         # __enter__); only the writer waits on the condition.
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._bodies: list[bytes] = []  # encoded messages, not yet sealed
+        self._frames: list[bytes] = []  # framed messages (frame_message), not yet sealed
         self._raw = b""  # wire bytes that go first: the handshake reply, or a partial send's rest
-        self._queued = 0  # bytes in _bodies and _raw, checked against the limit
+        self._queued = 0  # bytes in _frames and _raw, checked against the limit
         self._busy = False  # a thread holds the right to seal and write
         self._phase = Phase.OPEN
         self._writer_at = WriterAt.WORKING
@@ -95,33 +95,33 @@ class Outbox:
     # -- called by any thread ----------------------------------------------------
 
     def put_raw(self, data: bytes) -> None:
-        """Queue bytes to go out as they are, before any body (the handshake reply)."""
+        """Queue bytes to go out as they are, before any frame (the handshake reply)."""
         with self._lock:
             self._raw += data
             self._queued += len(data)
 
-    def put(self, bodies: list[bytes], size: int) -> bool:
-        """Queue encoded messages (``size`` bytes in all); False if over the limit."""
+    def put(self, frames: list[bytes], size: int) -> bool:
+        """Queue framed messages (``size`` bytes in all); False if over the limit."""
         with self._lock:
-            if self.closing:
+            if self._phase is not Phase.OPEN:
                 return True  # nobody listens any more; not an overflow
             if self._queued + size > self._limit:
                 return False
-            self._bodies += bodies
+            self._frames += frames
             self._queued += size
             return True
 
     def flush(self) -> None:
         """Write what is queued now if that cannot block; else leave it to the writer."""
         with self._lock:
-            if self._busy or self.closing or not (self._bodies or self._raw):
+            if self._busy or self._phase is not Phase.OPEN or not (self._frames or self._raw):
                 return
             if not _DONTWAIT:
                 self._cond.notify()
                 return
             self._busy = True
-            raw, bodies = self._take()
-        data = self._seal(raw, bodies)
+            raw, frames = self._take()
+        data = self._seal(raw, frames)
         try:
             sent = self._sock.send(data, _DONTWAIT)
         except (BlockingIOError, InterruptedError):
@@ -134,7 +134,7 @@ class Outbox:
             if sent < len(data):
                 self._raw = data[sent:]
                 self._queued += len(data) - sent
-            if self._raw or self._bodies or self.closing:
+            if self._raw or self._frames or self._phase is not Phase.OPEN:
                 self._cond.notify()
 
     def close(self, error: Error | None, *, flush: bool, hang_up: bool = False) -> None:
@@ -150,7 +150,7 @@ class Outbox:
             self._final = error
             self._hang_up = hang_up
             if not flush:
-                self._bodies.clear()
+                self._frames.clear()
                 self._queued = len(self._raw)  # a partial frame must still be completed
             self._cond.notify()
 
@@ -193,17 +193,17 @@ class Outbox:
             while True:
                 trace.record("queue_wait")
                 with self._cond:
-                    while self._busy or not (self._bodies or self._raw or self.closing):
+                    while self._busy or not (self._frames or self._raw or self.closing):
                         self._writer_at = WriterAt.WAITING
                         self._cond.wait()
                     self._writer_at = WriterAt.WORKING
                     last = self.closing
                     self._busy = True
-                    raw, bodies = self._take()
+                    raw, frames = self._take()
                     if last and self._final is not None:
-                        bodies.append(encode_message(self._final))
+                        frames.append(frame_message(self._final))
                 trace.record("handling")
-                data = self._seal(raw, bodies)
+                data = self._seal(raw, frames)
                 if data:
                     trace.record("sending")
                     self._writer_at = WriterAt.IN_SENDALL
@@ -230,10 +230,13 @@ class Outbox:
     # (the caller holds _busy)
 
     def _take(self) -> tuple[bytes, list[bytes]]:
-        raw, bodies = self._raw, self._bodies
-        self._raw, self._bodies, self._queued = b"", [], 0
-        return raw, bodies
+        raw, frames = self._raw, self._frames
+        self._raw, self._frames, self._queued = b"", [], 0
+        return raw, frames
 
-    def _seal(self, raw: bytes, bodies: list[bytes]) -> bytes:
+    def _seal(self, raw: bytes, frames: list[bytes]) -> bytes:
         # One sealed frame carries as many queued messages as fit (one encryption each).
-        return raw + self._conn.send_bodies(bodies) if bodies else raw
+        if not frames:
+            return raw
+        data = self._conn.send_frames(frames)
+        return raw + data if raw else data

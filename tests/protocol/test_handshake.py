@@ -1,12 +1,13 @@
 """Both ends of the handshake, over an in-memory link (no sockets)."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from socketlab.protocol import (
+    MAX_FRAME,
     ClientConnection,
     Error,
     FrameDecoder,
@@ -21,6 +22,7 @@ from socketlab.protocol import (
     Welcome,
     encode_frame,
     encode_message,
+    frame_message,
 )
 
 IDENTITY = SigningKey(bytes(range(32)))
@@ -134,6 +136,35 @@ def test_a_batch_is_sealed_in_as_few_frames_as_fit_and_read_back_in_order():
     frames = FrameDecoder().feed(wire)
     assert 2 <= len(frames) <= 4  # ~150 KB of messages in 64 KiB frames
     assert client.receive_data(wire) == [Say(f"line {i} " + "x" * 1000) for i in range(150)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(bodies=st.lists(st.binary(min_size=1, max_size=30_000), min_size=1, max_size=8))
+@example(bodies=[b"x" * 30_000] * 3)  # more than one sealed frame holds
+@example(bodies=[b"y" * (MAX_FRAME - 44)])  # exactly one frame's worth
+def test_frames_made_once_are_sealed_as_seal_then_frame_would_seal_them(bodies):
+    # A broadcast frames its message once for every recipient (send_frames): each
+    # sealed frame must be encode_frame(seal(plaintext)), in order, within MAX_FRAME.
+    _, server = handshake()
+    reference = SecureChannel(server.session_key, "server")
+    reader = SecureChannel(server.session_key, "client")
+    wire = server.send_frames([encode_frame(body) for body in bodies])
+    plaintexts = []
+    for sealed in FrameDecoder().feed(wire):
+        plaintexts.append(reader.open(sealed))
+        assert reference.seal(plaintexts[-1]) == sealed
+    assert b"".join(plaintexts) == b"".join(encode_frame(body) for body in bodies)
+    assert server.send_frames([]) == b""
+
+
+def test_a_message_framed_once_reads_back_on_each_connection():
+    frame = frame_message(Say("to everyone"))
+    assert frame == encode_frame(encode_message(Say("to everyone")))
+    pairs = [handshake(), handshake(), handshake("plain", allow_plaintext=True)]
+    wires = [server.send_frames([frame, frame]) for _, server in pairs]
+    assert len(set(wires)) == 3  # sealed per connection: no two alike
+    for (client, _), wire in zip(pairs, wires, strict=True):
+        assert client.receive_data(wire) == [Say("to everyone")] * 2
 
 
 def test_sealed_frames_with_no_or_cut_inner_frames_are_refused():

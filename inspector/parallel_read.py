@@ -124,23 +124,23 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
         theirs.close()
         pipes.append(ours)
         processes.append(process)
-    shown = 0
+    shown, merged = 0, False
     try:
         for text in merge_lines([_messages(pipe) for pipe in pipes], totals):
             yield text
             shown += 1
+        merged = True
     except _Diverged:
-        for process in processes:  # their lines are no use now
-            process.terminate()
-    else:
-        return
+        pass
     finally:
         for pipe in pipes:  # stopped early (piped into head): a worker still sending ends
             pipe.close()
         for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
+            if not merged:  # diverged, Ctrl-C, head: what they would still send is no use
                 process.terminate()
+            process.join(timeout=5)
+    if merged:
+        return
     # What was printed is what one process prints up to the packet that diverged.
     yield from islice(read_lines(replace(job, workers=1), totals), shown, None)
 

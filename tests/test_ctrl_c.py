@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -47,9 +48,8 @@ class Command:
             reader.start()
 
     @staticmethod
-    def _read(stream: object, lines: list[str]) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            lines.append(line)
+    def _read(stream: IO[str], lines: list[str]) -> None:
+        lines.extend(stream)  # line by line, as they come
 
     def wait_for(self, working: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + TIMEOUT

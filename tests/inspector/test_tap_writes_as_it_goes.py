@@ -74,26 +74,28 @@ def both_ways(shown: str) -> bool:
     return shown.count("|hello, echo.|") == shown.count("|TCP is a byte st|") == 2
 
 
+def ended_by(signum: int, folder: Path, pcap: Path, capture: str) -> tuple[int, str]:
+    """Run the lab's demo until both lines are on disk, end it with ``signum`` sent to
+    the whole group; its exit status and stderr."""
+    process = sniff_lab(folder, pcap, capture)
+    wait_for_both_lines(process, pcap)
+    os.killpg(process.pid, signum)
+    out, err = process.communicate(timeout=30)
+    assert "Traceback" not in out + err
+    return process.returncode, err
+
+
 @pytest.mark.parametrize("capture", CAPTURES)
 def test_ctrl_c_keeps_the_capture(hanging_client: Path, tmp_path: Path, capture: str):
     pcap = tmp_path / "lesson.pcap"
-    process = sniff_lab(hanging_client, pcap, capture)
-    wait_for_both_lines(process, pcap)
-    os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
-    assert "Traceback" not in out + err
+    status, err = ended_by(signal.SIGINT, hanging_client, pcap, capture)
+    assert status == 130, err
     assert err.endswith("socketlab lab: stopped by Ctrl-C\n"), err
-    shown = read_back(pcap)
-    assert both_ways(shown)
+    assert both_ways(read_back(pcap))
 
 
 @pytest.mark.parametrize("capture", CAPTURES)
 def test_a_kill_keeps_what_was_flushed(hanging_client: Path, tmp_path: Path, capture: str):
     pcap = tmp_path / "lesson.pcap"
-    process = sniff_lab(hanging_client, pcap, capture)
-    wait_for_both_lines(process, pcap)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.communicate(timeout=30)
-    shown = read_back(pcap)
-    assert both_ways(shown)
+    assert ended_by(signal.SIGKILL, hanging_client, pcap, capture)[0] == -signal.SIGKILL
+    assert both_ways(read_back(pcap))

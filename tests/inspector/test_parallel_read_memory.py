@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from socketlab.inspector.packets import ACK, LINKTYPE_ETHERNET, PSH, RST, SYN
-from socketlab.inspector.parallel_read import share_of
+from socketlab.inspector.parallel_read import (
+    Message,
+    ReadJob,
+    ReadTotals,
+    _Diverged,
+    decode_share,
+    merge_lines,
+    share_of,
+)
 from socketlab.inspector.pcapwrite import PcapWriter
 from socketlab.inspector.reassembly import CLOSED_MEMORY, MAX_CONNECTIONS
 from socketlab.inspector.synth import tcp_packet
@@ -59,20 +67,30 @@ class Capture:
         self.send(client(n), SERVER, CLIENT_ISN + 1 + at, SERVER_ISN + 1, ACK | PSH, text)
 
 
+CLOSES = CLOSED_MEMORY + 76
+
+
+def stragglers(path: Path, *, late_first: bool = True) -> Path:
+    """1,100 connections the server resets, then late bytes of a recent one and
+    (``late_first``) of the first."""
+    with PcapWriter(path, LINKTYPE_ETHERNET) as out:
+        capture = Capture(out)
+        for n in range(CLOSES):
+            capture.handshake(n)
+            capture.say(n, b"hello %d\n" % n)
+            capture.send(SERVER, client(n), SERVER_ISN + 1, 0, RST)
+        if late_first:
+            capture.say(0, b"LATE-FIRST\n", at=len(b"hello 0\n"))
+        capture.say(CLOSES - 10, b"LATE-RECENT\n", at=len(b"hello %d\n" % (CLOSES - 10)))
+    return path
+
+
 def test_a_straggler_of_a_long_closed_connection_reads_as_in_one_process(tmp_path: Path):
     """1,100 connections close (the server resets each) before a late packet of the
     first: one process has forgotten it and shows the late bytes as a connection
     caught mid-stream; each of two workers closed only about 550 of its own."""
-    closes = CLOSED_MEMORY + 76
-    path = tmp_path / "stragglers.pcap"
-    with PcapWriter(path, LINKTYPE_ETHERNET) as out:
-        capture = Capture(out)
-        for n in range(closes):
-            capture.handshake(n)
-            capture.say(n, b"hello %d\n" % n)
-            capture.send(SERVER, client(n), SERVER_ISN + 1, 0, RST)
-        capture.say(0, b"LATE-FIRST\n", at=len(b"hello 0\n"))
-        capture.say(closes - 10, b"LATE-RECENT\n", at=len(b"hello %d\n" % (closes - 10)))
+    closes = CLOSES
+    path = stragglers(tmp_path / "stragglers.pcap")
     # The first one's worker closed fewer than the memory holds: it would still remember.
     assert sum(share(n, 2) == share(0, 2) for n in range(closes)) < CLOSED_MEMORY
 
@@ -110,3 +128,21 @@ def test_past_the_open_connection_limit_reads_as_in_one_process(tmp_path: Path, 
     assert "CROWD-AFTER" not in one.stdout  # evicted, then dropped as a straggler
     assert many.stdout == one.stdout
     assert many.stderr == one.stderr
+
+
+@pytest.mark.parametrize("late_first", [True, False], ids=["forgotten", "remembered"])
+def test_one_process_takes_over_only_where_a_share_would_differ(tmp_path: Path,
+                                                                late_first: bool):
+    """The shares' lines are merged as they are while their decisions agree with one
+    process's; a straggler that one process no longer remembers ends the merge there."""
+    path = stragglers(tmp_path / "stragglers.pcap", late_first=late_first)
+    job = ReadJob(path, None, None, "raw", False, False, 120, 2)
+    shares: list[list[Message]] = [[], []]
+    for index, sent in enumerate(shares):
+        decode_share(job, index, sent.append)
+    merged = merge_lines(list(shares), ReadTotals())
+    if late_first:
+        with pytest.raises(_Diverged):
+            list(merged)
+    else:
+        assert sum("connection closed (rst)" in line for line in merged) == CLOSES

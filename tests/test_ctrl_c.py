@@ -159,6 +159,9 @@ def server(home: Path) -> Iterator[tuple[Command, int]]:
 
 
 def stopped_cleanly(command: Command, last: str) -> None:
+    """Once it waits for Ctrl-C (a moment after its ready line: a Ctrl-C before that is
+    the 130 and one line above), it stops cleanly."""
+    time.sleep(0.5)
     assert command.ctrl_c() == 0, command.stderr()
     everything = command.stderr() + "".join(command.out)
     assert "Traceback" not in everything

@@ -115,7 +115,9 @@ def test_read(large_pcap: Path, jobs: str):
 
 def test_chart(large_pcap: Path, tmp_path: Path):
     command = Command("chart", "sizes", str(large_pcap), "-o", str(tmp_path / "sizes.png"))
-    time.sleep(1.0)  # importing matplotlib alone takes about that; drawing takes longer
+    maps = Path(f"/proc/{command.process.pid}/maps")
+    # numpy loaded: the chart has begun (matplotlib's import and the drawing take longer)
+    command.wait_for(lambda: "_multiarray_umath" in maps.read_text(), "the chart starting")
     stopped_in_one_line(command, "chart")
     assert not (tmp_path / "sizes.png").exists()
 

@@ -216,6 +216,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         proxy.stop()
     while not events.empty():  # what the tap saw before the stop is shown too
         printer.emit(decoder.add(events.get_nowait()))
+    print("proxy stopped", file=sys.stderr)
     return 0
 
 

@@ -9,11 +9,19 @@ by that number, so the output is the same, line for line, as ``--jobs 1``.
 What the end of the capture flushes comes last, ordered as one reassembler
 would order it: by each connection's last packet. Damaged files included: a
 short or mangled frame gets the share ``parse_packet`` gives it (the fuzz test
-in tests/inspector/test_read_fuzz.py holds both paths to that). Two differences
-remain, at the edges of the reassembler's memory, which is per process: a
-worker remembers the last 1,024 closed connections of its own share, so a
-straggling packet of a long-closed connection is recognised longer; and past
-10,000 connections open at once, each worker evicts from its own share.
+in tests/inspector/test_read_fuzz.py holds both paths to that).
+
+The reassembler's memory is per process, and two of its decisions depend on
+every connection: a straggling packet of a closed connection is dropped only
+while that connection is among the last 1,024 closed, and past 10,000
+connections open at once the least recently active is evicted. So each worker
+also sends its reassembler's lifecycle notes (opened, closed, straggler
+dropped), numbered like its lines; the parent replays them in packet order
+against a shadow of one process's bookkeeping. A worker can only diverge by
+remembering a closed connection longer, or by one process having to evict:
+the first time the shadow disagrees, the parent stops the workers and reads
+the file again in one process, printing only what it has not printed yet.
+So the output is the same for every input; such captures just take longer.
 
 Python's threads share one interpreter lock, so only processes use the
 second core. The parent checks the file and the key log first, so their
@@ -27,8 +35,10 @@ import multiprocessing
 import multiprocessing.context
 import signal
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import islice
 from multiprocessing.connection import Connection as Pipe
 from operator import itemgetter
 from pathlib import Path
@@ -40,12 +50,16 @@ from .keylog_file import KeyLogFile
 from .packets import LINKTYPE_ETHERNET, parse_packet
 from .pcapread import iter_pcap
 from .printer import Printer
-from .reassembly import Reassembler
+from .reassembly import CLOSED_MEMORY, MAX_CONNECTIONS, Lifecycle, Reassembler
 
 _BATCH = 1024  # lines per message to the parent: few pickles, little memory
-# What a share sends: a batch of numbered lines, or (kind, ...) at the end
-# ("end", packets, truncated_at) or on failure ("error", code, message).
-Message = list[tuple[int, str]] | tuple[str, int | str, int | str | None]
+# What a share sends: a batch of numbered lines and lifecycle notes, or (kind, ...)
+# at the end ("end", packets, truncated_at) or on failure ("error", code, message).
+Message = list[tuple[int, str | Lifecycle]] | tuple[str, int | str, int | str | None]
+
+
+class _Diverged(Exception):
+    """A share decided otherwise than one process would have: read in one process."""
 
 
 @dataclass(frozen=True)
@@ -110,22 +124,65 @@ def read_lines(job: ReadJob, totals: ReadTotals) -> Iterator[str]:
         theirs.close()
         pipes.append(ours)
         processes.append(process)
+    shown, merged = 0, False
     try:
-        yield from merge_lines([_messages(pipe) for pipe in pipes], totals)
+        for text in merge_lines([_messages(pipe) for pipe in pipes], totals):
+            yield text
+            shown += 1
+        merged = True
+    except _Diverged:
+        pass
     finally:
         for pipe in pipes:  # stopped early (piped into head): a worker still sending ends
             pipe.close()
         for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
+            if not merged:  # diverged, Ctrl-C, head: what they would still send is no use
                 process.terminate()
+            process.join(timeout=5)
+    if merged:
+        return
+    # What was printed is what one process prints up to the packet that diverged.
+    yield from islice(read_lines(replace(job, workers=1), totals), shown, None)
 
 
 def merge_lines(shares: list[Iterable[Message]], totals: ReadTotals) -> Iterator[str]:
-    """The output lines, in order, from what each share's ``decode_share`` sent."""
+    """The output lines, in order, from what each share's ``decode_share`` sent.
+
+    Raises ``_Diverged`` where a share's reassembler decided otherwise than one
+    process's would have (everything before that packet is yielded)."""
     streams = [_numbered_lines(messages, totals) for messages in shares]
-    for _, text in heapq.merge(*streams, key=itemgetter(0)):
-        yield text
+    shadow = _Shadow()
+    for _, item in heapq.merge(*streams, key=itemgetter(0)):
+        if isinstance(item, str):
+            yield item
+        elif not shadow.agrees(item):
+            raise _Diverged
+
+
+class _Shadow:
+    """One process's connection bookkeeping, without the data: which connections
+    are open (how many) and which closed ones are remembered, in order."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.closed: OrderedDict[object, None] = OrderedDict()
+
+    def agrees(self, note: Lifecycle) -> bool:
+        """Replay ``note``: False where one process would have decided otherwise."""
+        kind, key = note
+        if kind == "stale":  # one process drops it only if it still remembers the close
+            return key in self.closed
+        if kind == "open":
+            if self.open >= MAX_CONNECTIONS:
+                return False  # one process would evict its least recently active
+            self.open += 1
+            self.closed.pop(key, None)
+        else:
+            self.open -= 1
+            self.closed[key] = None
+            if len(self.closed) > CLOSED_MEMORY:
+                self.closed.popitem(last=False)
+        return True
 
 
 def _messages(pipe: Pipe) -> Iterator[Message]:
@@ -136,7 +193,8 @@ def _messages(pipe: Pipe) -> Iterator[Message]:
             raise CaptureError("worker_failed", "a decoding process ended early") from None
 
 
-def _numbered_lines(messages: Iterable[Message], totals: ReadTotals) -> Iterator[tuple[int, str]]:
+def _numbered_lines(messages: Iterable[Message],
+                    totals: ReadTotals) -> Iterator[tuple[int, str | Lifecycle]]:
     for message in messages:
         if isinstance(message, list):
             yield from message
@@ -176,10 +234,11 @@ def decode_share(job: ReadJob, index: int, send: Callable[[Message], None]) -> N
     text) lines, then ``("end", packets, truncated_at)``."""
     keys = KeyLogFile(job.keylog, must_exist=True) if job.keylog is not None else None
     decoder = SessionDecoder(keys, view=job.view)
-    reassembler = Reassembler()
+    notes: list[Lifecycle] = []  # one process needs no check against itself
+    reassembler = Reassembler(lifecycle=notes if job.workers > 1 else None)
     printer = Printer(job.as_json, colour=job.colour, width=job.width)
     last: dict[tuple[tuple[str, int], tuple[str, int]], int] = {}
-    batch: list[tuple[int, str]] = []
+    batch: list[tuple[int, str | Lifecycle]] = []
 
     def show(number: int, items: list[Decoded]) -> None:
         batch.extend((number, text) for text in printer.format(items))
@@ -206,8 +265,12 @@ def decode_share(job: ReadJob, index: int, send: Callable[[Message], None]) -> N
                 continue
             last[(seg.src, seg.dst) if seg.src <= seg.dst else (seg.dst, seg.src)] = number
             events = reassembler.add(seg)
+            if notes:  # before the packet's lines: the parent checks them first
+                batch.extend((number, note) for note in notes)
+                notes.clear()
             if events:
                 show(number, [item for event in events for item in decoder.add(event)])
+    reassembler.lifecycle = None  # the end closes every connection: nothing left to check
     end = number + 1
     for event in reassembler.finish():  # after every packet, by each connection's last one
         show(end + _last_packet(last, event.conn), decoder.add(event))

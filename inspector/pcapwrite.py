@@ -31,8 +31,8 @@ class PcapWriter:
         if usec == 1_000_000:
             sec, usec = sec + 1, 0
         caplen = min(len(data), self.snaplen)
-        self._file.write(_RECORD_HEADER.pack(sec, usec, caplen, len(data)))
-        self._file.write(data[:caplen])
+        # One write per record: a flush from another thread never splits one.
+        self._file.write(_RECORD_HEADER.pack(sec, usec, caplen, len(data)) + data[:caplen])
         self.count += 1
 
     def flush(self) -> None:

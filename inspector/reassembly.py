@@ -13,6 +13,12 @@ Memory stays flat: out-of-order bytes are buffered up to ``max_buffer`` per
 direction (beyond it the oldest hole is declared a gap), only a short tail of
 delivered bytes is kept for conflict checks, closed connections are dropped,
 and at most ``max_connections`` stay open.
+
+Those two memories (closed connections, open ones) decide what a packet
+means, so ``lifecycle``, if set, hears of every decision about them:
+``("open", key)``, ``("close", key)`` and ``("stale", key)`` (a straggler
+dropped because its connection is remembered as closed). ``read --jobs N``
+uses it to check that a share of the connections decides as one process would.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ _HALF = 1 << 31
 _MAX_PIECES = 4096
 # Remember this many closed 4-tuples, so stragglers (last ACK, retransmitted
 # FIN) do not open a phantom connection.
-_CLOSED_MEMORY = 1024
+CLOSED_MEMORY = 1024
+MAX_CONNECTIONS = 10_000  # open at once; past it the least recently active is evicted
 
 
 class _Half:
@@ -99,6 +106,7 @@ def _start(piece: tuple[int, bytes]) -> int:
 
 
 _Key = tuple[tuple[str, int], tuple[str, int]]  # the 4-tuple, in a fixed order
+Lifecycle = tuple[str, _Key]  # ("open" | "close" | "stale", key)
 
 
 def _key(a: tuple[str, int], b: tuple[str, int]) -> _Key:
@@ -109,13 +117,15 @@ class Reassembler:
     """Turns TCP segments, in capture order, into per-connection byte-stream events."""
 
     def __init__(self, *, max_buffer: int = 1 << 20, history: int = 1 << 16,
-                 max_connections: int = 10_000) -> None:
+                 max_connections: int = MAX_CONNECTIONS,
+                 lifecycle: list[Lifecycle] | None = None) -> None:
         self.max_buffer = max_buffer  # out-of-order bytes held per direction
         self.history = history  # delivered bytes kept per direction to spot conflicts
         self.max_connections = max_connections
         self._open: OrderedDict[_Key, _Conn] = OrderedDict()  # least recently active first
         self._closed: OrderedDict[_Key, None] = OrderedDict()
         self._count = 0
+        self.lifecycle = lifecycle
 
     def add(self, seg: Segment) -> list[StreamEvent]:
         out: list[StreamEvent] = []
@@ -133,6 +143,8 @@ class Reassembler:
                 self._open.move_to_end(key)
         if state is None:
             if key in self._closed and not opening:
+                if self.lifecycle is not None:
+                    self.lifecycle.append(("stale", key))
                 return out  # straggler of a finished connection
             self._closed.pop(key, None)
             state = self._new_conn(key, seg, out)
@@ -175,6 +187,8 @@ class Reassembler:
             client, server = seg.dst, seg.src
         conn = Connection(client, server, self._count)
         self._count += 1
+        if self.lifecycle is not None:
+            self.lifecycle.append(("open", key))
         if len(self._open) >= self.max_connections:
             oldest = next(iter(self._open))
             self._close(oldest, "evicted", seg.ts, out)
@@ -188,8 +202,10 @@ class Reassembler:
             self._flush(state.c2s, ts, out)
             self._flush(state.s2c, ts, out)
         out.append(Closed(state.conn, how, ts))
+        if self.lifecycle is not None:
+            self.lifecycle.append(("close", key))
         self._closed[key] = None
-        if len(self._closed) > _CLOSED_MEMORY:
+        if len(self._closed) > CLOSED_MEMORY:
             self._closed.popitem(last=False)
 
     def _accept(self, half: _Half, off: int, data: bytes, ts: float,

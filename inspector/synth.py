@@ -46,31 +46,56 @@ def tcp_packet(src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, f
     return ip + tcp + payload
 
 
-def write_pcap(path: str | Path, events: Iterable[Event]) -> int:
-    """Write ``events`` (IPv4 connections) as packets; returns how many were written."""
-    seq: dict[tuple[Connection, str], int] = {}
+class EventPcap:
+    """Writes stream events (IPv4 connections) as packets, as they are given."""
 
-    def send(out: PcapWriter, conn: Connection, direction: str, ts: float, flags: int,
-             payload: bytes = b"") -> None:
-        src, dst = (conn.client, conn.server) if direction == "c2s" else (conn.server, conn.client)
-        other = "s2c" if direction == "c2s" else "c2s"
-        packet = tcp_packet(src, dst, seq[conn, direction], seq[conn, other], flags, payload)
-        out.write(ts, _ETHERNET_IPV4 + packet)
-        seq[conn, direction] += len(payload) + (1 if flags & (SYN | FIN) else 0)
+    def __init__(self, path: str | Path) -> None:
+        self._out = PcapWriter(path, LINKTYPE_ETHERNET)
+        self._seq: dict[tuple[Connection, str], int] = {}
 
-    with PcapWriter(path, LINKTYPE_ETHERNET) as out:
+    @property
+    def count(self) -> int:
+        """Packets written so far."""
+        return self._out.count
+
+    def write(self, events: Iterable[Event]) -> None:
+        seq = self._seq
         for event in events:
             if isinstance(event, Opened):
                 for direction, isn in _ISN.items():
                     seq[event.conn, direction] = isn
-                send(out, event.conn, "c2s", event.ts, SYN)
-                send(out, event.conn, "s2c", event.ts, SYN | ACK)
-                send(out, event.conn, "c2s", event.ts, ACK)
+                self._send(event.conn, "c2s", event.ts, SYN)
+                self._send(event.conn, "s2c", event.ts, SYN | ACK)
+                self._send(event.conn, "c2s", event.ts, ACK)
             elif isinstance(event, Data) and (event.conn, event.direction) in seq:
                 for i in range(0, len(event.data), MSS):
-                    send(out, event.conn, event.direction, event.ts, ACK | PSH,
-                         event.data[i : i + MSS])
+                    self._send(event.conn, event.direction, event.ts, ACK | PSH,
+                               event.data[i : i + MSS])
             elif isinstance(event, Closed) and (event.conn, "c2s") in seq:
-                send(out, event.conn, "c2s", event.ts, FIN | ACK)
-                send(out, event.conn, "s2c", event.ts, FIN | ACK)
-        return out.count
+                self._send(event.conn, "c2s", event.ts, FIN | ACK)
+                self._send(event.conn, "s2c", event.ts, FIN | ACK)
+
+    def _send(self, conn: Connection, direction: str, ts: float, flags: int,
+              payload: bytes = b"") -> None:
+        seq = self._seq
+        src, dst = (conn.client, conn.server) if direction == "c2s" else (conn.server, conn.client)
+        other = "s2c" if direction == "c2s" else "c2s"
+        packet = tcp_packet(src, dst, seq[conn, direction], seq[conn, other], flags, payload)
+        self._out.write(ts, _ETHERNET_IPV4 + packet)
+        seq[conn, direction] += len(payload) + (1 if flags & (SYN | FIN) else 0)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        self._out.close()
+
+
+def write_pcap(path: str | Path, events: Iterable[Event]) -> int:
+    """Write ``events`` (IPv4 connections) as packets; returns how many were written."""
+    pcap = EventPcap(path)
+    try:
+        pcap.write(events)
+    finally:
+        pcap.close()
+    return pcap.count

@@ -319,4 +319,5 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab lab") -> int:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        print(f"{prog}: stopped by Ctrl-C", file=sys.stderr)
         return 130

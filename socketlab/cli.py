@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -62,14 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_CTRL_C = 130  # what a shell reports for a command ended by SIGINT (128 + 2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     verb = VERBS[args.command]
-    module = importlib.import_module(verb.module)
     try:
+        module = importlib.import_module(verb.module)  # numpy, scapy…: seconds, a Ctrl-C may land
         if verb.passes_verb:
             return int(module.main([args.command, *args.args], prog="socketlab"))
         return int(module.main(args.args, prog=f"socketlab {args.command}"))
     except BrokenPipeError:  # piped into `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # commands that stop on Ctrl-C catch it; this is the rest
+        return stopped(f"socketlab {args.command}")
+
+
+def stopped(prog: str) -> int:
+    """Ctrl-C reached the top: one line, and the shell's status for it. A second Ctrl-C
+    while the command's ``finally`` blocks clean up (processes, files) is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass  # a closed or broken stdout: the line below goes to stderr all the same
+    print(f"{prog}: stopped by Ctrl-C", file=sys.stderr, flush=True)
+    return EXIT_CTRL_C

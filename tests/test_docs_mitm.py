@@ -11,18 +11,17 @@ and sends nothing past the handshake.
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.followed_lines import FollowedLines
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "inspector.md"
@@ -69,27 +68,18 @@ class Running:
             [sys.executable, "-m", "socketlab", *args], cwd=ROOT, env=env, text=True,
             encoding="utf-8", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
+        self.out = FollowedLines(self.proc.stdout)
+        self.seen = self.out.seen
 
     def expect(self, pattern: str) -> re.Match[str]:
         """The first line from now on that ``pattern`` matches."""
-        deadline = time.monotonic() + TIMEOUT
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.seen.append(line)
-            if found := re.search(pattern, line):
-                return found
-        pytest.fail(f"no line matching {pattern!r} within {TIMEOUT} s; so far: {self.seen}")
+        line = self.out.next_match(lambda line: re.search(pattern, line), TIMEOUT)
+        if line is None:
+            pytest.fail(f"no line matching {pattern!r} within {TIMEOUT} s; so far: {self.seen}")
+        found = re.search(pattern, line)
+        assert found is not None
+        return found
 
     def type(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -98,9 +88,7 @@ class Running:
 
     def exit_status(self) -> int:
         status = self.proc.wait(TIMEOUT)
-        time.sleep(0.05)  # the reader thread drains what is left
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
+        self.out.rest(TIMEOUT)
         return status
 
     def ctrl_c(self) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +22,7 @@ from socketlab.protocol import (
     PinStore,
     fingerprint,
 )
+from tests.followed_lines import FollowedLines
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10.0
@@ -45,27 +44,15 @@ class Tui:
             text=True,
             encoding="utf-8",
         )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
+        self.out = FollowedLines(self.proc.stdout)
+        self.seen = self.out.seen
 
     def expect(self, match: Callable[[str], bool], timeout: float = TIMEOUT) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.seen.append(line)
-            if match(line):
-                return line
-        pytest.fail(f"no matching line within {timeout} s; stdout so far: {self.seen}")
+        line = self.out.next_match(match, timeout)
+        if line is None:
+            pytest.fail(f"no matching line within {timeout} s; stdout so far: {self.seen}")
+        return line
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -80,11 +67,7 @@ class Tui:
             status = self.proc.wait(timeout)
         finally:
             self.proc.kill()
-        self._reader.join(timeout)
-        rest = []
-        while not self.lines.empty():
-            rest.append(self.lines.get())
-        self.seen += rest
+        rest = self.out.rest(timeout)
         stderr = self.proc.stderr.read()
         self.close()
         return status, "\n".join(rest), stderr
@@ -92,7 +75,7 @@ class Tui:
     def close(self) -> None:
         self.proc.kill()
         self.proc.wait(TIMEOUT)
-        self._reader.join(TIMEOUT)  # stdout is at EOF now; let the reader finish with it
+        self.out.rest(TIMEOUT)  # stdout is at EOF now; let the reader finish with it
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             assert stream is not None
             stream.close()

@@ -7,6 +7,7 @@ student's ``work/NN-…``, the starter, or the solution).
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import os
 import socket
@@ -91,7 +92,20 @@ def describe(error: BaseException) -> str:
     """A student's exception in words: a TODO left is "not written yet", not a crash."""
     if isinstance(error, NotImplementedError) and str(error).startswith("TODO"):
         return f"not written yet: {error}"
-    return f"your code raised {type(error).__name__}: {error}"
+    return f"your code raised {_kind(type(error))}: {error}"
+
+
+def _kind(cls: type[BaseException]) -> str:
+    """An exception class by the name a student can look up.
+
+    A library's class that shadows a builtin name (PyNaCl's RuntimeError, a CryptoError)
+    is named with its module and its library's family, or it reads like Python's own.
+    """
+    if cls.__module__ == "builtins" or not hasattr(builtins, cls.__name__):
+        return cls.__name__
+    family = [base.__name__ for base in cls.__mro__[1:] if base.__module__ == cls.__module__]
+    named = f"{cls.__module__}.{cls.__qualname__}"
+    return f"{named} (a {family[0]})" if family else named
 
 
 def install() -> None:

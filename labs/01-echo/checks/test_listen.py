@@ -38,9 +38,24 @@ def test_restart_on_the_same_port():
     try:
         again = module.open_listener("127.0.0.1", port)
     except OSError as error:
+        if _still_listening(port):
+            raise AssertionError(
+                f"the server was stopped and started again on port {port}, and open_listener() "
+                f"failed: {error}. Something still listens on that port although your listener "
+                "was closed: a copy of your program (os.fork()) or a listening socket that was "
+                "never closed holds it — SO_REUSEADDR cannot help with that") from None
         raise AssertionError(
             f"the server was stopped after a connection and started again on port {port}, and "
             f"open_listener() failed: {error}. The old connection still holds the port for a "
             "minute (TIME_WAIT): set SO_REUSEADDR with setsockopt() BEFORE bind() — after "
             "bind() it comes too late — README step 1") from None
     again.close()
+
+
+def _still_listening(port: int) -> bool:
+    """Whether a connect() to the port succeeds: a listener holds it, not TIME_WAIT."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

@@ -119,6 +119,9 @@ def run_checks(
             sys.executable, "-m", "pytest", str(lab.checks),
             "-p", "socketlab.labs.plugin", "-p", "socketlab.labs.guard",
             "-p", "no:cacheprovider", "-p", "no:threadexception",
+            # The plugin's watchdog covers each check's teardown too; pytest's own
+            # faulthandler plugin would cancel it as soon as a check fails.
+            "-p", "no:faulthandler",
             "-c", str(LABS_DIR / "checks.ini"), "--rootdir", str(lab.checks),
             "-q", "--tb=short", "-rN",
         ]

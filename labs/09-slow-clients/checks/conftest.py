@@ -84,15 +84,21 @@ class Wire:
         return self.clients[-1]
 
     def close(self) -> None:
-        for client in self.clients:  # stop a writer still waiting for work, as close() would
-            with contextlib.suppress(Exception), client.lock:
-                client.closing = True
-                client.lock.notify_all()
+        # The sockets first: a writer stuck in sendall() (holding its lock, if the
+        # student's code sends under it) fails at once and lets go of the lock.
         for sock in (self.peer, self.conn):
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # a writer stuck in sendall() fails at once
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+        for client in self.clients:  # stop a writer still waiting for work, as close() would
+            with contextlib.suppress(Exception):
+                if client.lock.acquire(timeout=WAIT):
+                    try:
+                        client.closing = True
+                        client.lock.notify_all()
+                    finally:
+                        client.lock.release()
         for client in self.clients:
             writer = getattr(client, "writer", None)
             if isinstance(writer, threading.Thread) and writer.ident is not None:

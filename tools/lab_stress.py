@@ -44,11 +44,14 @@ class LabFigures:
 
 
 def first_failure(run: CheckRun) -> str:
-    """One line for a failed run: its first ✗ and hint, or why no check could run."""
+    """One line for a failed run: its first ✗ and hint, what the code did to the process
+    (threads left, a fork, an exit), or why no check could run."""
     for result in run.results:
         if result.outcome in ("failed", "hung", "skipped"):
             hint = " ".join(result.message.split())[:300]
             return f"{result.outcome} {result.file}::{result.name}: {hint}"
+    if run.process_problems:
+        return " ".join(" ".join(run.process_problems).split())[:300]
     return run.problem or f"{run.passed} of {run.collected} checks passed"
 
 

@@ -21,12 +21,34 @@ from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
+from socketlab.i18n import Catalog
+
+from .language import RUNNER, lab_catalog
+
 _thread_errors: list[str] = []
 _retired: set[threading.Thread] = set()  # threads the checks ended (closing their listener)
 _checkers: set[threading.Thread] = set()  # the checks' own threads: never the student's errors
 _errors_lock = threading.Lock()
 _current_check: str | None = None  # the check running now (its pytest node id)
 _OWNER = "_socketlab_check"  # the attribute on a thread: the check that started it
+_words: Catalog = RUNNER  # the checked lab's table of words (use_lab), else the runner's
+
+
+def use_lab(lab_folder: Path) -> None:
+    """Speak the words of the lab in ``lab_folder`` (its ``locale/``): set once per run."""
+    global _words  # noqa: PLW0603 - one lab per check run
+    _words = lab_catalog(lab_folder)
+
+
+def _(message: str) -> str:
+    """``message`` in the student's language: checks mark their hints and sentences with
+    it (``_("got {n}").format(n=n)``: the English is the key, so never an f-string)."""
+    return _words.gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """``singular`` or ``plural`` for ``count``, in the student's language."""
+    return _words.ngettext(singular, plural, count)
 
 
 def target() -> Path:
@@ -91,8 +113,8 @@ def _innermost_student(frames: traceback.StackSummary) -> str | None:
 def describe(error: BaseException) -> str:
     """A student's exception in words: a TODO left is "not written yet", not a crash."""
     if isinstance(error, NotImplementedError) and str(error).startswith("TODO"):
-        return f"not written yet: {error}"
-    return f"your code raised {_kind(type(error))}: {error}"
+        return _("not written yet: {error}").format(error=error)
+    return _("your code raised {kind}: {error}").format(kind=_kind(type(error)), error=error)
 
 
 def _kind(cls: type[BaseException]) -> str:
@@ -267,7 +289,9 @@ def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
 def why(message: str) -> str:
     """``message``, after what a student's thread raised during this check (the likely cause)."""
     error = first_thread_exception()
-    return f"{error}\nso: {message}" if error else message
+    if not error:
+        return message
+    return _("{error}\nso: {message}").format(error=error, message=message)
 
 
 @contextmanager

@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "given: checks code the starter already has (may pass there)"
     )
     harness.install()
+    harness.use_lab(Path(str(config.rootpath)).parent)  # --rootdir is the lab's checks/
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -70,10 +71,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def sentence(item: pytest.Item) -> str:
-    """What the check checks, in the student's words: its docstring's first line."""
+    """What the check checks, in the student's words (and language): its docstring's
+    first line."""
     doc: str | None = getattr(getattr(item, "function", None), "__doc__", None)
     if doc and doc.strip():
-        return doc.strip().splitlines()[0]
+        return harness._(doc.strip().splitlines()[0])
     return item.name.removeprefix("test_").replace("_", " ")
 
 

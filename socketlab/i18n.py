@@ -57,10 +57,14 @@ def N_(message: str) -> str:
 
 
 class Catalog:
-    """One part of the kit's translations: ``folder/LANG.po`` for each language but English."""
+    """One part of the kit's translations: ``folder/LANG.po`` for each language but English.
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    A text it has no translation for is looked up in ``fallback`` (a lab's
+    checks fall back on the runner's words), then shown in English.
+    """
+
+    def __init__(self, folder: Path, fallback: Catalog | None = None) -> None:
+        self.folder, self.fallback = folder, fallback
         self._loaded: dict[str, gettext.NullTranslations] = {}
 
     def translations(self, lang: str | None = None) -> gettext.NullTranslations:
@@ -73,6 +77,8 @@ class Catalog:
             else:
                 mo = compile_po(po.read_text(encoding="utf-8"))
                 self._loaded[lang] = gettext.GNUTranslations(io.BytesIO(mo))
+            if self.fallback is not None and lang != ENGLISH:
+                self._loaded[lang].add_fallback(self.fallback.translations(lang))
         return self._loaded[lang]
 
     def gettext(self, message: str) -> str:

@@ -5,6 +5,7 @@ made from the solution."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from socketlab.labs.starters import differences, make_starter
 from tools.lab_stress import burners
 
 LABS = all_labs()
+HANGUL = re.compile("[\uac00-\ud7a3]")
 MUTANTS = [(lab, mutant) for lab in LABS for mutant in load_mutants(lab)]
 
 
@@ -43,11 +45,18 @@ def test_solution_passes_every_check(lab: Lab, needs_display: None, busy_machine
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
-def test_starter_fails_every_students_check(lab: Lab, needs_display: None) -> None:
+def test_starter_fails_every_students_check(lab: Lab, needs_display: None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # In Korean: a student who switched sees every sentence and every hint in Korean.
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
     run = run_checks(lab, lab.starter, stop_first=False)
     assert run.collected == len(run.results) > 0, run.problem or run.output[-2000:]
     passing = [r.id for r in run.results if r.outcome == "passed" and not r.given]
     assert not passing, f"these checks pass on the pristine starter: {passing}"
+    english = [f"{r.sentence} / {r.message}" for r in run.results
+               if not HANGUL.search(r.sentence) or (r.outcome != "passed"
+                                                    and not HANGUL.search(r.message))]
+    assert not english, "shown in English under SOCKETLAB_LANG=ko:\n" + "\n".join(english)
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)

@@ -1,0 +1,95 @@
+"""The runner's and every lab's Korean tables (labs/locale, labs/NN-name/locale) are
+complete, current and safe: every text a student can see has Korean, no entry
+outlives its English, and an entry keeps the English's placeholders and code.
+
+What a student sees with ``SOCKETLAB_LANG=ko`` is asserted where the checks run:
+test_labs_meta.py (every starter's ✗ in Korean) and test_runner.py (the report).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from socketlab.i18n import KOREAN, Catalog, parse_po
+from socketlab.labs.catalog import Lab, all_labs
+from socketlab.labs.language import RUNNER, lab_catalog
+from tools.lab_messages import lab_messages, missing, runner_messages
+
+LABS = all_labs()
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# What a student types or looks up, kept as it is: calls, options, bytes, protocol codes.
+CODE = re.compile(r"\b\w+\(\)|--[a-z][a-z-]*|\bb'[^']*'|\b[A-Z][A-Z_]{3,}\b")
+
+
+def _tables() -> list[tuple[str, Catalog, dict[str, str]]]:
+    return [("labs/locale", RUNNER, runner_messages())] + [
+        (f"labs/{lab.name}/locale", lab_catalog(lab.path), lab_messages(lab.path))
+        for lab in LABS
+    ]
+
+
+TABLES = _tables()
+
+
+@pytest.mark.parametrize(("name", "catalog", "texts"), TABLES, ids=[t[0] for t in TABLES])
+def test_every_text_has_korean(name: str, catalog: Catalog, texts: dict[str, str]) -> None:
+    lacking = missing(texts, catalog)
+    assert not lacking, (
+        f"no Korean in {name}/ko.po (python -m tools.lab_messages gives the entries) for:\n"
+        + "\n".join(f"{where}: {text!r}" for text, where in lacking.items()))
+
+
+@pytest.mark.parametrize(("name", "catalog", "texts"), TABLES, ids=[t[0] for t in TABLES])
+def test_no_entry_outlives_its_english(name: str, catalog: Catalog,
+                                       texts: dict[str, str]) -> None:
+    if not (catalog.folder / "ko.po").is_file():
+        pytest.fail(f"{name}/ko.po is missing")
+    stale = sorted(set(catalog.entries(KOREAN)) - set(texts))
+    assert stale == [], f"{name}/ko.po translates text nothing shows any more: {stale}"
+
+
+@pytest.mark.parametrize(("name", "catalog", "texts"), TABLES, ids=[t[0] for t in TABLES])
+def test_korean_keeps_placeholders_and_code(name: str, catalog: Catalog,
+                                            texts: dict[str, str]) -> None:
+    text = (catalog.folder / "ko.po").read_text(encoding="utf-8")
+    assert "#, fuzzy" not in text, f"{name}/ko.po has fuzzy entries"
+    assert [k for k, forms in parse_po(text).items() if k and not all(forms)] == [], (
+        f"{name}/ko.po has empty entries")
+    wrong = []
+    for english, forms in catalog.entries(KOREAN).items():
+        for korean in forms:
+            if sorted(PLACEHOLDER.findall(english)) != sorted(PLACEHOLDER.findall(korean)):
+                wrong.append(f"placeholders: {english!r} -> {korean!r}")
+            if set(CODE.findall(english)) - set(CODE.findall(korean)):
+                wrong.append(f"code {set(CODE.findall(english)) - set(CODE.findall(korean))}: "
+                             f"{english!r} -> {korean!r}")
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_no_check_hides_the_translator(lab: Lab) -> None:
+    """``client, _ = pair`` inside a check makes its ``_("…")`` call a tuple's item."""
+    hiding = []
+    for path in sorted((lab.checks).glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        hiding += [f"{path.name} line {node.lineno}" for node in ast.walk(tree)
+                   if isinstance(node, ast.Name) and node.id == "_"
+                   and isinstance(node.ctx, ast.Store)]
+    assert hiding == [], f"'_' is assigned (name the unused value, e.g. 'unused'): {hiding}"
+
+
+def test_a_lab_text_falls_back_on_the_runner_then_english(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "locale").mkdir()
+    (tmp_path / "locale" / "ko.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "the lab\'s own"\nmsgstr "실습의 것"\n', encoding="utf-8")
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
+    catalog = lab_catalog(tmp_path)
+    assert catalog.gettext("the lab's own") == "실습의 것"
+    assert catalog.gettext("not written yet: {error}") == "아직 작성하지 않음: {error}"
+    assert catalog.gettext("never marked") == "never marked"

@@ -162,6 +162,10 @@ class ChatServer:
         # slower for box at 200 clients. The hub keeps running meanwhile.
         self._write_turn = threading.Lock()
         self._peers: dict[int, Peer] = {}
+        # Every peer whose threads may still run, in the chat or already gone from it
+        # (its reader still ending): stop() joins them all. Under the lock.
+        self._threaded: set[Peer] = set()
+        self._prune_at = 64  # the size at which ended peers are dropped from it (amortised)
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
@@ -249,7 +253,9 @@ class ChatServer:
             peer.writer.join(max(0.0, deadline - time.monotonic()))
         for peer in peers:
             peer.outbox.abort()  # the last frames are out (or the peer stalled): end the readers
-        for peer in peers:
+        with self._lock:
+            ending, self._threaded = self._threaded, set()
+        for peer in ending:
             peer.reader.join(2 * CLOSE_GRACE)
             if peer.reader.is_alive():
                 log.warning("thread %s did not finish", peer.reader.name)
@@ -435,10 +441,15 @@ class ChatServer:
     def _new_peer(
         self, conn_id: int, sock: socket.socket, addr: tuple[str, int], conn: ServerConnection
     ) -> Peer:
-        """A peer with its two threads (the event engine makes its own kind)."""
-        return Peer(
+        """A peer with its two threads (the event engine makes its own kind). Under the lock."""
+        peer = Peer(
             self, conn_id, sock, addr, conn, sendq=self.sendq, keylog=self.keylog, tracer=self.trace
         )
+        if len(self._threaded) >= self._prune_at:
+            self._threaded = {p for p in self._threaded if p.reader.is_alive()}
+            self._prune_at = 2 * len(self._threaded) + 64
+        self._threaded.add(peer)
+        return peer
 
     def _make_room(self, host: str, batch: _Batch) -> None:
         """Before a new connection from ``host`` joins the pending ones (not logged in):

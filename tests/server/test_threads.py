@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
-from socketlab.protocol import Error, Joined
-from socketlab.server import ChatServer
+from socketlab.protocol import Error, Joined, Left, Message, Say
+from socketlab.server import ChatServer, FloodLimits
 from tests.server.server_helpers import RawClient, eventually, running_threads, server_threads
 
 
@@ -59,3 +60,34 @@ def test_stop_is_idempotent_and_a_context_manager_stops() -> None:
         assert server_threads(before) == ["accept"]
     assert server_threads(before) == []
     server.stop()
+
+
+def test_stop_ends_the_threads_of_a_client_still_leaving() -> None:
+    """A client already gone from the chat, whose writer is still stuck sending to it
+    (it never reads): stop() waits for its threads too, so none outlives the server."""
+    before = running_threads()
+    server = ChatServer("127.0.0.1", 0, sendq=64 * 1024 * 1024, flood=FloodLimits(rate=0))
+    server.start()
+    alice = RawClient(server.address)
+    staller = RawClient(server.address, rcvbuf=4096)  # it never calls recv
+    try:
+        alice.handshake()
+        alice.login("alice")
+        staller.handshake()
+        staller.login("staller")
+        alice.wait_for(lambda m: m == Joined("staller"))
+        lines = 2500  # 5 MB: more than the staller's socket buffers hold
+        for number in range(lines):
+            alice.send(Say(f"{number:04} " + "x" * 1995))
+            if number % 50 == 49:  # alice reads her own lines back, so only the staller lags
+                alice.wait_for(lambda m, n=number: isinstance(m, Message)
+                               and m.text.startswith(f"{n:04} "))
+        staller.sock.shutdown(socket.SHUT_WR)  # it leaves; its writer is still stuck on it
+        alice.wait_for(lambda m: isinstance(m, Left) and m.name == "staller")
+        assert any(name == "reader-staller" for name in server_threads(before))
+        server.stop()
+        assert server_threads(before) == []
+    finally:
+        server.stop()
+        alice.close()
+        staller.close()

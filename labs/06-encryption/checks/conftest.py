@@ -79,7 +79,7 @@ def show(body: bytes) -> str:
     try:
         return repr(body[:120].decode("utf-8"))
     except UnicodeDecodeError:
-        return f"{len(body)} bytes {body[:16].hex(' ')} …"
+        return _("{size} bytes {start} …").format(size=len(body), start=body[:16].hex(" "))
 
 
 class BoxClient:

@@ -23,6 +23,8 @@ import pytest
 
 from socketlab.client.chat_client import ChatClient
 from socketlab.labs import harness
+from socketlab.labs.harness import _
+from socketlab.labs.language import N_
 from socketlab.protocol import ServerHello, Welcome, encode_frame, encode_message
 from socketlab.server import ChatServer, FloodLimits
 
@@ -38,7 +40,7 @@ WAIT = 3.0  # seconds: only a wrong answer waits this long
 FROZEN_S = 2.0  # the main thread away from Tk's loop this long: the window froze
 _no_display: list[str] = []  # why no window could be opened, once known
 TK_OFF_MAIN = "main thread is not in main loop"  # what tkinter raises in another thread
-OFF_MAIN_THREAD = ("so: a widget was touched from a thread other than the main one — Tk is not "
+OFF_MAIN_THREAD = N_("so: a widget was touched from a thread other than the main one — Tk is not "
                    "thread-safe, so only the main thread may touch widgets: the receive thread "
                    "only puts messages on self.events, and poll() shows them (README steps 1 "
                    "and 3)")
@@ -50,13 +52,14 @@ def root() -> Iterator[tk.Tk]:
     try:
         window = tk.Tk()
     except tk.TclError as error:
-        reason = (f"no display to open a window on ({error}): run the checks on your desktop, "
-                  "or start a virtual display first: Xvfb :99 & export DISPLAY=:99")
+        reason = _("no display to open a window on ({error}): run the checks on your desktop, "
+                   "or start a virtual display first: Xvfb :99 & export DISPLAY=:99"
+                   ).format(error=error)
         if _no_display:  # said in full once; the next checks only point at it
-            reason = "no display (see above)"
+            reason = _("no display (see above)")
         _no_display.append(reason)
         if IN_CI:
-            pytest.fail(f"required under CI: {reason}", pytrace=False)
+            pytest.fail(_("required under CI: {reason}").format(reason=reason), pytrace=False)
         pytest.skip(reason)
     errors: list[str] = []
 
@@ -105,8 +108,9 @@ def server_process() -> Iterator[tuple[str, int]]:
         port = child.stdout.readline().strip() if child.stdout else ""
         if not port.isdigit():
             child.kill()
-            _, errors = child.communicate(timeout=WAIT)
-            pytest.fail(f"the kit's server did not start: {errors.strip()[-300:]}")
+            _output, errors = child.communicate(timeout=WAIT)
+            pytest.fail(_("the kit's server did not start: {errors}").format(
+                errors=errors.strip()[-300:]))
         yield "127.0.0.1", int(port)
     finally:
         if child.stdin:
@@ -141,7 +145,7 @@ def one_connection_server(then: bytes | None,
 
     def serve() -> None:
         with listener:
-            conn, _ = listener.accept()
+            conn, _address = listener.accept()
         with conn:
             conn.sendall(greeting)
             hang_up.wait(WAIT)
@@ -253,7 +257,8 @@ class Gui:
                 continue
             if self.frozen_at is None:
                 frame = sys._current_frames().get(main or -1)
-                self.frozen_at = harness.student_location_of_frame(frame) or "outside your code"
+                self.frozen_at = (harness.student_location_of_frame(frame)
+                                  or _("outside your code"))
             try:
                 self.window.connection.close()
             except OSError:
@@ -265,10 +270,11 @@ class Gui:
         self._guard.join()
 
     def frozen_message(self) -> str:
-        return (f"the window froze: the main thread did not come back to Tk's loop for more "
-                f"than {FROZEN_S:.0f} s (it was at {self.frozen_at}) — it must never wait for "
-                "the network: only the receive thread calls receive(), and poll() takes "
-                "events with get_nowait() (README steps 1 and 3)")
+        return _("the window froze: the main thread did not come back to Tk's loop for more "
+                 "than {seconds:.0f} s (it was at {where}) — it must never wait for "
+                 "the network: only the receive thread calls receive(), and poll() takes "
+                 "events with get_nowait() (README steps 1 and 3)"
+                 ).format(seconds=FROZEN_S, where=self.frozen_at)
 
     def call(self, function: Callable[[], object]) -> None:
         """``function()`` on the main thread, watched; fails the check if the window froze,
@@ -282,10 +288,10 @@ class Gui:
             raise AssertionError(self.frozen_message())
         crash = harness.first_thread_exception()
         if crash and TK_OFF_MAIN in crash:
-            raise AssertionError(f"{crash}\n{OFF_MAIN_THREAD}")
+            raise AssertionError(f"{crash}\n{_(OFF_MAIN_THREAD)}")
         errors = getattr(self.root, "callback_errors", [])
         if errors:
-            raise AssertionError(f"in a Tk callback, {errors[0]}")
+            raise AssertionError(_("in a Tk callback, {error}").format(error=errors[0]))
 
     def update(self) -> None:
         """One round of Tk's loop, watched."""
@@ -340,7 +346,7 @@ class Gui:
         users.see(index)
         self.update()
         x, y, _width, height = users.bbox(index)
-        for _ in range(2):
+        for _click in range(2):
             users.event_generate("<ButtonPress-1>", x=x + 5, y=y + height // 2)
             users.event_generate("<ButtonRelease-1>", x=x + 5, y=y + height // 2)
         self.update()
@@ -363,9 +369,10 @@ def open_window(root: tk.Tk, server: ChatServer, gui_module: ModuleType,
         connections.append(connection)
         window = gui_module.ChatWindow(root, connection)
         for attr in ("log", "users", "entry", "send_button"):
-            assert hasattr(window, attr), (
-                f"ChatWindow has no self.{attr}: the checks find the widgets by these names "
-                "(log, users, entry, send_button) — keep them as the starter has them")
+            assert hasattr(window, attr), _(
+                "ChatWindow has no self.{attr}: the checks find the widgets by these names "
+                "(log, users, entry, send_button) — keep them as the starter has them"
+            ).format(attr=attr)
         guis.append(Gui(root, window))
         return guis[-1]
 
@@ -418,15 +425,17 @@ class TkFromOtherThreads:
         if not self._on or threading.get_ident() == self._main:
             return
         if event == "call" and frame.f_code.co_filename.startswith(self.TKINTER):
-            what = f"tkinter's {frame.f_code.co_name}()"
+            what = _("tkinter's {function}()").format(function=frame.f_code.co_name)
         elif event == "c_call" and type(getattr(arg, "__self__", None)).__name__ == "tkapp":
-            what = f"Tcl's {arg.__name__}()"
+            what = _("Tcl's {function}()").format(function=arg.__name__)
         else:
             return
         names = {thread.ident: thread.name for thread in threading.enumerate()}
+        thread = names.get(threading.get_ident(), "?")
         where = harness.student_location_of_frame(frame)
-        record = f"the thread {names.get(threading.get_ident(), '?')!r} called {what}" + (
-            f" from {where}" if where else "")
+        record = (_("the thread {thread!r} called {what} from {where}") if where
+                  else _("the thread {thread!r} called {what}")).format(
+                      thread=thread, what=what, where=where)
         with self._lock:
             if record not in self.calls:
                 self.calls.append(record)

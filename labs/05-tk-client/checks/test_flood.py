@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from conftest import Gui
 
+from socketlab.labs.harness import _
 from socketlab.protocol import Hello, Login, Say, encode_frame, encode_message
 
 FLOOD = 2000
@@ -66,12 +67,12 @@ def test_window_never_freezes_under_a_flood(open_window: Callable[..., Gui],
     worst = max(itertools.pairwise(ticks), key=lambda pair: pair[1][1] - pair[0][1])
     busy_ms = (worst[1][1] - worst[0][1]) * 1000
     wall_ms = (worst[1][0] - worst[0][0]) * 1000
-    assert last in window.log(), (
-        f"only part of the {FLOOD} messages reached the log within {TIMEOUT_S:.0f} s "
-        "(README steps 3 and 4)")
-    assert busy_ms < LIMIT_MS, (
-        f"while {FLOOD} messages poured in, the main thread worked {busy_ms:.0f} ms "
-        f"({wall_ms:.0f} ms by the clock) without coming back to Tk's loop: for that long "
-        f"the window could not redraw or react to a click (more than {LIMIT_MS} ms feels "
+    assert last in window.log(), _(
+        "only part of the {flood} messages reached the log within {timeout:.0f} s "
+        "(README steps 3 and 4)").format(flood=FLOOD, timeout=TIMEOUT_S)
+    assert busy_ms < LIMIT_MS, _(
+        "while {flood} messages poured in, the main thread worked {busy_ms:.0f} ms "
+        "({wall_ms:.0f} ms by the clock) without coming back to Tk's loop: for that long "
+        "the window could not redraw or react to a click (more than {limit} ms feels "
         "frozen) — handle at most BATCH events per poll() and let after() call it again "
-        "(README step 3)")
+        "(README step 3)").format(flood=FLOOD, busy_ms=busy_ms, wall_ms=wall_ms, limit=LIMIT_MS)

@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 from conftest import WAIT, Gui, TkFromOtherThreads, Users
 
+from socketlab.labs.harness import _
+
 
 def test_widgets_touched_only_from_the_main_thread(tk_watch: TkFromOtherThreads,
                                                    open_window: Callable[[str], Gui],
@@ -23,11 +25,12 @@ def test_widgets_touched_only_from_the_main_thread(tk_watch: TkFromOtherThreads,
     window.pump(off_main_or(lambda: "bob left" in window.log() and "nobody" in window.log()))
     window.window.connection.close()  # the end of the session: the receive thread's last act
     window.pump(off_main_or(lambda: "disconnected" in window.log()), timeout=1.0)
-    assert not tk_watch.calls, (
-        f"{tk_watch.calls[0]}: Tk is not thread-safe, so only the main thread may touch "
+    assert not tk_watch.calls, _(
+        "{call}: Tk is not thread-safe, so only the main thread may touch "
         "widgets — one touched from another thread may work for a while, then crash or freeze "
         "the window at random — the "
         "receive thread may only put messages on self.events; poll() shows them "
-        "(README steps 1 and 3)")
-    assert "bob: one" in window.log() and "bob left" in window.log(), (
-        f"the session did not reach the log within {WAIT:.0f} s (README steps 3–5)")
+        "(README steps 1 and 3)").format(call=tk_watch.calls[0])
+    assert "bob: one" in window.log() and "bob left" in window.log(), _(
+        "the session did not reach the log within {wait:.0f} s (README steps 3–5)"
+    ).format(wait=WAIT)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from conftest import WAIT, Gui, Users
 
+from socketlab.labs.harness import _
+
 
 def _record_handled(gui: Gui) -> list[tuple[dict, bool]]:
     """Replace the window's handle() by a recorder: (message, called on the main thread?)."""
@@ -20,12 +22,13 @@ def test_messages_reach_handle_on_the_main_thread(window: Gui, users: Users) -> 
     handled = _record_handled(window)
     bob = users.join("bob")
     bob.say("are you there?")
-    seen = window.pump(lambda: any(m.get("text") == "are you there?" for m, _ in handled))
-    assert seen, (
-        f"bob said 'are you there?', but handle() was not called with it within {WAIT:.0f} s — "
+    seen = window.pump(lambda: any(m.get("text") == "are you there?" for m, _main in handled))
+    assert seen, _(
+        "bob said 'are you there?', but handle() was not called with it within {wait:.0f} s — "
         "start the receive thread and schedule poll() with self.root.after() in __init__ "
-        "(README step 2), and call self.handle(event) for each event in poll() (step 3)")
-    assert all(on_main for _, on_main in handled), (
+        "(README step 2), and call self.handle(event) for each event in poll() (step 3)"
+    ).format(wait=WAIT)
+    assert all(on_main for _message, on_main in handled), _(
         "handle() was called from another thread: only poll(), on the main thread, may call it "
         "(README step 3)")
 
@@ -34,14 +37,14 @@ def test_poll_never_waits(window: Gui) -> None:
     """poll() returns at once when nothing is queued: it never waits for a message"""
     window.pump(lambda: False, timeout=0.2)  # whatever was queued at login is handled
     waits = []
-    for _ in range(5):  # a wait happens every time; a busy machine's delay does not
+    for _time in range(5):  # a wait happens every time; a busy machine's delay does not
         started = time.monotonic()
         window.call(window.window.poll)
         waits.append(time.monotonic() - started)
-    assert min(waits) < 0.05, (
-        f"with nothing queued, poll() waited {min(waits):.2f} s or more, each of 5 times: all "
+    assert min(waits) < 0.05, _(
+        "with nothing queued, poll() waited {wait:.2f} s or more, each of 5 times: all "
         "that time the window was frozen — take events with self.events.get_nowait() and "
-        "stop at queue.Empty (README step 3)")
+        "stop at queue.Empty (README step 3)").format(wait=min(waits))
 
 
 def test_a_backlog_is_shown_in_slices(window: Gui, gui_module) -> None:
@@ -54,14 +57,17 @@ def test_a_backlog_is_shown_in_slices(window: Gui, gui_module) -> None:
     window.call(window.window.poll)
     in_one_poll = len(handled)
     assert 0 < in_one_poll <= 500 and in_one_poll < total, (
-        f"one poll() handled {in_one_poll} of {total} waiting messages" + (
-            ": nothing — poll() must handle what is queued (README step 3)" if not in_one_poll
-            else ": while it runs the window cannot redraw or answer a click — handle at most "
-                 "BATCH (e.g. 100) per poll, then let after() call poll() again (README step 3)"))
-    assert window.pump(lambda: len(handled) == total), (
-        f"after the first slice, only {len(handled)} of {total} messages were handled within "
-        f"{WAIT:.0f} s — poll() must schedule itself again with after() (README step 3)")
-    assert [m["text"] for m, _ in handled] == [f"line {i}" for i in range(total)], (
+        _("one poll() handled {handled} of {total} waiting messages: nothing — poll() must "
+          "handle what is queued (README step 3)") if not in_one_poll
+        else _("one poll() handled {handled} of {total} waiting messages: while it runs the "
+               "window cannot redraw or answer a click — handle at most BATCH (e.g. 100) per "
+               "poll, then let after() call poll() again (README step 3)")
+    ).format(handled=in_one_poll, total=total)
+    assert window.pump(lambda: len(handled) == total), _(
+        "after the first slice, only {handled} of {total} messages were handled within "
+        "{wait:.0f} s — poll() must schedule itself again with after() (README step 3)"
+    ).format(handled=len(handled), total=total, wait=WAIT)
+    assert [m["text"] for m, _main in handled] == [f"line {i}" for i in range(total)], _(
         "the messages were handled out of order (README step 3)")
 
 
@@ -83,7 +89,7 @@ def test_one_bad_message_does_not_stop_polling(window: Gui) -> None:
         window.root.update()  # not window.update(): the check's own ValueError is expected
         time.sleep(0.005)
     window.root.callback_errors.clear()
-    assert handled, (
+    assert handled, _(
         "handle() raised on one message, and nothing after it was shown: the window went "
         "deaf for good — schedule the next poll with self.root.after() in a finally: block, so "
         "one message handle() cannot show does not stop the updates (README step 3)")
@@ -96,12 +102,14 @@ def test_closed_shows_disconnected_and_stops_polling(
     address, hang_up = hanging_up_server
     window = open_window("alice", address)
     hang_up.set()
-    why = (f"the server hung up, and the log did not say 'disconnected' within {WAIT:.0f} s — "
-           "at CLOSED, poll() shows '*** disconnected' and stops (README step 3)")
+    why = _("the server hung up, and the log did not say 'disconnected' within {wait:.0f} s — "
+            "at CLOSED, poll() shows '*** disconnected' and stops (README step 3)"
+            ).format(wait=WAIT)
     try:
         shown = window.pump(lambda: "disconnected" in window.log())
     except AssertionError as error:  # e.g. CLOSED handed to handle() as if it were a message
-        raise AssertionError(f"{error}\nso: {why}") from None
+        raise AssertionError(_("{error}\nso: {message}").format(error=error, message=why)
+                             ) from None
     assert shown, why
     polls = [0]
     original = window.window.poll
@@ -112,6 +120,6 @@ def test_closed_shows_disconnected_and_stops_polling(
 
     window.window.poll = counted  # what poll() schedules from now on is counted
     window.pump(lambda: False, timeout=0.5)
-    assert polls[0] <= 1, (
-        f"after CLOSED, poll() still ran {polls[0]} times in 0.5 s: the connection is over — "
-        "at CLOSED, stop: no more self.root.after() (README step 3)")
+    assert polls[0] <= 1, _(
+        "after CLOSED, poll() still ran {polls} times in 0.5 s: the connection is over — "
+        "at CLOSED, stop: no more self.root.after() (README step 3)").format(polls=polls[0])

@@ -8,6 +8,7 @@ from types import ModuleType
 from conftest import WAIT, Users
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.server import ChatServer
 
 
@@ -19,10 +20,11 @@ class ReceiveSide:
         self.events: queue.Queue = queue.Queue()
 
     def __getattr__(self, name: str) -> object:
-        raise AttributeError(
-            f"the receive thread used self.{name}: it may use only self.connection and "
+        raise AttributeError(_(
+            "the receive thread used self.{name}: it may use only self.connection and "
             "self.events — widgets, and handle() or show() that touch them, belong to the main "
-            "thread: put each message on self.events, and poll() shows it (README step 1)")
+            "thread: put each message on self.events, and poll() shows it (README step 1)"
+        ).format(name=name))
 
 
 def _start_receive_loop(gui_module: ModuleType, connection: object) -> tuple[ReceiveSide, threading.Thread]:
@@ -59,12 +61,14 @@ def test_every_message_goes_on_the_queue(server: ChatServer, users: Users,
         bob.close()
         got = _take(window.events, 3)
         kinds = [message.get("type") if isinstance(message, dict) else message for message in got]
-        assert kinds == ["joined", "message", "left"], harness.why(
-            f"expected the messages joined, message, left on self.events, got {kinds or 'nothing'} "
-            f"within {WAIT:.0f} s — receive_loop must put each message from "
-            "self.connection.receive() on self.events, as it is (README step 1)")
-        assert got[1]["text"] == "hello alice", f"the message came with the wrong text: {got[1]}"
-        assert thread.is_alive(), (
+        assert kinds == ["joined", "message", "left"], harness.why(_(
+            "expected the messages joined, message, left on self.events, got {kinds} "
+            "within {wait:.0f} s — receive_loop must put each message from "
+            "self.connection.receive() on self.events, as it is (README step 1)"
+        ).format(kinds=kinds or _("nothing"), wait=WAIT))
+        assert got[1]["text"] == "hello alice", _(
+            "the message came with the wrong text: {message}").format(message=got[1])
+        assert thread.is_alive(), _(
             "receive_loop returned while the connection was still open: it must keep "
             "receiving until receive() returns None (README step 1)")
     finally:
@@ -76,8 +80,8 @@ def test_closed_comes_last(server: ChatServer, gui_module: ModuleType, protocol_
                            hanging_up_server: tuple[tuple[str, int], threading.Event]) -> None:
     """When the connection ends, the receive thread puts CLOSED on the queue and stops"""
     address, hang_up = hanging_up_server
-    ways = [("the server hung up (receive() returned None)", address, hang_up.set),
-            ("the window had closed the connection (receive() raised OSError)",
+    ways = [(_("the server hung up (receive() returned None)"), address, hang_up.set),
+            (_("the window had closed the connection (receive() raised OSError)"),
              server.address, None)]
     for how, where, hang_up_now in ways:
         connection = protocol_module.connect(*where, "alice", timeout=WAIT)
@@ -89,13 +93,15 @@ def test_closed_comes_last(server: ChatServer, gui_module: ModuleType, protocol_
                 hang_up_now()
             thread.join(WAIT)
             got = list(_drain(window.events))
-            assert got and got[-1] is gui_module.CLOSED, harness.why(
-                f"{how}: expected CLOSED as the last event on self.events, got "
-                f"{got or 'nothing'} — catch OSError, and put CLOSED in a finally: block, so "
-                "the window learns of the end whatever it was (README step 1)")
-            assert not thread.is_alive(), harness.why(
-                f"{how}, but receive_loop was still running {WAIT:.0f} s later: stop when "
-                "receive() returns None or raises OSError (README step 1)")
+            assert got and got[-1] is gui_module.CLOSED, harness.why(_(
+                "{how}: expected CLOSED as the last event on self.events, got "
+                "{got} — catch OSError, and put CLOSED in a finally: block, so "
+                "the window learns of the end whatever it was (README step 1)"
+            ).format(how=how, got=got or _("nothing")))
+            assert not thread.is_alive(), harness.why(_(
+                "{how}, but receive_loop was still running {wait:.0f} s later: stop when "
+                "receive() returns None or raises OSError (README step 1)"
+            ).format(how=how, wait=WAIT))
         finally:
             connection.close()
             harness.forget_thread_exceptions()  # an OSError a student let through is reported above
@@ -110,13 +116,13 @@ def test_garbage_ends_the_loop_quietly(gui_module: ModuleType, protocol_module: 
         thread.join(WAIT)
         got = list(_drain(window.events))
         crash = harness.first_thread_exception()
-        assert crash is None, (
-            f"{crash}\nso: the server sent a frame that is not JSON, and receive() raised "
+        assert crash is None, _("{error}\nso: {message}").format(error=crash, message=_(
+            "the server sent a frame that is not JSON, and receive() raised "
             "ProtocolError — catch it like OSError: the connection is over either way "
-            "(README step 1)")
-        assert got and got[-1] is gui_module.CLOSED, (
-            f"the server sent a frame that is not JSON: expected CLOSED as the last event on "
-            f"self.events, got {got or 'nothing'} (README step 1)")
+            "(README step 1)"))
+        assert got and got[-1] is gui_module.CLOSED, _(
+            "the server sent a frame that is not JSON: expected CLOSED as the last event on "
+            "self.events, got {got} (README step 1)").format(got=got or _("nothing"))
     finally:
         connection.close()
 

@@ -27,6 +27,8 @@ from nacl.bindings import crypto_box_easy_afternm
 from nacl.signing import SigningKey
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
+from socketlab.labs.language import N_
 from socketlab.protocol import (
     ClientConnection,
     FrameDecoder,
@@ -39,14 +41,15 @@ from socketlab.protocol.secure import open_any_nonce
 
 SERVE_THREAD = "student-serve"
 WAIT = 3.0  # how long a check waits for an answer: only a wrong program makes it wait this long
-SEALED_AFTER = "after server_hello every frame is sealed, errors too"
+SEALED_AFTER = N_("after server_hello every frame is sealed, errors too")
+A_CLIENT = N_("a client")  # the label of a client the check gave no name
 # Low-order X25519 points: with any of them, the shared secret is all zeros (libsodium's list).
 LOW_ORDER = {
-    "all zeros": bytes(32),
+    N_("all zeros"): bytes(32),
     "01 00 … 00": b"\x01" + bytes(31),
-    "a point of order 8": bytes.fromhex(
+    N_("a point of order 8"): bytes.fromhex(
         "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
-    "another point of order 8": bytes.fromhex(
+    N_("another point of order 8"): bytes.fromhex(
         "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
     "p - 1": bytes.fromhex(
         "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
@@ -76,7 +79,7 @@ def show(body: bytes) -> str:
     try:
         return repr(body[:120].decode("utf-8"))
     except UnicodeDecodeError:
-        return f"{len(body)} bytes {body[:16].hex(' ')} …"
+        return _("{size} bytes {start} …").format(size=len(body), start=body[:16].hex(" "))
 
 
 class BoxClient:
@@ -86,7 +89,7 @@ class BoxClient:
     sealed body it opened, with the message inside, in order.
     """
 
-    def __init__(self, address: tuple[str, int], label: str = "a client") -> None:
+    def __init__(self, address: tuple[str, int], label: str = A_CLIENT) -> None:
         self.label = label
         self.sock = harness.connect(address)
         self.kit = ClientConnection("box")
@@ -96,6 +99,11 @@ class BoxClient:
         self._bodies: deque[bytes] = deque()  # frames read, not yet looked at
         self.received: list[tuple[bytes, dict[str, Any]]] = []  # (sealed body, its message)
         self.ended = False
+
+    @property
+    def who(self) -> str:
+        """The label in the student's language: a name as it is, "a client" translated."""
+        return _(self.label)
 
     # -- sending -------------------------------------------------------------------
 
@@ -122,27 +130,30 @@ class BoxClient:
                 harness.eventually(lambda: harness.first_thread_exception() is not None, 0.5)
             raise AssertionError(self._silence("server_hello"))
         if body[:1] != b"{":
-            raise AssertionError(harness.why(
-                f"{self.label} sent a box hello; your answer {show(body)} is not plaintext "
+            raise AssertionError(harness.why(_(
+                "{label} sent a box hello; your answer {body} is not plaintext "
                 "JSON: it looks sealed. server_hello goes out in plaintext (the client has no "
                 "session key until it reads it): set client.channel only after sending it "
-                "— README step 5"))
+                "— README step 5").format(label=self.who, body=show(body))))
         try:
             answer = self.kit.receive_data(encode_frame(body))
         except SocketlabError as error:
-            raise AssertionError(harness.why(
-                f"{self.label} sent a box hello; your answer {show(body)} is not the "
-                f"server_hello of docs/protocol.md section 4: {error.code}: {error.message} "
-                "— README step 5")) from None
+            raise AssertionError(harness.why(_(
+                "{label} sent a box hello; your answer {body} is not the "
+                "server_hello of docs/protocol.md section 4: {code}: {message} "
+                "— README step 5").format(label=self.who, body=show(body), code=error.code,
+                                          message=error.message))) from None
         if answer and answer[0].TYPE == "error":
-            raise AssertionError(harness.why(
-                f"{self.label} sent a good box hello and got {show(body)}: a box hello with a "
-                "fresh key is answered with server_hello — README step 5"))
+            raise AssertionError(harness.why(_(
+                "{label} sent a good box hello and got {body}: a box hello with a "
+                "fresh key is answered with server_hello — README step 5"
+            ).format(label=self.who, body=show(body))))
         self.key = self.kit.session_key
 
     def login(self, name: str) -> dict[str, Any]:
         self.send({"type": "login", "name": name})
-        return self.expect("welcome", f"{name} logged in (sealed) after the handshake")
+        return self.expect("welcome", _("{name} logged in (sealed) after the handshake"
+                                        ).format(name=name))
 
     # -- receiving -----------------------------------------------------------------
 
@@ -157,7 +168,7 @@ class BoxClient:
     def _read(self, timeout: float) -> bool:
         """Read once something came; False on close or when ``timeout`` passed."""
         self.sock.settimeout(0.05)
-        for _ in _slices(timeout):
+        for _slice in _slices(timeout):
             try:
                 data = self.sock.recv(65536)
             except TimeoutError:
@@ -170,9 +181,10 @@ class BoxClient:
             try:
                 self._bodies.extend(self._frames.feed(data))
             except SocketlabError as error:
-                raise AssertionError(harness.why(
-                    f"{self.label} got bytes that are not a frame ({error.message}): every "
-                    "frame is a 4-byte big-endian length, then the body")) from None
+                raise AssertionError(harness.why(_(
+                    "{label} got bytes that are not a frame ({message}): every "
+                    "frame is a 4-byte big-endian length, then the body"
+                ).format(label=self.who, message=error.message))) from None
             if self._bodies:
                 return True
         return False
@@ -191,17 +203,20 @@ class BoxClient:
             inner = open_any_nonce(self.key, body)
         except SocketlabError as error:
             if body[:1] == b"{":
-                raise AssertionError(harness.why(
-                    f"{self.label} got {show(body)} in plaintext after the handshake: "
-                    f"{SEALED_AFTER} — README step 7")) from None
-            raise AssertionError(harness.why(
-                f"{self.label} got a frame after the handshake that does not open with the "
-                f"session key ({error.code}): seal it as nonce (24) + MAC (16) + ciphertext, "
-                "under session_key() — README steps 1, 2 and 7")) from None
+                raise AssertionError(harness.why(_(
+                    "{label} got {body} in plaintext after the handshake: "
+                    "{rule} — README step 7").format(
+                        label=self.who, body=show(body), rule=_(SEALED_AFTER)))) from None
+            raise AssertionError(harness.why(_(
+                "{label} got a frame after the handshake that does not open with the "
+                "session key ({code}): seal it as nonce (24) + MAC (16) + ciphertext, "
+                "under session_key() — README steps 1, 2 and 7"
+            ).format(label=self.who, code=error.code))) from None
         if len(inner) != 1:
-            raise AssertionError(harness.why(
-                f"{self.label} opened a sealed frame holding {len(inner)} inner frames: seal() "
-                "puts exactly one inner frame (length + body) inside — README step 2"))
+            raise AssertionError(harness.why(_(
+                "{label} opened a sealed frame holding {count} inner frames: seal() "
+                "puts exactly one inner frame (length + body) inside — README step 2"
+            ).format(label=self.who, count=len(inner))))
         msg = self._check(inner[0], inner[0])
         self.received.append((body, msg))
         return msg
@@ -210,9 +225,10 @@ class BoxClient:
         try:
             decode_message(body)
         except SocketlabError as error:
-            raise AssertionError(harness.why(
-                f"your server sent {show(shown)}, which breaks the protocol: {error.message} "
-                "(docs/protocol.md, section 6 has every message and its fields)")) from None
+            raise AssertionError(harness.why(_(
+                "your server sent {body}, which breaks the protocol: {message} "
+                "(docs/protocol.md, section 6 has every message and its fields)"
+            ).format(body=show(shown), message=error.message))) from None
         message: dict[str, Any] = json.loads(body)
         return message
 
@@ -227,24 +243,28 @@ class BoxClient:
             if msg is not None:
                 got = json.dumps(msg)
             elif self.ended:
-                got = "nothing (the server closed the connection)"
+                got = _("nothing (the server closed the connection)")
             else:
-                got = "nothing" if harness.first_thread_exception() else \
-                    f"nothing within {timeout:g} s"
-            raise AssertionError(harness.why(f"{self.label} expected {kind}, got {got}: {why}"))
+                got = _("nothing") if harness.first_thread_exception() else \
+                    _("nothing within {timeout:g} s").format(timeout=timeout)
+            raise AssertionError(harness.why(_("{label} expected {kind}, got {got}: {why}").format(
+                label=self.who, kind=kind, got=got, why=why)))
         return msg
 
     def expect_error(self, code: str, why: str) -> dict[str, Any]:
-        msg = self.expect("error", f"the answer is error {code}; {why}")
-        assert msg["code"] == code, harness.why(
-            f"{self.label} expected the error code {code!r}, got {json.dumps(msg)}: {why}")
+        msg = self.expect("error", _("the answer is error {code}; {why}").format(code=code, why=why))
+        assert msg["code"] == code, harness.why(_(
+            "{label} expected the error code {code!r}, got {got}: {why}"
+        ).format(label=self.who, code=code, got=json.dumps(msg), why=why))
         return msg
 
     def _silence(self, kind: str) -> str:
-        got = "the server closed the connection" if self.ended else f"nothing within {WAIT:g} s"
-        return harness.why(f"{self.label} sent a box hello and got {got}, not {kind}: "
-                           "server_hello goes out in plaintext, so set client.channel only "
-                           "after sending it — README step 5")
+        got = (_("the server closed the connection") if self.ended
+               else _("nothing within {timeout:g} s").format(timeout=WAIT))
+        return harness.why(_("{label} sent a box hello and got {got}, not {kind}: "
+                             "server_hello goes out in plaintext, so set client.channel only "
+                             "after sending it — README step 5"
+                             ).format(label=self.who, got=got, kind=kind))
 
     def closed(self, timeout: float = WAIT) -> bool:
         """True when the server closes within ``timeout`` (what came before is kept)."""
@@ -299,7 +319,7 @@ def connect(chat_server) -> Iterator[Callable[..., BoxClient]]:
     """``connect(label, address=None)``: a new box client (closed at the end)."""
     clients: list[BoxClient] = []
 
-    def make(label: str = "a client", address: tuple[str, int] | None = None) -> BoxClient:
+    def make(label: str = A_CLIENT, address: tuple[str, int] | None = None) -> BoxClient:
         client = BoxClient(address or chat_server, label)
         clients.append(client)
         return client
@@ -347,13 +367,15 @@ class ServerSide:
         """Read the client's hello and answer it as the kit's server does (box)."""
         body = self.body()
         if body is None:
-            raise AssertionError("your client closed the connection without a hello — README step 8")
+            raise AssertionError(
+                _("your client closed the connection without a hello — README step 8"))
         try:
             self.kit.receive_data(encode_frame(body))
         except SocketlabError as error:
-            raise AssertionError(
-                f"your client's hello {show(body)} was refused by the kit's server: "
-                f"{error.code}: {error.message} — README step 8") from None
+            raise AssertionError(_(
+                "your client's hello {body} was refused by the kit's server: "
+                "{code}: {message} — README step 8"
+            ).format(body=show(body), code=error.code, message=error.message)) from None
         self.conn.sendall(self.kit.data_to_send())
         self.key = self.kit.session_key
 
@@ -365,10 +387,11 @@ class ServerSide:
         try:
             inner = open_any_nonce(self.key, body)
         except SocketlabError:
-            raise AssertionError(
-                f"your client sent {show(body)} after the handshake, which does not open "
-                "with the session key: seal it — README steps 2 and 8") from None
-        assert len(inner) == 1, "your client sealed more than one inner frame — README step 2"
+            raise AssertionError(_(
+                "your client sent {body} after the handshake, which does not open "
+                "with the session key: seal it — README steps 2 and 8"
+            ).format(body=show(body))) from None
+        assert len(inner) == 1, _("your client sealed more than one inner frame — README step 2")
         msg: dict[str, Any] = json.loads(inner[0])
         return msg
 
@@ -393,7 +416,7 @@ class KitServer:
 
     def _run(self) -> None:
         try:
-            conn, _ = self.listener.accept()
+            conn, _address = self.listener.accept()
         except OSError:
             return
         with conn:
@@ -402,13 +425,14 @@ class KitServer:
             except AssertionError as error:
                 self.errors.append(str(error))
             except (OSError, SocketlabError) as error:
-                self.errors.append(f"the checks' server: {type(error).__name__}: {error}")
+                self.errors.append(_("the checks' server: {kind}: {error}").format(
+                    kind=type(error).__name__, error=error))
             finally:
                 self.done.set()
 
     def problem(self) -> str:
         """What went wrong on the server's side, if anything, to add to a hint."""
-        return f" (the checks' server: {self.errors[0]})" if self.errors else ""
+        return _(" (the checks' server: {error})").format(error=self.errors[0]) if self.errors else ""
 
     def close(self) -> None:
         self.listener.close()

@@ -4,6 +4,7 @@ from conftest import WAIT
 from nacl.public import PrivateKey
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def connect_to(client_module, address, name="alice"):
@@ -15,8 +16,9 @@ def welcome_script(replies: dict):
     def script(side):
         side.handshake()
         login = side.recv()
-        assert login is not None and login.get("type") == "login", \
-            f"after server_hello your client sent {login}, expected a sealed login — README step 8"
+        assert login is not None and login.get("type") == "login", _(
+            "after server_hello your client sent {login}, expected a sealed login — README step 8"
+        ).format(login=login)
         side.send({"type": "welcome", "name": login["name"], "users": ["zed", login["name"]]})
         while (msg := side.recv()) is not None:
             for reply in replies.get(msg["type"], ()):
@@ -31,15 +33,18 @@ def test_connect_and_chat(client_module, kit_server):
     try:
         session = connect_to(client_module, server.address)
     except client_module.ProtocolError as error:
-        raise AssertionError(f"connect() raised ProtocolError {error}{server.problem()}") from None
+        raise AssertionError(_("connect() raised ProtocolError {error}{problem}").format(
+            error=error, problem=server.problem())) from None
     try:
-        assert (session.name, session.users) == ("alice", ["zed", "alice"]), (
-            f"after welcome the session has name {session.name!r} and users {session.users!r}: "
-            "keep them from the welcome message — README step 8")
+        assert (session.name, session.users) == ("alice", ["zed", "alice"]), _(
+            "after welcome the session has name {name!r} and users {users!r}: "
+            "keep them from the welcome message — README step 8"
+        ).format(name=session.name, users=session.users)
         session.say("over the sealed channel")
         msg = session.receive(WAIT)
-        assert msg is not None and msg.get("text") == "over the sealed channel", (
-            f"said a text, and received {msg}{server.problem()} — README step 8")
+        assert msg is not None and msg.get("text") == "over the sealed channel", _(
+            "said a text, and received {msg}{problem} — README step 8"
+        ).format(msg=msg, problem=server.problem())
     finally:
         session.close()
 
@@ -55,13 +60,15 @@ def refused_with(client_module, server, what: str) -> str:
         raise
     except Exception as error:  # noqa: BLE001 - any other exception is the student's to see
         where = harness.student_location(error.__traceback__)
-        raise AssertionError(
-            f"{what}, and connect() raised {type(error).__name__}: {error}"
-            + (f" ({where})" if where else "") + ": it must raise ProtocolError with the "
-            "server's code — session.expect(kind, timeout) does that for an error "
-            "— README step 8") from None
+        raise AssertionError(_(
+            "{what}, and connect() raised {kind}: {error}{where}: it must raise ProtocolError "
+            "with the server's code — session.expect(kind, timeout) does that for an error "
+            "— README step 8"
+        ).format(what=what, kind=type(error).__name__, error=error,
+                 where=f" ({where})" if where else "")) from None
     session.close()
-    raise AssertionError(f"{what}, and connect() returned a session{server.problem()}")
+    raise AssertionError(_("{what}, and connect() returned a session{problem}").format(
+        what=what, problem=server.problem()))
 
 
 def test_refusals_raise_the_servers_code(client_module, kit_server):
@@ -76,12 +83,15 @@ def test_refusals_raise_the_servers_code(client_module, kit_server):
         side.body()
         side.send_plain({"type": "error", "code": "server_full", "message": "come back later"})
 
-    for script, code, when in ((taken, "name_taken", "the login"), (full, "server_full", "the hello")):
+    for script, code, when in ((taken, "name_taken", _("the login")),
+                               (full, "server_full", _("the hello"))):
         got = refused_with(client_module, kit_server(script),
-                           f"the server answered {when} with error {code}")
-        assert got == code, (
-            f"the server answered {when} with error {code}; connect() raised ProtocolError "
-            f"{got!r}: raise ProtocolError with the server's code — README step 8")
+                           _("the server answered {when} with error {code}").format(
+                               when=when, code=code))
+        assert got == code, _(
+            "the server answered {when} with error {code}; connect() raised ProtocolError "
+            "{got!r}: raise ProtocolError with the server's code — README step 8"
+        ).format(when=when, code=code, got=got)
 
 
 def test_low_order_server_key_refused(client_module, kit_server):
@@ -94,10 +104,10 @@ def test_low_order_server_key_refused(client_module, kit_server):
                          "signature": "00" * 64})
         side.body()
 
-    got = refused_with(client_module, kit_server(evil), "the server's key was all zeros")
-    assert got == "bad_key", (
-        f"the server's key was all zeros and connect() raised {got!r}: session_key() refuses it "
-        "with bad_key — README steps 1 and 8")
+    got = refused_with(client_module, kit_server(evil), _("the server's key was all zeros"))
+    assert got == "bad_key", _(
+        "the server's key was all zeros and connect() raised {got!r}: session_key() refuses it "
+        "with bad_key — README steps 1 and 8").format(got=got)
 
 
 def test_your_client_with_your_server(client_module, chat_server):
@@ -107,18 +117,20 @@ def test_your_client_with_your_server(client_module, chat_server):
         bob = connect_to(client_module, chat_server, "bob")
         try:
             joined = alice.receive(WAIT)
-            assert joined is not None and joined["type"] == "joined", f"alice got {joined}"
+            assert joined is not None and joined["type"] == "joined", _(
+                "alice got {msg}").format(msg=joined)
             bob.say("hi alice")
             said = alice.receive(WAIT)
-            assert said is not None and said.get("text") == "hi alice", f"alice got {said}"
+            assert said is not None and said.get("text") == "hi alice", _(
+                "alice got {msg}").format(msg=said)
             alice.whisper("bob", "psst")
             seen = []  # bob may have been told joined{alice} too: whether is the server's race
             while len(seen) < 5 and (msg := bob.receive(WAIT)) is not None:
                 seen.append(msg)
                 if msg.get("to") == "bob" and msg.get("text") == "psst":
                     break
-            assert seen and seen[-1].get("text") == "psst", \
-                f"bob got {seen}, expected alice's whisper"
+            assert seen and seen[-1].get("text") == "psst", _(
+                "bob got {seen}, expected alice's whisper").format(seen=seen)
         finally:
             bob.close()
     finally:

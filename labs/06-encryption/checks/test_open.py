@@ -7,6 +7,7 @@ import nacl.utils
 from nacl.bindings import crypto_box_easy_afternm
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 BODY = b'{"type":"say","text":"hi"}'
 
@@ -29,8 +30,9 @@ def refusal(module, channel, sealed: bytes) -> str:
     except NotImplementedError:
         raise
     except Exception as error:  # noqa: BLE001 - any other exception is the student's to see
-        raise AssertionError(f"open() raised {type(error).__name__}: {error}") from None
-    raise AssertionError(f"open() returned {got!r}")
+        raise AssertionError(_("open() raised {kind}: {error}").format(
+            kind=type(error).__name__, error=error)) from None
+    raise AssertionError(_("open() returned {got!r}").format(got=got))
 
 
 def test_opens_a_sealed_frame(secure_module):
@@ -38,12 +40,12 @@ def test_opens_a_sealed_frame(secure_module):
     key = os.urandom(32)
     channel = secure_module.SecureChannel(key, "server")
     got = harness.call_with_timeout(channel.open, sealed_plaintext(key, one_frame(BODY)), timeout=2)
-    assert got == BODY, (
-        f"open() returned {got!r}, expected {BODY!r}: the nonce is the first 24 bytes, the rest "
+    assert got == BODY, _(
+        "open() returned {got!r}, expected {body!r}: the nonce is the first 24 bytes, the rest "
         "goes to crypto_box_open_easy_afternm; return the body without its 4-byte length "
-        "— README step 3")
+        "— README step 3").format(got=got, body=BODY)
     mine = secure_module.SecureChannel(key, "client").seal(BODY)
-    assert channel.open(mine) == BODY, "open() could not open what seal() made — README step 3"
+    assert channel.open(mine) == BODY, _("open() could not open what seal() made — README step 3")
 
 
 def test_tampered_frame_refused(secure_module):
@@ -51,19 +53,21 @@ def test_tampered_frame_refused(secure_module):
     key = os.urandom(32)
     channel = secure_module.SecureChannel(key, "server")
     good = sealed_plaintext(key, one_frame(BODY))
-    cases = {f"a flipped bit at byte {i}": good[:i] + bytes([good[i] ^ 1]) + good[i + 1:]
-             for i in (0, 30, len(good) - 1)}
-    cases["a wrong key"] = sealed_plaintext(os.urandom(32), one_frame(BODY))
-    cases["39 bytes"] = good[:39]
+    cases = {_("a flipped bit at byte {index}").format(index=i):
+             good[:i] + bytes([good[i] ^ 1]) + good[i + 1:] for i in (0, 30, len(good) - 1)}
+    cases[_("a wrong key")] = sealed_plaintext(os.urandom(32), one_frame(BODY))
+    cases[_("39 bytes")] = good[:39]
     for what, sealed in cases.items():
         try:
             code = refusal(secure_module, channel, sealed)
         except AssertionError as error:
-            raise AssertionError(
-                f"{what}: {error}; a frame that does not authenticate must never be used: "
-                "ProtocolError('decrypt_failed', …) — README step 3") from None
-        assert code == "decrypt_failed", (
-            f"{what}: open() raised {code!r}, expected 'decrypt_failed' — README step 3")
+            raise AssertionError(_(
+                "{what}: {error}; a frame that does not authenticate must never be used: "
+                "ProtocolError('decrypt_failed', …) — README step 3"
+            ).format(what=what, error=error)) from None
+        assert code == "decrypt_failed", _(
+            "{what}: open() raised {code!r}, expected 'decrypt_failed' — README step 3"
+        ).format(what=what, code=code)
 
 
 def test_malformed_inner_frame_refused(secure_module):
@@ -71,18 +75,20 @@ def test_malformed_inner_frame_refused(secure_module):
     key = os.urandom(32)
     channel = secure_module.SecureChannel(key, "server")
     cases = {
-        "an empty plaintext": (b"", "frame_empty"),
-        "an inner frame of length 0": (struct.pack(">I", 0), "frame_empty"),
-        "2 bytes (less than a length)": (b"\x00\x00", "frame_truncated"),
-        "a length longer than the rest": (struct.pack(">I", 100) + BODY, "frame_truncated"),
-        "two inner frames (the length is not all the rest)": (
+        _("an empty plaintext"): (b"", "frame_empty"),
+        _("an inner frame of length 0"): (struct.pack(">I", 0), "frame_empty"),
+        _("2 bytes (less than a length)"): (b"\x00\x00", "frame_truncated"),
+        _("a length longer than the rest"): (struct.pack(">I", 100) + BODY, "frame_truncated"),
+        _("two inner frames (the length is not all the rest)"): (
             one_frame(BODY) + one_frame(BODY), "frame_truncated"),
     }
     for what, (plaintext, expected) in cases.items():
         try:
             code = refusal(secure_module, channel, sealed_plaintext(key, plaintext))
         except AssertionError as error:
-            raise AssertionError(f"{what} inside: {error}; expected ProtocolError "
-                                 f"{expected!r} — README step 3") from None
-        assert code == expected, (
-            f"{what} inside: open() raised {code!r}, expected {expected!r} — README step 3")
+            raise AssertionError(_("{what} inside: {error}; expected ProtocolError "
+                                   "{expected!r} — README step 3").format(
+                                       what=what, error=error, expected=expected)) from None
+        assert code == expected, _(
+            "{what} inside: open() raised {code!r}, expected {expected!r} — README step 3"
+        ).format(what=what, code=code, expected=expected)

@@ -93,7 +93,10 @@ def test_kit_terminal_client(chat_server):
                 [sys.executable, "-m", "socketlab", "client", "--tui", "--plain",
                  "--host", chat_server[0], "--port", str(chat_server[1]), "--name", "tui"],
                 input=lines, capture_output=True, text=True, encoding="utf-8", timeout=20,
-                env={**os.environ, "SOCKETLAB_HOME": home, "PYTHONIOENCODING": "utf-8"},
+                # In English whatever the student's language: the lines are compared below.
+                env={**os.environ, "SOCKETLAB_HOME": home, "PYTHONIOENCODING": "utf-8",
+                     "SOCKETLAB_LANG": "en"},
+
                 check=False)
         shown = run.stdout.splitlines()
         expected = ["* you are tui; online: alice, tui", "tui: hello from the terminal",

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import FrameDecoder, ProtocolError, decode_message, encode_frame
 
 SERVE_THREAD = "student-serve"
@@ -37,8 +38,8 @@ class TestClient:
 
     __test__ = False  # not a test class, whatever its name
 
-    def __init__(self, address: tuple[str, int], label: str = "a client") -> None:
-        self.label = label
+    def __init__(self, address: tuple[str, int], label: str | None = None) -> None:
+        self.label = label if label is not None else _("a client")
         self.sock = harness.connect(address)
         self._frames = FrameDecoder()
         self._pending: deque[dict[str, Any]] = deque()
@@ -65,7 +66,7 @@ class TestClient:
 
     def _fill(self, timeout: float) -> None:
         self.sock.settimeout(0.05)
-        for _ in _slices(timeout):
+        for _slice in _slices(timeout):
             try:
                 data = self.sock.recv(65536)
             except TimeoutError:
@@ -78,10 +79,10 @@ class TestClient:
             try:
                 bodies = self._frames.feed(data)
             except ProtocolError as error:
-                raise AssertionError(harness.why(
-                    f"{self.label} got bytes that are not a frame ({error.message}): every message "
-                    "is a 4-byte big-endian length, then the body — send it with send_frame()")
-                ) from None
+                raise AssertionError(harness.why(_(
+                    "{label} got bytes that are not a frame ({error}): every message "
+                    "is a 4-byte big-endian length, then the body — send it with send_frame()"
+                ).format(label=self.label, error=error.message))) from None
             self._pending.extend(m for m in map(self._check, bodies) if self._news(m))
             if self._pending:
                 return
@@ -91,9 +92,10 @@ class TestClient:
         try:
             decode_message(body)
         except ProtocolError as error:
-            raise AssertionError(harness.why(
-                f"your server sent {body[:200]!r}, which breaks the protocol: {error.message} "
-                "(docs/protocol.md, section 6 has every message and its fields)")) from None
+            raise AssertionError(harness.why(_(
+                "your server sent {body!r}, which breaks the protocol: {error} "
+                "(docs/protocol.md, section 6 has every message and its fields)"
+            ).format(body=body[:200], error=error.message))) from None
         message: dict[str, Any] = json.loads(body)
         return message
 
@@ -120,38 +122,42 @@ class TestClient:
             if msg is not None:
                 got = json.dumps(msg)
             elif self.ended:
-                got = "nothing (the server closed the connection)"
+                got = _("nothing (the server closed the connection)")
             else:
-                got = "nothing" if harness.first_thread_exception() else \
-                    f"nothing within {timeout:g} s"
-            raise AssertionError(harness.why(f"{self.label} expected {kind}, got {got}: {why}"))
+                got = _("nothing") if harness.first_thread_exception() else \
+                    _("nothing within {timeout:g} s").format(timeout=timeout)
+            raise AssertionError(harness.why(_("{label} expected {kind}, got {got}: {why}").format(
+                label=self.label, kind=kind, got=got, why=why)))
         return msg
 
     def expect_error(self, code: str, why: str) -> dict[str, Any]:
         msg = self.expect("error", why)
         assert msg["code"] == code, harness.why(
-            f"{self.label} expected the error code {code!r}, got {json.dumps(msg)}: {why}")
+            _("{label} expected the error code {code!r}, got {msg}: {why}").format(
+                label=self.label, code=code, msg=json.dumps(msg), why=why))
         return msg
 
     def hello(self) -> None:
         self.send({"type": "hello", "version": 1, "mode": "plain"})
-        self.expect("server_hello", "a plain hello is answered with server_hello — README step 2")
+        self.expect("server_hello", _("a plain hello is answered with server_hello — README step 2"))
 
     def login(self, name: str) -> dict[str, Any]:
         """Send login; the answer (welcome or error)."""
         self.send({"type": "login", "name": name})
         answer = self.recv()
-        assert answer is not None, harness.why(
-            f"{self.label} logged in as {name!r} and got no answer"
-            + (" (the server closed the connection)" if self.ended else "")
-            + ": welcome or an error must come back — README step 5")
+        assert answer is not None, harness.why((
+            _("{label} logged in as {name!r} and got no answer (the server closed the "
+              "connection): welcome or an error must come back — README step 5")
+            if self.ended else
+            _("{label} logged in as {name!r} and got no answer: welcome or an error must come "
+              "back — README step 5")).format(label=self.label, name=name))
         return answer
 
     def closed(self, timeout: float = WAIT) -> bool:
         """True when the server closes within ``timeout`` (messages before the end are kept)."""
         if not self.ended:
             self.sock.settimeout(0.05)
-            for _ in _slices(timeout):
+            for _slice in _slices(timeout):
                 try:
                     data = self.sock.recv(65536)
                 except TimeoutError:
@@ -209,7 +215,7 @@ def connect(chat_server) -> Iterator[Callable[..., TestClient]]:
     """``connect(label)``: a new test client of the student's server (closed at the end)."""
     clients: list[TestClient] = []
 
-    def make(label: str = "a client") -> TestClient:
+    def make(label: str | None = None) -> TestClient:
         client = TestClient(chat_server, label)
         clients.append(client)
         return client
@@ -227,7 +233,8 @@ def join(connect) -> Callable[[str], TestClient]:
         client.hello()
         answer = client.login(name)
         assert answer.get("type") == "welcome", harness.why(
-            f"{name} logged in and got {json.dumps(answer)} instead of welcome — README step 5")
+            _("{name} logged in and got {answer} instead of welcome — README step 5").format(
+                name=name, answer=json.dumps(answer)))
         return client
 
     return make
@@ -239,8 +246,8 @@ def drain_until(client: TestClient, kind: str, why: str) -> list[dict[str, Any]]
     while True:
         msg = client.recv()
         if msg is None:
-            raise AssertionError(harness.why(
-                f"{client.label} waited for {kind} and got only {[m['type'] for m in seen]}: {why}"))
+            raise AssertionError(harness.why(_("{label} waited for {kind} and got only {seen}: {why}").format(
+                label=client.label, kind=kind, seen=[m["type"] for m in seen], why=why)))
         seen.append(msg)
         if msg["type"] == kind:
             return seen

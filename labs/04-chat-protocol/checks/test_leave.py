@@ -4,16 +4,18 @@ import socket
 import struct
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_bye_sends_left(join, until):
     """bye closes the connection; the others get left {name, reason: quit}"""
     alice, bob = join("alice"), join("bob")
     bob.send({"type": "bye"})
-    assert bob.closed(), harness.why("after bye the server closes the connection")
-    left = until(alice, "left", "when a user leaves, the others get left — README step 6")[-1]
-    assert left.get("name") == "bob" and left.get("reason") == "quit", harness.why(
-        f"alice got {left}; expected left with name bob and reason quit — README step 6")
+    assert bob.closed(), harness.why(_("after bye the server closes the connection"))
+    left = until(alice, "left", _("when a user leaves, the others get left — README step 6"))[-1]
+    assert left.get("name") == "bob" and left.get("reason") == "quit", harness.why(_(
+        "alice got {left}; expected left with name bob and reason quit — README step 6"
+    ).format(left=left))
 
 
 def test_vanished_client_sends_left(join, until):
@@ -21,19 +23,22 @@ def test_vanished_client_sends_left(join, until):
     alice, bob = join("alice"), join("bob")
     bob.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     bob.close()  # a reset, not a goodbye
-    left = until(alice, "left", "a user whose connection broke has left too — README step 6")[-1]
-    assert left.get("name") == "bob" and left.get("reason") == "connection_lost", harness.why(
-        f"alice got {left}; expected left with name bob and reason connection_lost")
+    left = until(alice, "left", _(
+        "a user whose connection broke has left too — README step 6"))[-1]
+    assert left.get("name") == "bob" and left.get("reason") == "connection_lost", harness.why(_(
+        "alice got {left}; expected left with name bob and reason connection_lost").format(
+            left=left))
 
 
 def test_name_free_after_leave(join, until, connect):
     """once bob has left, someone else may log in as bob"""
     alice, bob = join("alice"), join("bob")
     bob.send({"type": "bye"})
-    until(alice, "left", "when a user leaves, the others get left — README step 6")
-    again = connect("the new bob")
+    until(alice, "left", _("when a user leaves, the others get left — README step 6"))
+    again = connect(_("the new bob"))
     again.hello()
     answer = again.login("bob")
-    assert answer.get("type") == "welcome", harness.why(
-        f"after bob left, a new login as bob got {answer}: leave() must take bob out of the "
-        "room (room.remove_user) — README step 6")
+    assert answer.get("type") == "welcome", harness.why(_(
+        "after bob left, a new login as bob got {answer}: leave() must take bob out of the "
+        "room (room.remove_user) — README step 6").format(answer=answer))
+

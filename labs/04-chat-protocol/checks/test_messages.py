@@ -1,6 +1,8 @@
 """Step 1: decode() accepts exactly the messages a client may send, and names what is wrong."""
 
+from socketlab.i18n import N_
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 GOOD = [
     b'{"type":"hello","version":1,"mode":"plain"}',
@@ -14,27 +16,27 @@ GOOD = [
 ]
 
 BAD = [
-    (b"hello", "bad_json", "not JSON at all"),
-    (b"\xff\xfe{}", "bad_json", "not UTF-8"),
-    (b'["say","hi"]', "bad_json", "JSON, but a list, not an object"),
-    (b'{"text":"hi"}', "bad_message", "no type"),
-    (b'{"type":7}', "bad_message", "a type that is not a string"),
-    (b'{"type":"shout","text":"hi"}', "unknown_type", "a type nobody knows"),
-    (b'{"type":"welcome","name":"x","users":[]}', "unexpected_message", "a type only a server sends"),
-    (b'{"type":"say"}', "bad_message", "say without its text"),
-    (b'{"type":"say","text":"hi","colour":"red"}', "bad_message", "a field say does not have"),
-    (b'{"type":"say","text":42}', "bad_message", "a text that is a number"),
-    (b'{"type":"login","name":["alice"]}', "bad_message", "a name that is a list"),
-    (b'{"type":"hello","version":1.0,"mode":"plain"}', "bad_message", "version 1.0 (not a whole number)"),
+    (b"hello", "bad_json", N_("not JSON at all")),
+    (b"\xff\xfe{}", "bad_json", N_("not UTF-8")),
+    (b'["say","hi"]', "bad_json", N_("JSON, but a list, not an object")),
+    (b'{"text":"hi"}', "bad_message", N_("no type")),
+    (b'{"type":7}', "bad_message", N_("a type that is not a string")),
+    (b'{"type":"shout","text":"hi"}', "unknown_type", N_("a type nobody knows")),
+    (b'{"type":"welcome","name":"x","users":[]}', "unexpected_message", N_("a type only a server sends")),
+    (b'{"type":"say"}', "bad_message", N_("say without its text")),
+    (b'{"type":"say","text":"hi","colour":"red"}', "bad_message", N_("a field say does not have")),
+    (b'{"type":"say","text":42}', "bad_message", N_("a text that is a number")),
+    (b'{"type":"login","name":["alice"]}', "bad_message", N_("a name that is a list")),
+    (b'{"type":"hello","version":1.0,"mode":"plain"}', "bad_message", N_("version 1.0 (not a whole number)")),
     (b'{"type":"hello","version":true,"mode":"plain"}', "bad_message",
-     "version true (in Python True == 1, in JSON it is not a number: use type(value) is int)"),
-    (b'{"type":"say","text":""}', "bad_message", "an empty text"),
-    (b'{"type":"say","text":"' + b"x" * 2001 + b'"}', "bad_message", "a text of 2001 characters"),
-    (b'{"type":"say","text":"ring \\u0007 ring"}', "bad_message", "a text with a control character"),
-    (b'{"type":"say","text":"csi \\u009b2J"}', "bad_message", "a text with a C1 control (U+009B)"),
-    (b'{"type":"say","text":"abc \\u202e fed"}', "bad_message", "a text with a bidi override"),
+     N_("version true (in Python True == 1, in JSON it is not a number: use type(value) is int)")),
+    (b'{"type":"say","text":""}', "bad_message", N_("an empty text")),
+    (b'{"type":"say","text":"' + b"x" * 2001 + b'"}', "bad_message", N_("a text of 2001 characters")),
+    (b'{"type":"say","text":"ring \\u0007 ring"}', "bad_message", N_("a text with a control character")),
+    (b'{"type":"say","text":"csi \\u009b2J"}', "bad_message", N_("a text with a C1 control (U+009B)")),
+    (b'{"type":"say","text":"abc \\u202e fed"}', "bad_message", N_("a text with a bidi override")),
     (b'{"type":"error","code":"x","message":"\\u0007"}', "bad_message",
-     "an error message with a control character"),
+     N_("an error message with a control character")),
 ]
 
 
@@ -49,32 +51,36 @@ def test_good_messages_decode(server_module):
     """decode() returns the dict of every well-formed client message"""
     for body in GOOD:
         msg, error = _decode(server_module, body)
-        assert error is None, (
-            f"decode({body!r}) raised ProtocolError({error.code!r}, {error.message!r}), but it "
-            "is a valid message (see OPTIONAL_FIELDS) — README step 1")
-        assert isinstance(msg, dict) and msg.get("type") == body.split(b'"')[3].decode(), (
-            f"decode({body!r}) returned {msg!r}: return the message as a dict — README step 1")
+        assert error is None, _(
+            "decode({body!r}) raised ProtocolError({code!r}, {message!r}), but it "
+            "is a valid message (see OPTIONAL_FIELDS) — README step 1").format(
+                body=body, code=error.code, message=error.message)
+        assert isinstance(msg, dict) and msg.get("type") == body.split(b'"')[3].decode(), _(
+            "decode({body!r}) returned {msg!r}: return the message as a dict — README step 1"
+        ).format(body=body, msg=msg)
 
 
 def test_bad_messages_refused(server_module):
     """decode() refuses 19 kinds of bad message, each with the right error code"""
     for body, code, what in BAD:
         msg, error = _decode(server_module, body)
-        assert error is not None, (
-            f"decode() accepted {what} ({body[:60]!r}) and returned {msg!r}: it must raise "
-            f"ProtocolError({code!r}, ...) — README step 1")
-        assert error.code == code, (
-            f"decode() refused {what} ({body[:60]!r}) with {error.code!r}; the protocol says "
-            f"{code!r} — README step 1 (docs/protocol.md, section 2)")
+        assert error is not None, _(
+            "decode() accepted {what} ({body!r}) and returned {msg!r}: it must raise "
+            "ProtocolError({code!r}, ...) — README step 1").format(
+                what=_(what), body=body[:60], msg=msg, code=code)
+        assert error.code == code, _(
+            "decode() refused {what} ({body!r}) with {got!r}; the protocol says "
+            "{code!r} — README step 1 (docs/protocol.md, section 2)").format(
+                what=_(what), body=body[:60], got=error.code, code=code)
 
 
 def test_optional_key_in_hello(server_module):
     """decode() allows hello's optional key field"""
     body = b'{"type":"hello","version":1,"mode":"box","key":"' + b"ab" * 32 + b'"}'
     _msg, error = _decode(server_module, body)
-    assert error is None, (
-        f"decode() refused a box hello with its key ({error.code!r}): fields in OPTIONAL_FIELDS "
-        "may be there or not — README step 1")
+    assert error is None, _(
+        "decode() refused a box hello with its key ({code!r}): fields in OPTIONAL_FIELDS "
+        "may be there or not — README step 1").format(code=error.code)
 
 
 def test_text_length_in_characters(server_module):
@@ -83,12 +89,15 @@ def test_text_length_in_characters(server_module):
         body = ('{"type":"say","text":"' + "한" * count + '"}').encode("utf-8")
         msg, error = _decode(server_module, body)
         if allowed:
-            assert error is None, (
-                f"decode() refused a say of {count:,} Hangul characters ({error.code!r}): each "
-                f"is 3 bytes in UTF-8 ({count * 3:,} bytes), but the limit is {count:,} "
-                "characters — count characters, len(text), not bytes — README step 1")
+            assert error is None, _(
+                "decode() refused a say of {count:,} Hangul characters ({code!r}): each "
+                "is 3 bytes in UTF-8 ({size:,} bytes), but the limit is {count:,} "
+                "characters — count characters, len(text), not bytes — README step 1").format(
+                    count=count, code=error.code, size=count * 3)
         else:
-            assert error is not None and error.code == "bad_message", (
-                f"decode() of a say of {count:,} Hangul characters gave "
-                f"{msg if error is None else error.code!r}: more than 2,000 characters is "
-                "bad_message — README step 1")
+            assert error is not None and error.code == "bad_message", _(
+                "decode() of a say of {count:,} Hangul characters gave "
+                "{got!r}: more than 2,000 characters is "
+                "bad_message — README step 1").format(
+                    count=count, got=msg if error is None else error.code)
+

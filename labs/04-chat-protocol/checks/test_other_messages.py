@@ -3,6 +3,7 @@
 import pytest
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 @pytest.mark.given
@@ -11,10 +12,11 @@ def test_ping_before_and_after_login(connect):
     client = connect()
     client.hello()
     client.send({"type": "ping"})
-    client.expect("pong", "ping is answered with pong, before login too (serve_client does it)")
-    assert client.login("alice").get("type") == "welcome", harness.why("the login after a ping failed")
+    client.expect("pong", _("ping is answered with pong, before login too (serve_client does it)"))
+    assert client.login("alice").get("type") == "welcome", harness.why(
+        _("the login after a ping failed"))
     client.send({"type": "ping"})
-    client.expect("pong", "ping is answered with pong")
+    client.expect("pong", _("ping is answered with pong"))
 
 
 @pytest.mark.given
@@ -23,5 +25,6 @@ def test_client_error_not_answered(join):
     alice = join("alice")
     alice.send({"type": "error", "code": "confused", "message": "what was that?"})
     alice.send({"type": "ping"})
-    alice.expect("pong", "a client's error is never answered (answering could start a loop of "
-                 "errors); the ping after it gets its pong")
+    alice.expect("pong", _("a client's error is never answered (answering could start a loop of "
+                           "errors); the ping after it gets its pong"))
+

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 CLIENTS = 50
 PAUSE = 0.005
@@ -120,7 +121,7 @@ def _round(address, client_class, name: str,
 
     The clients stay connected until the check is over (``everyone`` keeps them),
     so nobody leaves while it runs: a round is logins and nothing else."""
-    clients = [client_class(address, f"racer {n}") for n in range(CLIENTS)]
+    clients = [client_class(address, _("racer {number}").format(number=n)) for n in range(CLIENTS)]
     everyone += clients
     for client in clients:
         client.hello()
@@ -152,32 +153,37 @@ def test_one_name_one_winner(race, client_class):
     for number in range(1, ROUNDS + 1):
         probe.first = True
         answers, problems = _round(address, client_class, f"racer{number}", everyone)
-        assert probe.checks, harness.why(
+        assert probe.checks, harness.why(_(
             "login() never called room.name_in_use(): check whether the name is free with "
-            "room.name_in_use(name_key(name)) and take it with room.add_user() — README step 5")
+            "room.name_in_use(name_key(name)) and take it with room.add_user() — README step 5"))
         kinds = [a.get("type") if a else None for a in answers]
         winners = kinds.count("welcome")
         refused = sum(1 for a in answers if a and a.get("type") == "error"
                       and a.get("code") == "name_taken")
-        unlocked = (f"login() calls room.{probe.unlocked[0]}() without holding room.lock, so "
-                    if probe.unlocked else "")
-        assert winners <= 1, harness.why(
-            f"{CLIENTS} clients asked for the name 'racer{number}' at the same moment and "
-            f"{winners} got welcome: {unlocked}two logins found the name free before either "
+        unlocked = (_("login() calls room.{method}() without holding room.lock, so ").format(
+            method=probe.unlocked[0]) if probe.unlocked else "")
+        assert winners <= 1, harness.why(_(
+            "{clients} clients asked for the name 'racer{number}' at the same moment and "
+            "{winners} got welcome: {unlocked}two logins found the name free before either "
             "took it — hold room.lock across name_in_use() AND add_user(): one `with "
-            "room.lock:` block, never two — README step 5")
-        assert not unlocked, harness.why(
-            f"{unlocked}two logins at the same moment can both find the name free (this time "
-            "they did not, by luck) — check and add inside one `with room.lock:` — README step 5")
+            "room.lock:` block, never two — README step 5").format(
+                clients=CLIENTS, number=number, winners=winners, unlocked=unlocked))
+        assert not unlocked, harness.why(_(
+            "{unlocked}two logins at the same moment can both find the name free (this time "
+            "they did not, by luck) — check and add inside one `with room.lock:` — README step 5"
+        ).format(unlocked=unlocked))
         # The race's effect first; a malformed answer (say, a welcome listing a user whose
         # name was not set yet) is often only a symptom of it.
         assert not problems, problems[0]
-        assert winners == 1 and refused == CLIENTS - 1, harness.why(
-            f"of {CLIENTS} clients asking for one name, {winners} got welcome and {refused} got "
-            f"error name_taken (all answers: {sorted({str(k) for k in kinds})}); expected 1 "
-            f"and {CLIENTS - 1} — README step 5")
+        assert winners == 1 and refused == CLIENTS - 1, harness.why(_(
+            "of {clients} clients asking for one name, {winners} got welcome and {refused} got "
+            "error name_taken (all answers: {kinds}); expected 1 "
+            "and {others} — README step 5").format(
+                clients=CLIENTS, winners=winners, refused=refused,
+                kinds=sorted({str(k) for k in kinds}), others=CLIENTS - 1))
         if probe.met:
             return
-    raise AssertionError(
-        f"in {ROUNDS} rounds no two logins met at room.lock, so the race was never run "
-        "(a very busy computer?): run the check again")
+    raise AssertionError(_(
+        "in {rounds} rounds no two logins met at room.lock, so the race was never run "
+        "(a very busy computer?): run the check again").format(rounds=ROUNDS))
+

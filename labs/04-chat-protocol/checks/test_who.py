@@ -1,6 +1,7 @@
 """Step 7: who lists everyone logged in."""
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_who_lists_users(join, until, connect):
@@ -9,6 +10,8 @@ def test_who_lists_users(join, until, connect):
     lurker = connect("lurker")
     lurker.hello()  # connected, never logged in: not a user
     alice.send({"type": "who"})
-    users = until(alice, "users", "who is answered with users — README step 7")[-1]
-    assert sorted(users["names"]) == ["alice", "bob"], harness.why(
-        f"who answered {users['names']}, but alice and bob are logged in — README step 7")
+    users = until(alice, "users", _("who is answered with users — README step 7"))[-1]
+    assert sorted(users["names"]) == ["alice", "bob"], harness.why(_(
+        "who answered {names}, but alice and bob are logged in — README step 7").format(
+            names=users["names"]))
+

@@ -26,6 +26,7 @@ from socketlab.client import ChatClient
 from socketlab.client.chat_client import ChatError
 from socketlab.client.events import Disconnected
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import Error, Left, Message, PinStore, ProtocolError
 
 SERVE_THREAD = "student-serve"
@@ -47,7 +48,7 @@ def key() -> bytes:
 def refusal(call: Callable[[], Any], step: str) -> str | None:
     """The code of the ProtocolError (the student's class) that ``call()`` raises; None if
     it returns. Anything else it raises (a TODO not written, a crash) fails the check,
-    pointing at ``step`` ("README step 2")."""
+    pointing at ``step`` (``N_("README step 2")``, translated here)."""
     try:
         call()
     except Exception as error:  # noqa: BLE001 - sorted out below, in the student's words
@@ -56,7 +57,7 @@ def refusal(call: Callable[[], Any], step: str) -> str | None:
             return code
         where = harness.student_location(error.__traceback__)
         raise AssertionError(f"{harness.describe(error)}" + (f" ({where})" if where else "")
-                             + f" — {step}") from None
+                             + f" — {_(step)}") from None
     return None
 
 
@@ -117,10 +118,11 @@ class KitUser:
             # reported once the server's hang_up() is done, which waits for us to close.
             self.client.close()
             harness.eventually(lambda: harness.first_thread_exception() is not None, 0.5)
-            raise AssertionError(harness.why(
-                f"the kit's client could not log in as {self.name}: {error.code}: "
-                f"{error.message} (it opens every frame your server seals: README steps 1-4)"
-            )) from None
+            raise AssertionError(harness.why(_(
+                "the kit's client could not log in as {name}: {code}: "
+                "{message} (it opens every frame your server seals: README steps 1-4)"
+            ).format(name=self.name, code=error.code, message=error.message))) from None
+
 
     def next_event(self, timeout: float = WAIT) -> Any | None:
         try:

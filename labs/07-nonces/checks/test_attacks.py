@@ -14,18 +14,20 @@ from conftest import WAIT, KitUser, refusal
 from socketlab.client import ChatClient
 from socketlab.client.chat_client import ChatError
 from socketlab.client.events import Disconnected
+from socketlab.i18n import N_
 from socketlab.inspector.events import Tampered
 from socketlab.inspector.proxy import Proxy
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import Error, PinStore
 
-STEP = "README steps 3 and 4"
+STEP = N_("README steps 3 and 4")
 # Where the code that refuses each attack is written (step 5 only runs the attack again).
 WRITTEN_IN = {
-    "replayed": "check_nonce(): a counter below self.received is replayed — README step 3",
-    "reordered": "check_nonce(): a counter above self.received is reordered — README step 3",
-    "reflected": "check_nonce(): our own direction byte is reflected — README step 3",
-    "decrypt_failed": "open(): decrypt() checks the MAC first — README step 4",
+    "replayed": N_("check_nonce(): a counter below self.received is replayed — README step 3"),
+    "reordered": N_("check_nonce(): a counter above self.received is reordered — README step 3"),
+    "reflected": N_("check_nonce(): our own direction byte is reflected — README step 3"),
+    "decrypt_failed": N_("open(): decrypt() checks the MAC first — README step 4"),
 }
 
 
@@ -62,31 +64,42 @@ def _victim(address, pins, lines: list[str]) -> tuple[list[str], bool]:
 
 def _attack(bob: KitUser, chat_server, tmp_path, mode: str, frame: int, lines: list[str],
             expected: str, seed: int = 1) -> None:
-    step = WRITTEN_IN[expected]
+    step = _(WRITTEN_IN[expected])
     with Proxy(target=chat_server, tamper=mode, frame=frame, seed=seed) as proxy:
         codes, closed = _victim(proxy.address, tmp_path / "alice_pins", lines)
         reason, said = bob.until_left("alice")
     done = [event.what for event in proxy.events() if isinstance(event, Tampered)]
-    assert done, harness.why(
-        f"the proxy never got to tamper ({mode}, frame {frame}): alice's session ended first "
-        f"(she got {codes or 'no error'}) — {step}")
+    assert done, harness.why(_(
+        "the proxy never got to tamper ({mode}, frame {frame}): alice's session ended first "
+        "(she got {codes}) — {step}").format(
+            mode=mode, frame=frame, codes=codes or _("no error"), step=step))
     texts = [message.text for message in said]
     genuine = lines[:1] if mode == "replay" else []
-    assert texts == genuine, harness.why(
-        f"the proxy did this: {done[0]}; bob then got alice's messages {texts}, expected "
-        f"{genuine or 'none'}: {'the first copy is genuine, the second' if genuine else 'that frame'} "
-        f"must be refused ({expected}) before anyone sees it — {step}")
-    assert reason == expected, harness.why(
-        f"the proxy did this: {done[0]}; your server should have refused that frame with "
-        f"{expected}, answered alice with that error and closed her connection, so bob sees "
-        f"left{{alice, reason: {expected}}}; bob saw "
-        + (f"alice leave with {reason!r}" if reason else f"alice stay (nothing within {WAIT:g} s)")
-        + f" — {step}")
+    assert texts == genuine, harness.why((
+        _("the proxy did this: {done}; bob then got alice's messages {texts}, expected "
+          "{genuine}: the first copy is genuine, the second must be refused ({expected}) "
+          "before anyone sees it — {step}")
+        if genuine else
+        _("the proxy did this: {done}; bob then got alice's messages {texts}, expected "
+          "none: that frame must be refused ({expected}) before anyone sees it — {step}")
+    ).format(done=done[0], texts=texts, genuine=genuine, expected=expected, step=step))
+    assert reason == expected, harness.why(_(
+        "the proxy did this: {done}; your server should have refused that frame with "
+        "{expected}, answered alice with that error and closed her connection, so bob sees "
+        "left{{alice, reason: {expected}}}; bob saw {seen} — {step}").format(
+            done=done[0], expected=expected, step=step,
+            seen=_("alice leave with {reason!r}").format(reason=reason) if reason else
+            _("alice stay (nothing within {timeout:g} s)").format(timeout=WAIT)))
     if mode != "reflect":  # a reflected welcome leaves alice out of step: she cannot read more
-        assert expected in codes and closed, harness.why(
-            f"the proxy did this: {done[0]}; alice got the errors {codes} and her connection "
-            f"{'was' if closed else 'was not'} closed: she must get error {expected} (sealed), "
-            f"then the server hangs up — {step}")
+        assert expected in codes and closed, harness.why((
+            _("the proxy did this: {done}; alice got the errors {codes} and her connection "
+              "was closed: she must get error {expected} (sealed), then the server hangs up "
+              "— {step}")
+            if closed else
+            _("the proxy did this: {done}; alice got the errors {codes} and her connection "
+              "was not closed: she must get error {expected} (sealed), then the server hangs "
+              "up — {step}")
+        ).format(done=done[0], codes=codes, expected=expected, step=step))
 
 
 def test_replayed_frame_refused(chat_server, kit_user, tmp_path):
@@ -121,11 +134,12 @@ def test_your_client_refuses_a_replay(start_server):
         try:
             session.say("hello")
             got = []
-            code = refusal(lambda: [got.append(session.receive(WAIT)) for _ in range(2)], STEP)
+            code = refusal(lambda: [got.append(session.receive(WAIT)) for _turn in range(2)], STEP)
         finally:
             session.close()
-    assert code == "replayed", harness.why(
-        f"the server's message to alice came twice; her ChatSession.receive() gave {got} "
-        f"and {code or 'no error'}: the second copy must raise ProtocolError replayed "
-        f"(chat_client.py opens frames with your SecureChannel: open() calls check_nonce()) "
-        f"— {STEP}")
+    assert code == "replayed", harness.why(_(
+        "the server's message to alice came twice; her ChatSession.receive() gave {got} "
+        "and {code}: the second copy must raise ProtocolError replayed "
+        "(chat_client.py opens frames with your SecureChannel: open() calls check_nonce()) "
+        "— {step}").format(got=got, code=code or _("no error"), step=_(STEP)))
+

@@ -6,10 +6,13 @@ import pytest
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
+from socketlab.i18n import N_
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import FrameDecoder, encode_frame, signed_transcript
 
-WHY = "given code of lab 06 (chat_server.py handshake, identity.py): compare with labs/07-nonces/starter/"
+WHY = N_("given code of lab 06 (chat_server.py handshake, identity.py): compare with "
+         "labs/07-nonces/starter/")
 
 
 def _answer(address, hello: dict) -> dict:
@@ -20,7 +23,8 @@ def _answer(address, hello: dict) -> dict:
         sock.settimeout(3)
         while not (bodies := frames.feed(data)):
             data = sock.recv(65536)
-            assert data, harness.why(f"the server closed without answering the hello — {WHY}")
+            assert data, harness.why(_(
+                "the server closed without answering the hello — {why}").format(why=_(WHY)))
         return json.loads(bodies[0])
     finally:
         sock.close()
@@ -32,8 +36,8 @@ def test_server_hello_is_signed(chat_server):
     client_key = bytes(PrivateKey.generate().public_key)
     answer = _answer(chat_server, {"type": "hello", "version": 1, "mode": "box",
                                    "key": client_key.hex()})
-    assert answer.get("type") == "server_hello" and answer.get("mode") == "box", (
-        f"the answer to a box hello was {answer} — {WHY}")
+    assert answer.get("type") == "server_hello" and answer.get("mode") == "box", _(
+        "the answer to a box hello was {answer} — {why}").format(answer=answer, why=_(WHY))
     VerifyKey(bytes.fromhex(answer["identity"])).verify(
         signed_transcript(client_key, bytes.fromhex(answer["key"])),
         bytes.fromhex(answer["signature"]))
@@ -43,5 +47,6 @@ def test_server_hello_is_signed(chat_server):
 def test_plain_hello_refused(chat_server):
     """a plain hello is refused with error plaintext_refused"""
     answer = _answer(chat_server, {"type": "hello", "version": 1, "mode": "plain"})
-    assert (answer.get("type"), answer.get("code")) == ("error", "plaintext_refused"), (
-        f"the answer to a plain hello was {answer} — {WHY}")
+    assert (answer.get("type"), answer.get("code")) == ("error", "plaintext_refused"), _(
+        "the answer to a plain hello was {answer} — {why}").format(answer=answer, why=_(WHY))
+

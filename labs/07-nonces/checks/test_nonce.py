@@ -1,6 +1,7 @@
 """Step 1: make_nonce, the direction and the counter in 24 bytes."""
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import make_nonce as kit_nonce
 
 
@@ -8,8 +9,8 @@ def _nonce(secure, role: str, counter: int) -> bytes:
     try:
         return secure.make_nonce(role, counter)
     except Exception as error:  # noqa: BLE001 - the student's mistake, said in words
-        raise AssertionError(f"make_nonce({role!r}, {counter}): {harness.describe(error)} "
-                             "— README step 1") from None
+        raise AssertionError(_("make_nonce({role!r}, {counter}): {error} — README step 1").format(
+            role=role, counter=counter, error=harness.describe(error))) from None
 
 
 def test_first_nonces():
@@ -17,12 +18,15 @@ def test_first_nonces():
     secure = harness.load("secure.py")
     for role in ("client", "server"):
         got = _nonce(secure, role, 0)
-        assert isinstance(got, bytes) and len(got) == 24, (
-            f"make_nonce({role!r}, 0) returned {got!r}: a nonce is 24 bytes — README step 1")
-        assert got == kit_nonce(role, 0), (
-            f"make_nonce({role!r}, 0) returned {got.hex(' ')}, expected "
-            f"{kit_nonce(role, 0).hex(' ')}: byte 0 is the direction ({role[0].upper()!r} for "
-            f"the {role}), then 23 zero bytes — README step 1")
+        assert isinstance(got, bytes) and len(got) == 24, _(
+            "make_nonce({role!r}, 0) returned {got!r}: a nonce is 24 bytes — README step 1"
+        ).format(role=role, got=got)
+        assert got == kit_nonce(role, 0), _(
+            "make_nonce({role!r}, 0) returned {got}, expected "
+            "{expected}: byte 0 is the direction ({direction!r} for "
+            "the {role}), then 23 zero bytes — README step 1").format(
+                role=role, got=got.hex(" "), expected=kit_nonce(role, 0).hex(" "),
+                direction=role[0].upper())
 
 
 def test_counter_is_big_endian():
@@ -30,7 +34,9 @@ def test_counter_is_big_endian():
     secure = harness.load("secure.py")
     for role, counter in (("client", 1), ("server", 258), ("client", 2**64 - 1)):
         got, expected = _nonce(secure, role, counter), kit_nonce(role, counter)
-        assert got == expected, (
-            f"make_nonce({role!r}, {counter}) returned {got.hex(' ')}, expected "
-            f"{expected.hex(' ')}: the counter is COUNTER.pack(counter), 8 bytes with the "
-            "most significant first, after the direction and 15 zero bytes — README step 1")
+        assert got == expected, _(
+            "make_nonce({role!r}, {counter}) returned {got}, expected "
+            "{expected}: the counter is COUNTER.pack(counter), 8 bytes with the "
+            "most significant first, after the direction and 15 zero bytes — README step 1"
+        ).format(role=role, counter=counter, got=got.hex(" "), expected=expected.hex(" "))
+

@@ -2,10 +2,12 @@
 
 import pytest
 
+from socketlab.i18n import N_
 from socketlab.inspector.proxy import Proxy
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
-STEP = "README step 0"
+STEP = N_("README step 0")
 
 
 @pytest.mark.given
@@ -31,7 +33,8 @@ def test_replay_works_against_random_nonces(start_server):
                 alice.close()
     finally:
         bob.close()
-    assert said == ["pay bob 10 euros"] * 2, harness.why(
-        f"bob got {said}: with random nonces the replayed frame decrypts again and the server "
-        f"says it twice — the starter's RandomNonceChannel and --random-nonces are given code "
-        f"({STEP})")
+    assert said == ["pay bob 10 euros"] * 2, harness.why(_(
+        "bob got {said}: with random nonces the replayed frame decrypts again and the server "
+        "says it twice — the starter's RandomNonceChannel and --random-nonces are given code "
+        "({step})").format(said=said, step=_(STEP)))
+

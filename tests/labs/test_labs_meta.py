@@ -39,7 +39,12 @@ def busy_machine() -> Iterator[None]:
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
-def test_solution_passes_every_check(lab: Lab, needs_display: None, busy_machine: None) -> None:
+def test_solution_passes_every_check(lab: Lab, needs_display: None, busy_machine: None,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # In Korean: a check that reads a program's English output (lab 04 runs the kit's
+    # terminal client) must not fail a Korean student's correct code. The mutants below,
+    # and python -m tools.lab_stress, run in English.
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
     run = run_checks(lab, lab.solution, stop_first=False)
     assert run.ok and run.passed == run.collected > 0, _failures(run)
 

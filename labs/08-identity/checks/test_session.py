@@ -17,7 +17,8 @@ def test_first_connect_pins_second_accepted(client_module, kit_server, home):
         assert first.pin == "new", _(
             "the first connect's pin is {pin!r}, expected 'new' (check_pin's answer) — README step 7"
         ).format(pin=first.pin)
-        text = (home / "known_servers").read_text(encoding="utf-8")
+        pins = home / "known_servers"
+        text = pins.read_text(encoding="utf-8") if pins.exists() else _("(no file)")
         identity = bytes(kit_server.identity.verify_key).hex()
         assert text == f"{host}:{port} {identity}\n", _(
             "after the first connect known_servers holds {text!r}; expected the server's "

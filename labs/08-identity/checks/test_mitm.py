@@ -101,6 +101,7 @@ def test_pinned_identity_with_replayed_signature(client_module, kit_server, forg
         "your client refused the impostor with {code}: {error}; expected "
         "bad_signature — README step 7").format(code=code_of(error), error=error)
 
+
 def _real_server_hello(address: tuple[str, int]) -> ServerHello:
     """What the real server answers to a hello of the impostor's own."""
     conn = ClientConnection("box")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol.framing import FrameDecoder, encode_frame
 
 
@@ -37,7 +38,7 @@ def pairs() -> Iterator:
     def make(sndbuf: int | None = None, rcvbuf: int | None = None):
         with harness.listening_socket(sndbuf) as listener:
             client = harness.connect(listener.getsockname(), rcvbuf=rcvbuf)
-            conn, _ = listener.accept()
+            conn, _address = listener.accept()
         conn.settimeout(10)
         made.extend((conn, client))
         return conn, client
@@ -70,7 +71,7 @@ def leaving_problem(server_module) -> str | None:
     room = server_module.Room()
     with harness.listening_socket() as listener:
         client = harness.connect(listener.getsockname())
-        conn, _ = listener.accept()
+        conn, _address = listener.accept()
     thread = harness.run_in_thread(server_module.handle_client, room, conn,
                                    name="student-handle_client")
     joined = harness.eventually(lambda: conn in members(room), 2)
@@ -78,8 +79,8 @@ def leaving_problem(server_module) -> str | None:
     thread.join(2)
     conn.close()
     if joined and conn in members(room):
-        return ("a client that closes stays in room.clients: handle_client() must call "
-                "room.leave(conn) in a finally: block — README step 4")
+        return _("a client that closes stays in room.clients: handle_client() must call "
+                 "room.leave(conn) in a finally: block — README step 4")
     return None
 
 

@@ -4,6 +4,7 @@ import pytest
 from conftest import Peer
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 @pytest.mark.given
@@ -17,10 +18,12 @@ def test_frames_survive_splitting_and_merging(pairs):
     for byte in whole[20:]:
         client.sendall(bytes([byte]))  # the rest one byte at a time
     client.close()
-    got = [harness.call_with_timeout(framing.recv_frame, conn, timeout=2) for _ in bodies]
-    assert got == bodies, f"framing.recv_frame() returned {got!r}, expected {bodies!r}"
+    got = [harness.call_with_timeout(framing.recv_frame, conn, timeout=2) for _body in bodies]
+    assert got == bodies, _("framing.recv_frame() returned {got!r}, expected {bodies!r}").format(
+        got=got, bodies=bodies)
     end = harness.call_with_timeout(framing.recv_frame, conn, timeout=2)
-    assert end is None, f"after the client closed, recv_frame() returned {end!r} instead of None"
+    assert end is None, _(
+        "after the client closed, recv_frame() returned {end!r} instead of None").format(end=end)
 
 
 @pytest.mark.given

@@ -5,43 +5,44 @@ import threading
 from conftest import members
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_join_adds_the_client(room, pairs):
     """join() adds a client to room.clients"""
-    first, _ = pairs()
-    second, _ = pairs()
+    first, _client = pairs()
+    second, _client = pairs()
     harness.call_with_timeout(room.join, first, timeout=2)
     harness.call_with_timeout(room.join, second, timeout=2)
-    assert members(room) == [first, second], (
-        f"after join(first) and join(second), room.clients is {members(room)!r}: append each "
-        "joining socket to self.clients — README step 1")
+    assert members(room) == [first, second], _(
+        "after join(first) and join(second), room.clients is {clients!r}: append each "
+        "joining socket to self.clients — README step 1").format(clients=members(room))
 
 
 def test_leave_removes_the_client(room, pairs):
     """leave() removes that client and no other; leaving twice does no harm"""
-    first, _ = pairs()
-    second, _ = pairs()
+    first, _client = pairs()
+    second, _client = pairs()
     room.join(first)
     room.join(second)
     harness.call_with_timeout(room.leave, first, timeout=2)
-    assert members(room) == [second], (
-        f"after leave(first), room.clients is {members(room)!r} instead of [second]: remove "
-        "the leaving socket from self.clients — README step 2")
+    assert members(room) == [second], _(
+        "after leave(first), room.clients is {clients!r} instead of [second]: remove "
+        "the leaving socket from self.clients — README step 2").format(clients=members(room))
     try:
         harness.call_with_timeout(room.leave, first, timeout=2)
     except ValueError as error:
-        raise AssertionError(
-            f"leaving a second time raised ValueError ({error}): a client may leave twice (a "
+        raise AssertionError(_(
+            "leaving a second time raised ValueError ({error}): a client may leave twice (a "
             "reset and a close, say) — remove it only if it is still there — README step 2"
-        ) from None
-    assert members(room) == [second], (
-        f"a second leave(first) left room.clients as {members(room)!r}")
+        ).format(error=error)) from None
+    assert members(room) == [second], _(
+        "a second leave(first) left room.clients as {clients!r}").format(clients=members(room))
 
 
 def test_join_and_leave_take_the_lock(room, pairs):
     """join() and leave() wait while another thread holds room.lock (it guards the registry)"""
-    conn, _ = pairs()
+    conn, _client = pairs()
     for action in (room.join, room.leave):
         done = threading.Event()
 
@@ -52,13 +53,16 @@ def test_join_and_leave_take_the_lock(room, pairs):
         with room.lock:  # the checks hold the lock: nobody may touch room.clients now
             harness.run_in_thread(act, name=f"student-{action.__name__}")
             finished_early = done.wait(0.2)
-        assert not finished_early, harness.why(
-            f"{action.__name__}() changed room.clients while another thread held room.lock: "
+        assert not finished_early, harness.why(_(
+            "{name}() changed room.clients while another thread held room.lock: "
             "every thread that touches the registry must hold the lock (`with self.lock:`), or "
-            "two threads changing it at once can lose a client — README steps 1 and 2")
-        assert done.wait(2), harness.why(
-            f"{action.__name__}() did not finish within 2 s after room.lock was free again")
-    assert members(room) == [], f"after join and leave, room.clients is {members(room)!r}"
+            "two threads changing it at once can lose a client — README steps 1 and 2"
+        ).format(name=action.__name__))
+        assert done.wait(2), harness.why(_(
+            "{name}() did not finish within 2 s after room.lock was free again"
+        ).format(name=action.__name__))
+    assert members(room) == [], _("after join and leave, room.clients is {clients!r}").format(
+        clients=members(room))
 
 
 class CountingLock:
@@ -90,7 +94,7 @@ class CountingLock:
 
 def test_two_threads_leave_with_one_connection(room, pairs):
     """two threads leaving with the same connection at once: one removes it, neither fails"""
-    conn, _ = pairs()
+    conn, _client = pairs()
     room.join(conn)
     room.lock = CountingLock()
     errors: list[str] = []
@@ -106,17 +110,18 @@ def test_two_threads_leave_with_one_connection(room, pairs):
         harness.eventually(lambda: room.lock.waiting == 2, 2)
     for thread in leavers:
         thread.join(2)
-    assert not errors, (
-        f"two threads left with the same connection at once (a reset and a close, say), and "
-        f"one failed: {errors[0]}. leave() looked whether conn was in the room before taking "
+    assert not errors, _(
+        "two threads left with the same connection at once (a reset and a close, say), and "
+        "one failed: {error}. leave() looked whether conn was in the room before taking "
         "the lock, so both saw it there: test and remove inside one `with self.lock:` — "
-        "README step 2")
-    assert members(room) == [], f"after two leaves, room.clients is {members(room)!r}"
+        "README step 2").format(error=errors[0])
+    assert members(room) == [], _("after two leaves, room.clients is {clients!r}").format(
+        clients=members(room))
 
 
 def test_fifty_clients_join_and_leave_at_once(room, pairs):
     """50 threads join at once, then 25 leave at once: exactly the other 25 stay in the room"""
-    conns = [pairs()[0] for _ in range(50)]
+    conns = [pairs()[0] for _number in range(50)]
     start = threading.Barrier(50, timeout=5)
     errors: list[str] = []
 
@@ -139,6 +144,6 @@ def test_fifty_clients_join_and_leave_at_once(room, pairs):
         thread.join(5)
     assert not errors, errors[0]
     left = members(room)
-    assert sorted(map(id, left)) == sorted(id(c) for c in conns[0::2]), (
-        f"after 50 joins and 25 leaves, room.clients holds {len(left)} clients, not the 25 that "
-        "stayed — README steps 1 and 2")
+    assert sorted(map(id, left)) == sorted(id(c) for c in conns[0::2]), _(
+        "after 50 joins and 25 leaves, room.clients holds {count} clients, not the 25 that "
+        "stayed — README steps 1 and 2").format(count=len(left))

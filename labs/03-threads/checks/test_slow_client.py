@@ -5,6 +5,7 @@ import time
 from conftest import Peer, leaving_problem, members
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_client_that_never_reads_locks_out_nobody(chat_server, server_module):
@@ -14,12 +15,13 @@ def test_client_that_never_reads_locks_out_nobody(chat_server, server_module):
     harness.eventually(lambda: len(members(room)) == 1, 2)
     never_reads = harness.connect(address, rcvbuf=4096)  # connected, never reads a byte
     flooder = Peer(harness.connect(address))
-    assert harness.eventually(lambda: len(members(room)) == 3, 3), harness.why(
-        f"3 clients connected, and the room held {len(members(room))} — README step 5")
+    assert harness.eventually(lambda: len(members(room)) == 3, 3), harness.why(_(
+        "3 clients connected, and the room held {count} — README step 5"
+    ).format(count=len(members(room))))
 
     def flood() -> None:
         try:
-            for _ in range(300):  # 300 × 16 KB: far more than the buffers to never_reads hold
+            for _round in range(300):  # 300 × 16 KB: far more than the buffers to never_reads hold
                 flooder.send(b"f" * 16_000)
         except OSError:
             pass  # the check is over and closed the connection
@@ -27,23 +29,23 @@ def test_client_that_never_reads_locks_out_nobody(chat_server, server_module):
     harness.checker_thread(flood, name="check-flood")
     try:
         stalled = _stalls(reader)
-        assert stalled, harness.why(
+        assert stalled, harness.why(_(
             "a client that never reads should make the server's sending wait, but the messages "
-            "kept flowing for 5 s — does broadcast() send to every client?")
+            "kept flowing for 5 s — does broadcast() send to every client?"))
         # Now the server's thread for `flooder` is stuck sending to `never_reads`.
         newcomer = harness.connect(address)
         joined = harness.eventually(lambda: len(members(room)) == 4, 2)
         newcomer.close()
-        assert joined, harness.why(
+        assert joined, harness.why(_(
             "while the server was stuck sending to a client that never reads, a new client "
             "could not join within 2 s: your broadcast holds room.lock while it sends, so "
             "every thread that needs the lock waits too. Copy the list under the lock and "
-            "send outside it — README step 3")
+            "send outside it — README step 3"))
         left = harness.eventually(lambda: len(members(room)) == 3, 2)
         assert left or not (problem := leaving_problem(server_module)), harness.why(problem)
-        assert left, harness.why(
+        assert left, harness.why(_(
             "while the server was stuck sending to a client that never reads, a client could "
-            "not leave within 2 s: do not hold room.lock while sending — README step 3")
+            "not leave within 2 s: do not hold room.lock while sending — README step 3"))
     finally:
         never_reads.close()  # the stuck send fails now
         flooder.sock.close()

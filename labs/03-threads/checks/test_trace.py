@@ -6,6 +6,7 @@ import pytest
 
 from socketlab.inspector.trace_file import read_trace
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 @pytest.mark.given
@@ -19,7 +20,7 @@ def test_trace_file_is_what_the_chart_reads(tmp_path):
         lock.acquire()
         waiter = threading.Thread(target=lambda: (lock.acquire(), lock.release()), name="waiter")
         waiter.start()
-        assert harness.eventually(lambda: "lock_wait" in path.read_text(encoding="utf-8"), 2), (
+        assert harness.eventually(lambda: "lock_wait" in path.read_text(encoding="utf-8"), 2), _(
             "a thread waiting for a tracing.Lock was not traced as lock_wait")
         lock.release()
         waiter.join(2)

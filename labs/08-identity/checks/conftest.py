@@ -23,6 +23,7 @@ from nacl.signing import SigningKey
 
 from socketlab.inspector.proxy import Proxy
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import FrameDecoder, decode_message, encode_frame, encode_message
 from socketlab.server.app import ChatServer
 
@@ -81,22 +82,26 @@ def code_of(error: BaseException) -> str:
 
 
 def refusal(function: Callable[[], Any], what: str) -> BaseException | None:
-    """What ``function()`` raised (None if it returned), within WAIT seconds."""
+    """What ``function()`` raised (None if it returned), within WAIT seconds.
+
+    The student's exception is caught inside the call, so an AssertionError out of
+    call_with_timeout is always its own "did not return" (in whatever language)."""
+    raised: list[BaseException] = []
+
     def attempt() -> None:
-        function()
+        try:
+            function()
+        except Exception as error:  # noqa: BLE001 - the student's code: any error is an answer
+            raised.append(error)
 
     attempt.__name__ = what
-    try:
-        harness.call_with_timeout(attempt, timeout=WAIT + 2)
-    except AssertionError as error:
-        if "did not return" in str(error):
-            raise
-        return error
-    except Exception as error:  # noqa: BLE001 - the student's code: any error is an answer
-        if isinstance(error, NotImplementedError) and str(error).startswith("TODO"):
-            raise AssertionError(harness.describe(error)) from None
-        return error
-    return None
+    harness.call_with_timeout(attempt, timeout=WAIT + 2)
+    if not raised:
+        return None
+    error = raised[0]
+    if isinstance(error, NotImplementedError) and str(error).startswith("TODO"):
+        raise AssertionError(harness.describe(error)) from None
+    return error
 
 
 def open_session(client_module: ModuleType, address: tuple[str, int], name: str,
@@ -110,22 +115,24 @@ def open_session(client_module: ModuleType, address: tuple[str, int], name: str,
     except AssertionError:
         raise
     except Exception as error:  # noqa: BLE001 - said in words for the student
-        raise AssertionError(
-            f"ChatSession.connect to {address[0]}:{address[1]} as {name} failed: "
-            f"{harness.describe(error)}") from None
+        raise AssertionError(_(
+            "ChatSession.connect to {host}:{port} as {name} failed: {error}"
+        ).format(host=address[0], port=address[1], name=name,
+                 error=harness.describe(error))) from None
 
 
 def receive_type(session: Any, kind: str, why: str) -> dict[str, Any]:
     """The next message of type ``kind`` your session receives (others are skipped)."""
     seen = []
-    for _ in range(20):
+    for _attempt in range(20):
         msg = harness.call_with_timeout(session.receive, WAIT, timeout=WAIT + 2)
         if msg is None:
             break
         if msg.get("type") == kind:
             return dict(msg)
         seen.append(msg.get("type"))
-    raise AssertionError(f"your client waited for {kind} and got {seen or 'nothing'}: {why}")
+    raise AssertionError(_("your client waited for {kind} and got {seen}: {why}").format(
+        kind=kind, seen=seen or _("nothing"), why=why))
 
 
 @contextlib.contextmanager
@@ -164,7 +171,7 @@ class ForgedServer:
     def _serve(self) -> None:
         self.listener.settimeout(WAIT + 2)
         try:
-            conn, _ = self.listener.accept()
+            conn, _address = self.listener.accept()
         except OSError:
             return
         with conn:

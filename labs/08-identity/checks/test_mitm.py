@@ -6,6 +6,7 @@ from conftest import code_of, open_session, proxy_on, receive_type, refusal
 from nacl.public import PrivateKey
 
 from socketlab.inspector.events import Intercepted
+from socketlab.labs.harness import _
 from socketlab.protocol import ClientConnection, FrameDecoder, Login, ServerHello, decode_message
 
 SECRET = "the exam answers are in room 101"
@@ -16,7 +17,8 @@ def _pin_through_honest_proxy(client_module, server, home) -> int:
     with proxy_on(0, server.address) as honest:
         session = open_session(client_module, honest.address, "alice", home=home)
         session.close()
-        assert session.pin == "new", f"the first contact's pin is {session.pin!r}, expected 'new'"
+        assert session.pin == "new", _(
+            "the first contact's pin is {pin!r}, expected 'new'").format(pin=session.pin)
         return honest.address[1]
 
 
@@ -25,20 +27,21 @@ def test_no_verify_is_fooled(client_module, kit_server, home):
     with proxy_on(0, kit_server.address, mitm=True) as mitm:
         session = open_session(client_module, mitm.address, "alice", verify=False, home=home)
         try:
-            assert session.fingerprint == mitm.mitm_fingerprint, (
-                f"your session shows the fingerprint {session.fingerprint}; the man in the "
-                f"middle's is {mitm.mitm_fingerprint} — it is the one your client met")
+            assert session.fingerprint == mitm.mitm_fingerprint, _(
+                "your session shows the fingerprint {shown}; the man in the "
+                "middle's is {mitm} — it is the one your client met"
+            ).format(shown=session.fingerprint, mitm=mitm.mitm_fingerprint)
             session.say(SECRET)
-            said = receive_type(session, "message", "your say comes back to you")
-            assert said["text"] == SECRET, f"your client got {said}"
+            said = receive_type(session, "message", _("your say comes back to you"))
+            assert said["text"] == SECRET, _("your client got {said}").format(said=said)
         finally:
             session.close()
     read = [e.message.text for e in mitm.events()
             if isinstance(e, Intercepted) and e.direction == "c2s" and hasattr(e.message, "text")]
-    assert SECRET in read, (
-        f"the proxy decrypted {read} from your client; it should have read {SECRET!r}: with "
-        "verify=False nothing stops it — README 'Now attack it'")
-    assert not (home / "known_servers").exists(), (
+    assert SECRET in read, _(
+        "the proxy decrypted {read} from your client; it should have read {secret!r}: with "
+        "verify=False nothing stops it — README 'Now attack it'").format(read=read, secret=SECRET)
+    assert not (home / "known_servers").exists(), _(
         "verify=False wrote known_servers: with verify=False, check_pin is not called — README step 7")
 
 
@@ -49,22 +52,24 @@ def test_pinned_client_refuses_mitm(client_module, kit_server, home):
     with proxy_on(port, kit_server.address, mitm=True) as mitm:
         error = refusal(lambda: client_module.ChatSession.connect(
             "127.0.0.1", port, "alice", home=home), "ChatSession.connect")
-    assert error is not None, (
+    assert error is not None, _(
         "your client, which had pinned the real server at this address, logged in through the "
         "man in the middle: compare the identity with the pin (check_pin) — README step 6-7")
-    assert code_of(error) == "identity_changed", (
-        f"your client refused the man in the middle with {code_of(error)}: {error}; expected "
-        "identity_changed — README step 6")
+    assert code_of(error) == "identity_changed", _(
+        "your client refused the man in the middle with {code}: {error}; expected "
+        "identity_changed — README step 6").format(code=code_of(error), error=error)
     warning = str(getattr(error, "message", error))
-    for label, shown in (("the server's (pinned)", kit_server.fingerprint),
-                         ("the man in the middle's (presented)", mitm.mitm_fingerprint)):
-        assert shown in warning, (
-            f"the warning is:\n{warning}\nIt lacks {label} fingerprint {shown} — README step 6")
+    for lacks, shown in ((_("It lacks the server's (pinned) fingerprint {shown}"),
+                          kit_server.fingerprint),
+                         (_("It lacks the man in the middle's (presented) fingerprint {shown}"),
+                          mitm.mitm_fingerprint)):
+        assert shown in warning, _("the warning is:\n{warning}\n{lacks} — README step 6").format(
+            warning=warning, lacks=lacks.format(shown=shown))
     sent = [e.message for e in mitm.events() if isinstance(e, Intercepted) and e.direction == "c2s"]
-    assert not any(isinstance(m, Login) for m in sent), (
-        f"the man in the middle read {sent}: your client refused only after it logged in — "
-        "check the pin before the login is sent — README step 7")
-    assert (home / "known_servers").read_bytes() == before, (
+    assert not any(isinstance(m, Login) for m in sent), _(
+        "the man in the middle read {sent}: your client refused only after it logged in — "
+        "check the pin before the login is sent — README step 7").format(sent=sent)
+    assert (home / "known_servers").read_bytes() == before, _(
         "the refused connection changed known_servers: the pin must stay — README step 6")
 
 
@@ -84,16 +89,18 @@ def test_pinned_identity_with_replayed_signature(client_module, kit_server, forg
     error = refusal(lambda: client_module.ChatSession.connect(
         "127.0.0.1", port, "alice", home=home), "ChatSession.connect")
     fake.close()
-    assert fake.failure is None, f"the impostor failed: {fake.failure}"
-    sent = f" and sent {len(fake.after_hello)} bytes after it (its login)" \
-        if fake.after_hello else ""
+    assert fake.failure is None, _("the impostor failed: {failure}").format(failure=fake.failure)
+    sent = len(fake.after_hello)
     assert error is not None and not sent, (
-        f"your client accepted the pinned identity with a key the identity never signed{sent}: "
-        "a pin alone proves nothing, anyone can copy a public key. Verify the signature over "
-        "both keys (verify_hello) too — README step 7")
-    assert code_of(error) == "bad_signature", (
-        f"your client refused the impostor with {code_of(error)}: {error}; expected "
-        "bad_signature — README step 7")
+        _("your client accepted the pinned identity with a key the identity never signed "
+          "and sent {size} bytes after it (its login): ").format(size=sent) if sent else
+        _("your client accepted the pinned identity with a key the identity never signed: ")
+    ) + _("a pin alone proves nothing, anyone can copy a public key. Verify the signature over "
+          "both keys (verify_hello) too — README step 7")
+    assert code_of(error) == "bad_signature", _(
+        "your client refused the impostor with {code}: {error}; expected "
+        "bad_signature — README step 7").format(code=code_of(error), error=error)
+
 
 def _real_server_hello(address: tuple[str, int]) -> ServerHello:
     """What the real server answers to a hello of the impostor's own."""
@@ -104,7 +111,7 @@ def _real_server_hello(address: tuple[str, int]) -> ServerHello:
         bodies: list[bytes] = []
         while not bodies:
             chunk = sock.recv(65536)
-            assert chunk, "the kit's server closed before its server_hello"
+            assert chunk, _("the kit's server closed before its server_hello")
             bodies = decoder.feed(chunk)
     answer = decode_message(bodies[0])
     assert isinstance(answer, ServerHello), answer

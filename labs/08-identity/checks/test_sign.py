@@ -6,6 +6,7 @@ from nacl.signing import SigningKey
 
 from socketlab.client import ChatClient, ChatError
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import IdentityError, Message, PinStore
 
 # docs/protocol.md section 10: the fixed keys, and the signature in the server_hello vector.
@@ -22,15 +23,15 @@ def test_sign_hello_vector(identity_module):
     got = harness.call_with_timeout(identity_module.sign_hello, VECTOR_IDENTITY,
                                     VECTOR_CLIENT_KEY, VECTOR_SERVER_KEY, timeout=3)
     assert isinstance(got, bytes) and len(got) == 64, (
-        f"sign_hello returned {len(got)} bytes" if isinstance(got, bytes) else
-        f"sign_hello returned {got!r:.80}") + (
+        _("sign_hello returned {size} bytes").format(size=len(got)) if isinstance(got, bytes) else
+        _("sign_hello returned {got!r:.80}").format(got=got)) + _(
         ": the signature is 64 bytes — keep only "
         ".signature of what identity.sign() returns (it is followed by the data) — README step 1")
-    assert got == VECTOR_SIGNATURE, (
-        f"sign_hello signed something else: got {got.hex()[:32]}…, expected "
-        f"{VECTOR_SIGNATURE.hex()[:32]}… (the server_hello vector of §10). Sign exactly "
+    assert got == VECTOR_SIGNATURE, _(
+        "sign_hello signed something else: got {got}…, expected "
+        "{expected}… (the server_hello vector of §10). Sign exactly "
         "HELLO_CONTEXT + client_key + server_key, in that order, the raw 32-byte keys — "
-        "README step 1")
+        "README step 1").format(got=got.hex()[:32], expected=VECTOR_SIGNATURE.hex()[:32])
 
 
 def test_kit_client_accepts_your_server(tmp_path):
@@ -45,14 +46,16 @@ def test_kit_client_accepts_your_server(tmp_path):
                 client.connect()
                 client.login("kit")
             except (IdentityError, ChatError) as error:
-                raise AssertionError(harness.why(
-                    f"the kit's client refused your server: {error.code}: {error.message}. "
+                raise AssertionError(harness.why(_(
+                    "the kit's client refused your server: {code}: {message}. "
                     "server_hello's signature must verify over HELLO_CONTEXT + the client's "
-                    "key + your server's key — README step 1")) from None
-            assert client.pin_status == "new", f"the kit's client pinned: {client.pin_status}"
+                    "key + your server's key — README step 1"
+                ).format(code=error.code, message=error.message))) from None
+            assert client.pin_status == "new", _("the kit's client pinned: {status}").format(
+                status=client.pin_status)
             client.say("signed and sealed")
             said = client.events.get(timeout=3)
-            assert isinstance(said, Message) and said.text == "signed and sealed", harness.why(
-                f"the kit's client said 'signed and sealed' and got back {said}")
+            assert isinstance(said, Message) and said.text == "signed and sealed", harness.why(_(
+                "the kit's client said 'signed and sealed' and got back {said}").format(said=said))
         finally:
             client.close()

@@ -3,6 +3,7 @@
 from conftest import code_of, refusal, server_hello_for
 from nacl.signing import SigningKey
 
+from socketlab.labs.harness import _
 from socketlab.protocol import ClientConnection
 
 
@@ -19,10 +20,10 @@ def test_good_signature_accepted(identity_module):
     client_key, hello = _handshake()
     error = refusal(lambda: identity_module.verify_hello(
         hello["identity"], client_key, hello["key"], hello["signature"]), "verify_hello")
-    assert error is None, (
-        f"verify_hello refused an honest server_hello: {code_of(error)}: {error}. "
+    assert error is None, _(
+        "verify_hello refused an honest server_hello: {code}: {error}. "
         "Verify HELLO_CONTEXT + client_key + server_key (ours first, the raw bytes) with "
-        "VerifyKey(identity) — README step 2")
+        "VerifyKey(identity) — README step 2").format(code=code_of(error), error=error)
 
 
 def test_swapped_key_refused(identity_module):
@@ -30,19 +31,20 @@ def test_swapped_key_refused(identity_module):
     client_key, hello = _handshake()
     other = server_hello_for(ClientConnection("box").hello(), SigningKey.generate())
     forgeries = {
-        "the server's key swapped for a man in the middle's":
+        _("the server's key swapped for a man in the middle's"):
             (hello["identity"], client_key, other["key"], hello["signature"]),
-        "our own key swapped (the server signed someone else's hello)":
+        _("our own key swapped (the server signed someone else's hello)"):
             (hello["identity"], other["key"], hello["key"], hello["signature"]),
-        "another identity presented with the real signature":
+        _("another identity presented with the real signature"):
             (other["identity"], client_key, hello["key"], hello["signature"]),
     }
     for what, args in forgeries.items():
         error = refusal(lambda args=args: identity_module.verify_hello(*args), "verify_hello")
-        assert error is not None, (
-            f"verify_hello accepted a forged server_hello ({what}): a man in the middle "
+        assert error is not None, _(
+            "verify_hello accepted a forged server_hello ({what}): a man in the middle "
             "would read everything. Verify the signature over HELLO_CONTEXT + client_key + "
-            "server_key — README step 2")
-        assert code_of(error) == "bad_signature", (
-            f"verify_hello refused a forgery ({what}) with {code_of(error)}: {error}; "
-            "expected ProtocolError('bad_signature', ...) — catch BadSignatureError — README step 2")
+            "server_key — README step 2").format(what=what)
+        assert code_of(error) == "bad_signature", _(
+            "verify_hello refused a forgery ({what}) with {code}: {error}; "
+            "expected ProtocolError('bad_signature', ...) — catch BadSignatureError — README step 2"
+        ).format(what=what, code=code_of(error), error=error)

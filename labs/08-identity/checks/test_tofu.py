@@ -4,6 +4,7 @@ from conftest import code_of, refusal
 from nacl.signing import SigningKey
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import fingerprint
 
 
@@ -16,13 +17,16 @@ def test_first_contact_pins(pins_module, home):
     identity = _identity()
     got = harness.call_with_timeout(pins_module.check_pin, home, "127.0.0.1", 7777, identity,
                                     timeout=3)
-    assert got == "new", f"check_pin of a server never seen returned {got!r}, expected 'new' — README step 6"
+    assert got == "new", _(
+        "check_pin of a server never seen returned {got!r}, expected 'new' — README step 6"
+    ).format(got=got)
     path = home / "known_servers"
-    text = path.read_text(encoding="utf-8") if path.exists() else "(no file)"
-    assert text == f"127.0.0.1:7777 {identity.hex()}\n", (
-        f"after the first contact known_servers holds {text!r}, expected the line "
-        f"'127.0.0.1:7777 {identity.hex()}': the pin's name is HOST:PORT (f\"{{host}}:{{port}}\", "
-        "the host as typed), then a space and the identity in hex — README step 6")
+    text = path.read_text(encoding="utf-8") if path.exists() else _("(no file)")
+    assert text == f"127.0.0.1:7777 {identity.hex()}\n", _(
+        "after the first contact known_servers holds {text!r}, expected the line "
+        "'127.0.0.1:7777 {identity}': the pin's name is HOST:PORT (f\"{{host}}:{{port}}\", "
+        "the host as typed), then a space and the identity in hex — README step 6"
+    ).format(text=text, identity=identity.hex())
 
 
 def test_same_identity_known(pins_module, home):
@@ -33,13 +37,14 @@ def test_same_identity_known(pins_module, home):
     got: list[str] = []
     error = refusal(lambda: got.append(pins_module.check_pin(home, "127.0.0.1", 7777, identity)),
                     "check_pin")
-    assert error is None, (
-        f"check_pin refused the very identity it had pinned ({code_of(error)}): compare like "
+    assert error is None, _(
+        "check_pin refused the very identity it had pinned ({code}): compare like "
         "with like. The pin is hex text, the identity bytes: pinned == identity.hex() "
-        "— README step 6")
-    assert got == ["known"], (
-        f"check_pin of the pinned identity returned {got[0]!r}, expected 'known' — README step 6")
-    assert (home / "known_servers").read_bytes() == before, (
+        "— README step 6").format(code=code_of(error))
+    assert got == ["known"], _(
+        "check_pin of the pinned identity returned {got!r}, expected 'known' — README step 6"
+    ).format(got=got[0])
+    assert (home / "known_servers").read_bytes() == before, _(
         "known_servers changed although nothing new was pinned — README step 6")
 
 
@@ -49,23 +54,27 @@ def test_changed_identity_refused(pins_module, home):
     pins_module.check_pin(home, "127.0.0.1", 7777, pinned)
     before = (home / "known_servers").read_bytes()
     error = refusal(lambda: pins_module.check_pin(home, "127.0.0.1", 7777, impostor), "check_pin")
-    assert error is not None, (
+    assert error is not None, _(
         "check_pin accepted a different identity for a pinned server: that is exactly what a "
         "man in the middle presents. Compare with the pin and raise identity_changed — README step 6")
-    assert code_of(error) == "identity_changed", (
-        f"check_pin refused with {code_of(error)}: {error}; expected "
-        "ProtocolError('identity_changed', warning) — README step 6")
+    assert code_of(error) == "identity_changed", _(
+        "check_pin refused with {code}: {error}; expected "
+        "ProtocolError('identity_changed', warning) — README step 6"
+    ).format(code=code_of(error), error=error)
     warning = str(getattr(error, "message", error))
-    missing = [f"{label} {fingerprint(key)}" for label, key
-               in (("the pinned fingerprint", pinned), ("the presented fingerprint", impostor))
+    missing = [label.format(fingerprint=fingerprint(key)) for label, key
+               in ((_("the pinned fingerprint {fingerprint}"), pinned),
+                   (_("the presented fingerprint {fingerprint}"), impostor))
                if fingerprint(key) not in warning]
-    assert not missing, (
-        f"the warning is:\n{warning}\nIt lacks {' and '.join(missing)}: a person compares both "
-        "with the server's operator — README step 6")
-    assert "forget" in warning and "127.0.0.1:7777" in warning, (
-        f"the warning is:\n{warning}\nIt must say how to forget the pin of 127.0.0.1:7777 "
-        "(python chat_client.py --forget-server 127.0.0.1:7777) — README step 6")
-    assert (home / "known_servers").read_bytes() == before, (
+    assert not missing, _(
+        "the warning is:\n{warning}\nIt lacks {missing}: a person compares both "
+        "with the server's operator — README step 6"
+    ).format(warning=warning, missing=_(" and ").join(missing))
+    assert "forget" in warning and "127.0.0.1:7777" in warning, _(
+        "the warning is:\n{warning}\nIt must say how to forget the pin of 127.0.0.1:7777 "
+        "(python chat_client.py --forget-server 127.0.0.1:7777) — README step 6"
+    ).format(warning=warning)
+    assert (home / "known_servers").read_bytes() == before, _(
         "after refusing the impostor, known_servers changed: the pin must stay as it was, or "
         "the next connection trusts the man in the middle (trust on FIRST use) — README step 6")
 
@@ -82,28 +91,31 @@ def test_look_alike_identity_refused(pins_module, home):
     """an impostor whose identity or fingerprint starts (or ends) like the pinned one is refused"""
     pinned = _identity()
     cases = {
-        "shares the pinned identity's first 31 bytes": pinned[:31] + bytes([pinned[31] ^ 1]),
-        "shares the pinned identity's last 31 bytes": bytes([pinned[0] ^ 1]) + pinned[1:],
+        "first": (_("shares the pinned identity's first 31 bytes"),
+                  pinned[:31] + bytes([pinned[31] ^ 1])),
+        "last": (_("shares the pinned identity's last 31 bytes"),
+                 bytes([pinned[0] ^ 1]) + pinned[1:]),
     }
-    for what, impostor in cases.items():
-        home_here = home / what.split()[1]
+    for folder, (what, impostor) in cases.items():
+        home_here = home / folder
         pins_module.check_pin(home_here, "127.0.0.1", 7777, pinned)
         _refused_look_alike(pins_module, home_here, impostor, what)
     first, second = FINGERPRINT_TWINS
     pins_module.check_pin(home / "twins", "127.0.0.1", 7777, first)
     _refused_look_alike(pins_module, home / "twins", second,
-                        f"has a fingerprint that starts like the pinned one "
-                        f"({fingerprint(second)[:18]}…)")
+                        _("has a fingerprint that starts like the pinned one ({start}…)").format(
+                            start=fingerprint(second)[:18]))
 
 
 def _refused_look_alike(pins_module, home, impostor: bytes, what: str) -> None:
     error = refusal(lambda: pins_module.check_pin(home, "127.0.0.1", 7777, impostor), "check_pin")
     assert code_of(error) == "identity_changed", (
-        f"an impostor that {what} was "
-        + ("accepted as 'known'" if error is None else f"refused with {code_of(error)}")
-        + ": compare the whole identity (all 64 hex digits, pinned == identity.hex()), never "
-        "a prefix, a suffix or the start of a fingerprint: an attacker makes keys until one "
-        "looks alike — README step 6")
+        (_("an impostor that {what} was accepted as 'known'").format(what=what) if error is None
+         else _("an impostor that {what} was refused with {code}").format(
+             what=what, code=code_of(error)))
+        + _(": compare the whole identity (all 64 hex digits, pinned == identity.hex()), never "
+            "a prefix, a suffix or the start of a fingerprint: an attacker makes keys until one "
+            "looks alike — README step 6"))
 
 
 def test_each_server_its_own_pin(pins_module, home):
@@ -113,10 +125,13 @@ def test_each_server_its_own_pin(pins_module, home):
     for host, port, identity in (("127.0.0.1", 7778, second), ("localhost", 7777, third)):
         error = refusal(lambda h=host, p=port, i=identity: pins_module.check_pin(home, h, p, i),
                         "check_pin")
-        assert error is None, (
-            f"check_pin refused {host}:{port} ({code_of(error)}) because 127.0.0.1:7777 is pinned: "
-            "a pin belongs to HOST:PORT exactly as typed — README step 6")
+        assert error is None, _(
+            "check_pin refused {host}:{port} ({code}) because 127.0.0.1:7777 is pinned: "
+            "a pin belongs to HOST:PORT exactly as typed — README step 6"
+        ).format(host=host, port=port, code=code_of(error))
     lines = sorted((home / "known_servers").read_text(encoding="utf-8").splitlines())
     expected = sorted([f"127.0.0.1:7777 {first.hex()}", f"127.0.0.1:7778 {second.hex()}",
                        f"localhost:7777 {third.hex()}"])
-    assert lines == expected, f"known_servers holds {lines}, expected {expected} — README step 6"
+    assert lines == expected, _(
+        "known_servers holds {lines}, expected {expected} — README step 6"
+    ).format(lines=lines, expected=expected)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 # Sockets the student's server accepts then have a timeout, which makes send()
 # return after a partial write when the buffer is nearly full — as it may on
@@ -37,7 +38,7 @@ def handled() -> Iterator[tuple[socket.socket, threading.Event]]:
     module = harness.load("echo_server.py")
     with harness.listening_socket(sndbuf=1024) as listener:
         client = harness.connect(listener.getsockname(), rcvbuf=4096)
-        conn, _ = listener.accept()
+        conn, _address = listener.accept()
         returned = threading.Event()
 
         def serve_one() -> None:
@@ -58,21 +59,22 @@ def handle_problem() -> str | None:
     module = harness.load("echo_server.py")
     with harness.listening_socket() as listener:
         client = harness.connect(listener.getsockname())
-        conn, _ = listener.accept()
+        conn, _address = listener.accept()
     with client, conn:
         client.sendall(b"ping")
         client.shutdown(socket.SHUT_WR)
         try:
             harness.call_with_timeout(module.handle, conn, timeout=2)
         except AssertionError:
-            return ("your handle() did not return when the client closed (recv() gave b''): "
-                    "fix handle() first — README step 2")
+            return _("your handle() did not return when the client closed (recv() gave b''): "
+                     "fix handle() first — README step 2")
         except Exception as error:  # noqa: BLE001 - any failure is the answer
-            return f"your handle() failed: {harness.describe(error)} — fix it first — README step 2"
+            return _("your handle() failed: {error} — fix it first — README step 2").format(
+                error=harness.describe(error))
         answer = _read_all(client)  # not recv_exactly: another thread's death must not cut it
     if answer != b"ping":
-        return (f"your handle() sent back {answer!r} for b'ping': fix handle() first — README "
-                "step 2")
+        return _("your handle() sent back {answer!r} for b'ping': fix handle() first — README "
+                 "step 2").format(answer=answer)
     return None
 
 
@@ -106,7 +108,7 @@ def reference() -> Iterator:
 
         def run() -> None:
             with listener:
-                conn, _ = listener.accept()
+                conn, _address = listener.accept()
             with conn:
                 conn.settimeout(5)
                 handler(conn)

@@ -4,6 +4,7 @@ import socket
 import time
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def _echo(conn):
@@ -15,10 +16,12 @@ def test_connect(client_module, reference):
     """connect() returns a socket connected to the server"""
     address = reference(_echo)
     sock = client_module.connect(*address)
-    assert isinstance(sock, socket.socket), f"connect() returned {sock!r}, not a socket"
+    assert isinstance(sock, socket.socket), _("connect() returned {sock!r}, not a socket").format(
+        sock=sock)
     with sock:
         peer = sock.getpeername()[:2]
-    assert peer == address, f"connect() reached {peer}, not the server at {address}"
+    assert peer == address, _("connect() reached {peer}, not the server at {address}").format(
+        peer=peer, address=address)
 
 
 def test_echo_returns_the_answer(client_module, reference):
@@ -26,7 +29,7 @@ def test_echo_returns_the_answer(client_module, reference):
     address = reference(_echo)
     with socket.create_connection(address, timeout=3) as sock:
         answer = harness.call_with_timeout(client_module.echo, sock, b"ping", timeout=2)
-    assert answer == b"ping", f"echo(sock, b'ping') returned {answer!r}"
+    assert answer == b"ping", _("echo(sock, b'ping') returned {answer!r}").format(answer=answer)
 
 
 def test_answer_in_pieces(client_module, reference):
@@ -40,10 +43,10 @@ def test_answer_in_pieces(client_module, reference):
     address = reference(dribble)
     with socket.create_connection(address, timeout=3) as sock:
         answer = harness.call_with_timeout(client_module.echo, sock, b"hello world!", timeout=2)
-    assert answer == b"hello world!", (
-        f"echo() returned {answer!r}: one recv() gives whatever has arrived so far — TCP is "
+    assert answer == b"hello world!", _(
+        "echo() returned {answer!r}: one recv() gives whatever has arrived so far — TCP is "
         "a byte stream, not a stream of messages. Loop until all len(data) bytes are in — "
-        "README step 5")
+        "README step 5").format(answer=answer)
 
 
 def test_big_message_sent_whole(client_module, reference):
@@ -63,21 +66,22 @@ def test_big_message_sent_whole(client_module, reference):
         try:
             answer = harness.call_with_timeout(client_module.echo, sock, message, timeout=5)
         except AssertionError:
-            answer, failure = None, "never returned"
+            answer, failure = None, _("never returned")
         except OSError as error:
-            answer, failure = None, f"raised {type(error).__name__}"
+            answer, failure = None, _("raised {kind}").format(kind=type(error).__name__)
         else:
-            failure = f"returned {len(answer):,} bytes"
+            failure = _("returned {size:,} bytes").format(size=len(answer))
     if answer == message:
         return
     if received[0] < len(message):
-        raise AssertionError(
-            f"echo() of a 1 MB message: the server got only {received[0]:,} of its "
-            f"{len(message):,} bytes, and echo() {failure}: send() wrote only part of it — "
-            "use sendall() — README step 5")
-    raise AssertionError(
-        f"the server got all {len(message):,} bytes and sent them back, but echo() {failure}: "
-        "keep calling recv() until all len(data) bytes are in — README step 5")
+        raise AssertionError(_(
+            "echo() of a 1 MB message: the server got only {got:,} of its {size:,} bytes, and "
+            "echo() {failure}: send() wrote only part of it — use sendall() — README step 5"
+        ).format(got=received[0], size=len(message), failure=failure))
+    raise AssertionError(_(
+        "the server got all {size:,} bytes and sent them back, but echo() {failure}: keep "
+        "calling recv() until all len(data) bytes are in — README step 5"
+    ).format(size=len(message), failure=failure))
 
 
 def test_server_closes_early(client_module, reference):
@@ -93,10 +97,11 @@ def test_server_closes_early(client_module, reference):
         except ConnectionError:
             return
         except AssertionError as stuck:  # it never returned
-            raise AssertionError(
-                f"the server closed after 5 of 10 bytes, and {stuck}: recv() returning b'' "
+            raise AssertionError(_(
+                "the server closed after 5 of 10 bytes, and {stuck}: recv() returning b'' "
                 "means the server is gone — raise ConnectionError then — README step 5"
-            ) from None
-    raise AssertionError(
-        f"the server closed after 5 of 10 bytes, and echo() returned {answer!r} instead of "
-        "raising ConnectionError: recv() returning b'' means the server is gone — README step 5")
+            ).format(stuck=stuck)) from None
+    raise AssertionError(_(
+        "the server closed after 5 of 10 bytes, and echo() returned {answer!r} instead of "
+        "raising ConnectionError: recv() returning b'' means the server is gone — README step 5"
+    ).format(answer=answer))

@@ -5,15 +5,17 @@ import socket
 import time
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_bytes_come_back(handled):
     """handle() sends back exactly the bytes a client sent"""
-    client, _ = handled
+    client, _returned = handled
     client.sendall(b"hello, echo")
     answer = harness.recv_exactly(client, 11)
-    assert answer == b"hello, echo", harness.why(
-        f"sent b'hello, echo', got back {answer!r}: handle() must recv() and send the bytes back")
+    assert answer == b"hello, echo", harness.why(_(
+        "sent b'hello, echo', got back {answer!r}: handle() must recv() and send the bytes back"
+    ).format(answer=answer))
 
 
 def test_pieces_come_back(handled):
@@ -26,12 +28,12 @@ def test_pieces_come_back(handled):
             break
         time.sleep(0.05)  # apart, so they arrive as separate recv()s
     answer = harness.recv_exactly(client, 13)
-    assert answer == b"one two three" or not returned.is_set(), harness.why(
-        f"got back {answer!r}, and handle() had returned: the client had not closed, so keep "
-        "calling recv() in a loop until it returns b'' — README step 2")
-    assert answer == b"one two three", harness.why(
-        f"got back {answer!r}: handle() must keep calling recv() until the client closes, "
-        "not stop after the first chunk — README step 2")
+    assert answer == b"one two three" or not returned.is_set(), harness.why(_(
+        "got back {answer!r}, and handle() had returned: the client had not closed, so keep "
+        "calling recv() in a loop until it returns b'' — README step 2").format(answer=answer))
+    assert answer == b"one two three", harness.why(_(
+        "got back {answer!r}: handle() must keep calling recv() until the client closes, "
+        "not stop after the first chunk — README step 2").format(answer=answer))
 
 
 def test_big_message_comes_back_whole(handled):
@@ -48,19 +50,18 @@ def test_big_message_comes_back_whole(handled):
         time.sleep(0.0005)  # a slow reader: the server's send buffer fills up
     if answer == message:
         return
-    got = f"sent {len(message):,} bytes, got back {len(answer):,}"
     if returned.is_set():
-        cause = (": handle() returned before the client closed — keep calling recv() until it "
-                 "returns b'' — README step 2")
+        hint = _("sent {sent:,} bytes, got back {got:,}: handle() returned before the client "
+                 "closed — keep calling recv() until it returns b'' — README step 2")
     elif not message.startswith(answer):
-        cause = (", with bytes missing in the middle: send() may write only part of what you "
-                 "give it when the other side reads slowly; sendall() writes it all — README "
-                 "step 2, 'send vs sendall'")
+        hint = _("sent {sent:,} bytes, got back {got:,}, with bytes missing in the middle: "
+                 "send() may write only part of what you give it when the other side reads "
+                 "slowly; sendall() writes it all — README step 2, 'send vs sendall'")
     else:
-        cause = (", then nothing for 4 s while handle() kept running: send() may write only "
-                 "part of what you give it (sendall() writes it all), or handle() stopped "
-                 "reading — README step 2")
-    raise AssertionError(harness.why(got + cause))
+        hint = _("sent {sent:,} bytes, got back {got:,}, then nothing for 4 s while handle() "
+                 "kept running: send() may write only part of what you give it (sendall() "
+                 "writes it all), or handle() stopped reading — README step 2")
+    raise AssertionError(harness.why(hint.format(sent=len(message), got=len(answer))))
 
 
 def test_handle_returns_when_the_client_closes(handled):
@@ -69,7 +70,7 @@ def test_handle_returns_when_the_client_closes(handled):
     client.sendall(b"bye")
     harness.recv_exactly(client, 3)
     client.shutdown(socket.SHUT_WR)  # "I am done sending": the server's recv() gets b""
-    assert returned.wait(2), harness.why(
+    assert returned.wait(2), harness.why(_(
         "the client closed, but handle() did not return: recv() returning b'' means the client "
         "is gone — return then (and without the check, sendall(b'') loops forever) — README "
-        "step 2")
+        "step 2"))

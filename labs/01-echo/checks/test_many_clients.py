@@ -6,6 +6,7 @@ import struct
 from conftest import handle_problem
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def _echo_once(address, payload: bytes) -> bytes:
@@ -21,9 +22,10 @@ def test_clients_one_after_another(echo_server):
         payload = f"client {number}".encode()
         answer = _echo_once(echo_server, payload)
         assert answer == payload or not (problem := handle_problem()), harness.why(problem)
-        assert answer == payload, harness.why(
-            f"client {number} sent {payload!r} and got {answer!r}: serve() must accept the next "
-            "client once handle() returns — a loop around accept() — README step 3")
+        assert answer == payload, harness.why(_(
+            "client {number} sent {payload!r} and got {answer!r}: serve() must accept the next "
+            "client once handle() returns — a loop around accept() — README step 3"
+        ).format(number=number, payload=payload, answer=answer))
 
 
 def test_client_that_sends_nothing(echo_server):
@@ -32,12 +34,13 @@ def test_client_that_sends_nothing(echo_server):
         quiet.shutdown(socket.SHUT_WR)
         closed = harness.closed_by_peer(quiet, timeout=2)
     assert closed or not (problem := handle_problem()), harness.why(problem)
-    assert closed, harness.why(
+    assert closed, harness.why(_(
         "a client closed at once, and serve() never closed the connection: close each "
-        "connection once handle() returns (a 'with conn:' block does it) — README step 3")
+        "connection once handle() returns (a 'with conn:' block does it) — README step 3"))
     answer = _echo_once(echo_server, b"next")
-    assert answer == b"next", harness.why(
-        f"the next client got {answer!r} instead of b'next' after a client that sent nothing")
+    assert answer == b"next", harness.why(_(
+        "the next client got {answer!r} instead of b'next' after a client that sent nothing"
+    ).format(answer=answer))
 
 
 def test_client_that_vanishes(echo_server):
@@ -50,6 +53,7 @@ def test_client_that_vanishes(echo_server):
     rude.close()
     answer = _echo_once(echo_server, b"still there?")
     assert answer == b"still there?" or not (problem := handle_problem()), harness.why(problem)
-    assert answer == b"still there?", harness.why(
-        f"after a client vanished, the next one got {answer!r}: catch ConnectionError around "
-        "handle() in serve(), so one rude client cannot stop the server — README step 3")
+    assert answer == b"still there?", harness.why(_(
+        "after a client vanished, the next one got {answer!r}: catch ConnectionError around "
+        "handle() in serve(), so one rude client cannot stop the server — README step 3"
+    ).format(answer=answer))

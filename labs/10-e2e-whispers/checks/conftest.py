@@ -25,6 +25,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from socketlab.inspector.events import Data
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import (
     MESSAGE_TYPES,
     FrameDecoder,
@@ -55,20 +56,23 @@ def check_e2e_shape(msg: dict[str, Any]) -> str | None:
     """Why an e2e message from a server breaks the format, or None."""
     shape = E2E_SHAPES[msg["type"]]
     if set(msg) != {"type", *shape}:
-        return f"{msg['type']} has the fields {sorted(shape)}, no more, no less"
+        return _("{message} has the fields {fields}, no more, no less").format(
+            message=msg["type"], fields=sorted(shape))
     for field, kind in shape.items():
         value = msg[field]
         if kind is str or kind is int:
             if type(value) is not kind:
-                return f"{msg['type']}.{field} must be a {kind.__name__}"
+                return _("{message}.{field} must be a {type}").format(
+                    message=msg["type"], field=field, type=kind.__name__)
             continue
         low, high = kind if isinstance(kind, tuple) else (kind, kind)
         try:
             size = len(bytes.fromhex(value))
         except (TypeError, ValueError):
-            return f"{msg['type']}.{field} must be hex"
+            return _("{message}.{field} must be hex").format(message=msg["type"], field=field)
         if not low <= size <= high:
-            return f"{msg['type']}.{field} must be {low}..{high} bytes in hex"
+            return _("{message}.{field} must be {low}..{high} bytes in hex").format(
+                message=msg["type"], field=field, low=low, high=high)
     return None
 
 
@@ -143,8 +147,9 @@ class BoxClient:
         hello = self._plain_reply()
         fields = ("key", "identity", "signature")
         assert hello.get("type") == "server_hello" and all(f in hello for f in fields), \
-            harness.why(f"{label} said a box hello and got {hello}: the handshake is given code "
-                        "(labs 06-08): did you change handshake()?")
+            harness.why(_("{label} said a box hello and got {hello}: the handshake is given code "
+                          "(labs 06-08): did you change handshake()?").format(label=label,
+                                                                              hello=hello))
         server_key = bytes.fromhex(hello["key"])
         VerifyKey(bytes.fromhex(hello["identity"])).verify(
             signed_transcript(bytes(own.public_key), server_key), bytes.fromhex(hello["signature"]))
@@ -152,14 +157,15 @@ class BoxClient:
 
     def _plain_reply(self) -> dict[str, Any]:
         self.sock.settimeout(WAIT)
-        for _ in range(100):
+        for _attempt in range(100):
             data = self.sock.recv(65536)
-            assert data, harness.why(f"{self.label}: the server closed during the handshake")
+            assert data, harness.why(_("{label}: the server closed during the handshake").format(
+                label=self.label))
             bodies = self._frames.feed(data)
             if bodies:
                 reply: dict[str, Any] = json.loads(bodies[0])
                 return reply
-        raise AssertionError(f"{self.label}: no server_hello")
+        raise AssertionError(_("{label}: no server_hello").format(label=self.label))
 
     def send(self, msg: dict[str, Any]) -> None:
         assert self.channel is not None
@@ -201,9 +207,10 @@ class BoxClient:
                 for body in self.channel.open_bodies(sealed):
                     self._pending.append(self._check(body))
         except ProtocolError as error:
-            raise AssertionError(harness.why(
-                f"{self.label} could not read what your server sent ({error.code}: "
-                f"{error.message}): frames and sealing are given code (labs 02, 06, 07)")) from None
+            raise AssertionError(harness.why(_(
+                "{label} could not read what your server sent ({code}: {error}): frames and "
+                "sealing are given code (labs 02, 06, 07)").format(
+                    label=self.label, code=error.code, error=error.message))) from None
 
     def _check(self, body: bytes) -> dict[str, Any]:
         msg: dict[str, Any] = json.loads(body)
@@ -217,9 +224,10 @@ class BoxClient:
             except ProtocolError as error:
                 problem = error.message
         if problem:
-            raise AssertionError(harness.why(
-                f"your server sent {body[:300].decode('utf-8', 'replace')}, which breaks the "
-                f"protocol: {problem} (README, 'The wire format')"))
+            raise AssertionError(harness.why(_(
+                "your server sent {body}, which breaks the protocol: {problem} (README, "
+                "'The wire format')").format(body=body[:300].decode("utf-8", "replace"),
+                                             problem=problem)))
         return msg
 
     def expect(self, kind: str, why: str, timeout: float = WAIT) -> dict[str, Any]:
@@ -230,15 +238,17 @@ class BoxClient:
             msg = self.recv(timeout)
         if msg is None or msg.get("type") != kind:
             got = json.dumps(msg, ensure_ascii=False) if msg is not None else (
-                "nothing (the server closed the connection)" if self.ended
-                else f"nothing within {timeout:g} s")
-            raise AssertionError(harness.why(f"{self.label} expected {kind}, got {got}: {why}"))
+                _("nothing (the server closed the connection)") if self.ended
+                else _("nothing within {timeout:g} s").format(timeout=timeout))
+            raise AssertionError(harness.why(_("{label} expected {kind}, got {got}: {why}").format(
+                label=self.label, kind=kind, got=got, why=why)))
         return msg
 
     def expect_error(self, code: str, why: str) -> dict[str, Any]:
         msg = self.expect("error", why)
-        assert msg["code"] == code, harness.why(
-            f"{self.label} expected the error {code!r}, got {json.dumps(msg)}: {why}")
+        assert msg["code"] == code, harness.why(_(
+            "{label} expected the error {code!r}, got {got}: {why}").format(
+                label=self.label, code=code, got=json.dumps(msg), why=why))
         return msg
 
     def closed(self, timeout: float = WAIT) -> bool:
@@ -265,9 +275,9 @@ class BoxClient:
             msg.update(self.user.bundle(name))
         self.send(msg)
         answer = self.recv()
-        assert answer is not None, harness.why(
-            f"{self.label} logged in and got no answer: welcome or an error must come back "
-            "— README step 3")
+        assert answer is not None, harness.why(_(
+            "{label} logged in and got no answer: welcome or an error must come back "
+            "— README step 3").format(label=self.label))
         return answer
 
     def close(self) -> None:
@@ -321,9 +331,11 @@ def join(connect) -> Callable[..., BoxClient]:
     def make(name: str, *, e2e: bool = True) -> BoxClient:
         client = connect(name)
         answer = client.login(e2e=e2e)
+        hint = _("{name} logged in with a correctly signed e2e bundle and got {answer} instead "
+                 "of welcome — README step 3") if e2e else _(
+                     "{name} logged in and got {answer} instead of welcome — README step 3")
         assert answer.get("type") == "welcome", harness.why(
-            f"{name} logged in{' with a correctly signed e2e bundle' if e2e else ''} and got "
-            f"{json.dumps(answer)} instead of welcome — README step 3")
+            hint.format(name=name, answer=json.dumps(answer)))
         return client
 
     return make
@@ -335,9 +347,9 @@ def until(client: BoxClient, kind: str, why: str) -> list[dict[str, Any]]:
     while True:
         msg = client.recv()
         if msg is None:
-            raise AssertionError(harness.why(
-                f"{client.label} waited for {kind} and got only {[m['type'] for m in seen]}: "
-                f"{why}"))
+            raise AssertionError(harness.why(_(
+                "{label} waited for {kind} and got only {seen}: {why}").format(
+                    label=client.label, kind=kind, seen=[m["type"] for m in seen], why=why)))
         seen.append(msg)
         if msg["type"] == kind:
             return seen
@@ -379,7 +391,7 @@ class FakeServer:
 
     def _handshake(self) -> None:
         self.listener.settimeout(WAIT)
-        conn, _ = self.listener.accept()
+        conn, _address = self.listener.accept()
         self.conn = conn
         conn.settimeout(WAIT)
         hello = json.loads(self._next_body())
@@ -409,7 +421,7 @@ class FakeServer:
                 return bodies[0]
 
     def ready(self) -> None:
-        assert self._done.wait(WAIT), "the checks' server did not finish the login"
+        assert self._done.wait(WAIT), _("the checks' server did not finish the login")
 
     def send(self, msg: dict[str, Any]) -> None:
         assert self.conn is not None and self.channel is not None
@@ -481,18 +493,20 @@ def expect_refusal(call: Callable[[], Any], code: str, what: str) -> str:
     except Exception as error:  # noqa: BLE001 - the student's code: judged below
         caught = error
     else:
-        raise AssertionError(
-            f"it returned {short(result)} where ProtocolError({code!r}, ...) was expected: {what}")
+        raise AssertionError(_(
+            "it returned {result} where ProtocolError({code!r}, ...) was expected: {what}"
+        ).format(result=short(result), code=code, what=what))
     got = student_error(caught)
-    assert got is not None and got[0] == code, (
-        f"{harness.describe(caught)}, where ProtocolError({code!r}, ...) was expected: {what}")
+    assert got is not None and got[0] == code, _(
+        "{error}, where ProtocolError({code!r}, ...) was expected: {what}").format(
+            error=harness.describe(caught), code=code, what=what)
     return got[1]
 
 
 def short(value: Any) -> str:
     """``value`` for a hint: bytes as the start of their hex, never a wall of escapes."""
     if isinstance(value, bytes):
-        return f"{len(value)} bytes {value[:8].hex()}…"
+        return _("{size} bytes {start}…").format(size=len(value), start=value[:8].hex())
     if isinstance(value, tuple):
         return "(" + ", ".join(short(item) for item in value) + ")"
     return repr(value)[:200]
@@ -529,7 +543,7 @@ def transport_bodies(events: list[Any], keys: dict[bytes, bytes]) -> tuple[
             streams.setdefault((event.conn, event.direction), bytearray()).extend(event.data)
     bodies: list[tuple[str, bytes]] = []
     missing = 0
-    for conn in {conn for conn, _ in streams}:
+    for conn in {conn for conn, _direction in streams}:
         c2s = FrameDecoder().feed(bytes(streams.get((conn, "c2s"), b"")))
         s2c = FrameDecoder().feed(bytes(streams.get((conn, "s2c"), b"")))
         if not c2s:

@@ -7,6 +7,7 @@ from pathlib import Path
 from socketlab.client import ChatClient
 from socketlab.client.events import Whispered
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import PinStore
 from socketlab.server.app import ChatServer
 
@@ -24,7 +25,7 @@ def kit_client(address, name: str, home: Path) -> ChatClient:
 def first_e2e(session) -> tuple[dict | None, list]:
     """The first e2e_message your session's receive() gives (bounded), and all it gave."""
     seen: list = []
-    for _ in range(10):
+    for _attempt in range(10):
         msg = harness.call_with_timeout(lambda: session.receive(WAIT), timeout=WAIT + 2)
         seen.append(msg)
         if msg is None or msg.get("type") == "e2e_message":
@@ -56,15 +57,15 @@ def test_kit_clients_through_your_server(chat_server, open_session, tmp_path):
         mine = open_session(chat_server, "alice", tmp_path / "alice")
         kit.whisper("alice", "from the kit")
         got, seen = first_e2e(mine)
-        assert got and got.get("text") == "from the kit", harness.why(
-            f"the kit's client whispered end to end to alice; your client received {seen}: "
-            "same wire format as docs/protocol.md, README 'The wire format'")
+        assert got and got.get("text") == "from the kit", harness.why(_(
+            "the kit's client whispered end to end to alice; your client received {seen}: "
+            "same wire format as docs/protocol.md, README 'The wire format'").format(seen=seen))
         harness.call_with_timeout(lambda: mine.whisper("kit", "from alice"), timeout=5)
         got_kit = [w for w in whispers(kit, "alice") if w.sender == "alice"]
         assert got_kit and got_kit[0].text == "from alice" and \
-            got_kit[0].security.startswith("e2e"), harness.why(
-                f"your client whispered to the kit's client, which got {got_kit}: it must "
-                "arrive end to end (an e2e_whisper sealed to its key)")
+            got_kit[0].security.startswith("e2e"), harness.why(_(
+                "your client whispered to the kit's client, which got {got}: it must "
+                "arrive end to end (an e2e_whisper sealed to its key)").format(got=got_kit))
         mine.close()
     finally:
         kit.close()
@@ -81,11 +82,12 @@ def test_your_client_through_the_kit_server(open_session, tmp_path):
             harness.call_with_timeout(lambda: alice.whisper("BOB", "hello bob"), timeout=5)
             got_kit = whispers(kit, "alice")
             assert [(w.sender, w.text) for w in got_kit] == [("alice", "hello kit")] and \
-                got_kit[0].security.startswith("e2e"), harness.why(
-                    f"through the kit's server, the kit's client got {got_kit} from your client")
+                got_kit[0].security.startswith("e2e"), harness.why(_(
+                    "through the kit's server, the kit's client got {got} from your client"
+                ).format(got=got_kit))
             got, seen = first_e2e(bob)
-            assert got and got.get("text") == "hello bob", harness.why(
-                f"through the kit's server, your bob received {seen}")
+            assert got and got.get("text") == "hello bob", harness.why(_(
+                "through the kit's server, your bob received {seen}").format(seen=seen))
             alice.close()
             bob.close()
         finally:

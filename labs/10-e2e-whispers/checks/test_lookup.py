@@ -2,25 +2,29 @@
 
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _, ngettext
 
 
 def test_lookup_gives_the_users_bundle(join):
     """lookup{"BOB"} gives user_key with bob's name, key, identity and signature as he sent them"""
     alice, bob = join("alice"), join("bob")
     alice.send({"type": "lookup", "name": "BOB"})
-    got = alice.expect("user_key", "lookup of a user who logged in with a bundle — README step 4")
+    got = alice.expect("user_key", _("lookup of a user who logged in with a bundle — README "
+                                     "step 4"))
     sent = bob.user.bundle()
     expected = {"type": "user_key", "name": "bob", "key": sent["e2e_key"],
                 "identity": sent["e2e_identity"], "signature": sent["e2e_signature"]}
     wrong = [field for field in expected if got.get(field) != expected[field]]
     extra = sorted(set(got) - set(expected))
     assert got == expected, harness.why(
-        f"alice looked up BOB and got a user_key whose {', '.join(wrong) or 'fields'} "
-        f"differ{'s' if len(wrong) == 1 else ''} from what bob sent"
-        + (f" (and extra fields {extra})" if extra else "")
-        + f" (got {', '.join(f'{f} {str(got.get(f))[:16]}…' for f in wrong)}). Answer with the "
-        "name as bob wrote it at login, and his three login fields unchanged: the server "
-        "passes on bob's key, never one of its own — README step 4")
+        ngettext("alice looked up BOB and got a user_key whose {fields} differs from what bob "
+                 "sent", "alice looked up BOB and got a user_key whose {fields} differ from what "
+                 "bob sent", len(wrong)).format(fields=", ".join(wrong) or _("fields"))
+        + (_(" (and extra fields {extra})").format(extra=extra) if extra else "")
+        + _(" (got {values})").format(values=", ".join(f"{f} {str(got.get(f))[:16]}…"
+                                                      for f in wrong))
+        + _(". Answer with the name as bob wrote it at login, and his three login fields "
+            "unchanged: the server passes on bob's key, never one of its own — README step 4"))
 
 
 def test_lookup_refusals(join, connect):
@@ -28,14 +32,14 @@ def test_lookup_refusals(join, connect):
     alice = join("alice")
     join("oldtimer", e2e=False)
     alice.send({"type": "lookup", "name": "oldtimer"})
-    alice.expect_error("no_e2e_key", "oldtimer logged in without a bundle (an old client): "
-                       "no_e2e_key — README step 4")
+    alice.expect_error("no_e2e_key", _("oldtimer logged in without a bundle (an old client): "
+                                       "no_e2e_key — README step 4"))
     alice.send({"type": "lookup", "name": "dave"})
-    alice.expect_error("no_such_user", "nobody called dave is here — README step 4")
+    alice.expect_error("no_such_user", _("nobody called dave is here — README step 4"))
     alice.send({"type": "lookup", "name": "a b"})
-    alice.expect_error("bad_name", "'a b' breaks the name rules — README step 4")
+    alice.expect_error("bad_name", _("'a b' breaks the name rules — README step 4"))
     alice.send({"type": "say", "text": "still here"})
-    alice.expect("message", "after these errors the connection stays open — README step 4")
+    alice.expect("message", _("after these errors the connection stays open — README step 4"))
     early = connect("early")
     early.send({"type": "lookup", "name": "alice"})
-    early.expect_error("not_logged_in", "lookup before login is not allowed — README step 4")
+    early.expect_error("not_logged_in", _("lookup before login is not allowed — README step 4"))

@@ -6,6 +6,7 @@ from nacl.public import Box, PrivateKey, PublicKey
 from nacl.signing import SigningKey
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import fingerprint
 
 
@@ -14,25 +15,28 @@ def test_seal_whisper():
     e2e = harness.load("e2e.py")
     alice, bob = PrivateKey.generate(), PrivateKey.generate()
     sealed = e2e.seal_whisper(alice, bytes(bob.public_key), "alice", "bob", "héllo 👋")
-    assert isinstance(sealed, tuple) and len(sealed) == 2, (
-        f"seal_whisper returned {sealed!r}: a pair (nonce, box), both hex — README step 6")
+    assert isinstance(sealed, tuple) and len(sealed) == 2, _(
+        "seal_whisper returned {sealed!r}: a pair (nonce, box), both hex — README step 6"
+    ).format(sealed=sealed)
     nonce, box = sealed
-    assert isinstance(nonce, str) and len(bytes.fromhex(nonce)) == 24, (
-        f"the nonce {nonce!r} should be 24 random bytes in hex (48 digits) — README step 6")
+    assert isinstance(nonce, str) and len(bytes.fromhex(nonce)) == 24, _(
+        "the nonce {nonce!r} should be 24 random bytes in hex (48 digits) — README step 6"
+    ).format(nonce=nonce)
     try:
         plain = Box(bob, PublicKey(bytes(alice.public_key))).decrypt(bytes.fromhex(box),
                                                                       bytes.fromhex(nonce))
     except (CryptoError, ValueError):
-        raise AssertionError(
+        raise AssertionError(_(
             "bob could not open the box with his secret and alice's public key: seal with "
             "Box(own, PublicKey(recipient's key)) and send .ciphertext (MAC + ciphertext, "
-            "without the nonce) — README step 6") from None
+            "without the nonce) — README step 6")) from None
     expected = dumps({"from": "alice", "to": "bob", "text": "héllo 👋"})
-    assert plain == expected, (
-        f"inside the box was {plain!r}; expected {expected!r}: compact UTF-8 JSON with from, "
-        "to, text in that order (inner_json) — README step 6")
+    assert plain == expected, _(
+        "inside the box was {plain!r}; expected {expected!r}: compact UTF-8 JSON with from, "
+        "to, text in that order (inner_json) — README step 6").format(plain=plain,
+                                                                      expected=expected)
     again = e2e.seal_whisper(alice, bytes(bob.public_key), "alice", "bob", "héllo 👋")
-    assert again[0] != nonce, "two whispers got the same nonce: draw a random one each time"
+    assert again[0] != nonce, _("two whispers got the same nonce: draw a random one each time")
 
 
 def test_open_whisper():
@@ -42,18 +46,20 @@ def test_open_whisper():
     inner = {"from": "alice", "to": "bob", "text": "psst"}
     nonce, box = alice.seal(bytes(bob.e2e.public_key), inner)
     got = e2e.open_whisper(bob.e2e, bytes(alice.e2e.public_key), nonce, box)
-    assert got == inner, (
-        f"bob opened alice's whisper and got {got!r}; expected {inner!r} — README step 7")
+    assert got == inner, _(
+        "bob opened alice's whisper and got {got!r}; expected {inner!r} — README step 7"
+    ).format(got=got, inner=inner)
     flipped = box[:-2] + format(int(box[-2:], 16) ^ 1, "02x")
-    tampered = [("a box with one bit flipped", (bytes(alice.e2e.public_key), nonce, flipped)),
-                ("a box sealed to someone else",
+    tampered = [(_("a box with one bit flipped"), (bytes(alice.e2e.public_key), nonce, flipped)),
+                (_("a box sealed to someone else"),
                  (bytes(alice.e2e.public_key), *User("x").seal(bytes(alice.e2e.public_key), inner)))]
     for what, args in tampered:
         expect_refusal(lambda args=args: e2e.open_whisper(bob.e2e, *args), "e2e_decrypt_failed",
-                       f"open_whisper on {what} — README step 7")
+                       _("open_whisper on {what} — README step 7").format(what=what))
     nonce, box = alice.seal(bytes(bob.e2e.public_key), {"from": "alice", "text": "no to"})
     expect_refusal(lambda: e2e.open_whisper(bob.e2e, bytes(alice.e2e.public_key), nonce, box),
-                   "e2e_bad_inner", "open_whisper on a sealed whisper without 'to' — README step 7")
+                   "e2e_bad_inner",
+                   _("open_whisper on a sealed whisper without 'to' — README step 7"))
 
 
 def test_user_pins(tmp_path):
@@ -62,21 +68,23 @@ def test_user_pins(tmp_path):
     first, second = bytes(SigningKey.generate().verify_key), bytes(SigningKey.generate().verify_key)
     where = "127.0.0.1:7777"
     assert e2e.check_user_pin(tmp_path, where, "bob", first) == "new", \
-        "the first identity seen for bob is pinned and 'new' is returned — README step 8"
+        _("the first identity seen for bob is pinned and 'new' is returned — README step 8")
     line = f"{where} bob {first.hex()}"
     saved = (tmp_path / "known_users").read_text(encoding="utf-8").splitlines() \
         if (tmp_path / "known_users").exists() else []
-    assert line in saved, (
-        f"known_users holds {saved}; expected the line {line!r} (HOST:PORT NAMEKEY IDENTITY) "
-        "— README step 8")
+    assert line in saved, _(
+        "known_users holds {saved}; expected the line {line!r} (HOST:PORT NAMEKEY IDENTITY) "
+        "— README step 8").format(saved=saved, line=line)
     assert e2e.check_user_pin(tmp_path, where, "bob", first) == "known", \
-        "the pinned identity again is 'known' — README step 8"
+        _("the pinned identity again is 'known' — README step 8")
     assert e2e.check_user_pin(tmp_path, "127.0.0.1:7778", "bob", second) == "new", \
-        "pins are per server (HOST:PORT) and per user — README step 8"
+        _("pins are per server (HOST:PORT) and per user — README step 8")
     message = expect_refusal(lambda: e2e.check_user_pin(tmp_path, where, "bob", second),
-                             "identity_changed", "check_user_pin with another identity for a "
-                             "pinned user (what a lying server sends) — README step 8")
+                             "identity_changed", _("check_user_pin with another identity for a "
+                                                   "pinned user (what a lying server sends) — "
+                                                   "README step 8"))
     missing = [fingerprint(key) for key in (first, second) if fingerprint(key) not in message]
-    assert not missing, (
-        f"the warning was {message!r}; it must show both fingerprints (missing {missing}), so "
-        "the user can compare them with bob — README step 8")
+    assert not missing, _(
+        "the warning was {message!r}; it must show both fingerprints (missing {missing}), so "
+        "the user can compare them with bob — README step 8").format(message=message,
+                                                                     missing=missing)

@@ -28,6 +28,7 @@ from socketlab.inspector.view import render
 from socketlab.protocol import read_keylog
 
 from .catalog import Lab, LabError
+from .language import _
 
 Say = Callable[[str], None]
 
@@ -35,7 +36,8 @@ Say = Callable[[str], None]
 def load_demo(lab: Lab) -> ModuleType:
     path = lab.path / "demo.py"
     if not path.is_file():
-        raise LabError(f"lab {lab.number} puts nothing new on the wire: there is nothing to sniff")
+        raise LabError(_("lab {number} puts nothing new on the wire: there is nothing to "
+                         "sniff").format(number=lab.number))
     spec = importlib.util.spec_from_file_location(f"socketlab_lab{lab.number}_demo", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -57,7 +59,8 @@ def sniff_lab(lab: Lab, target: Path, say: Say, *, prefer: str = "sniff",
             address, stop = demo.start(target)
             try:
                 tap = open_tap(address[1], pcap, prefer=prefer)
-                say(f"capturing with {tap.method}: {tap.explanation}\n")
+                say(_("capturing with {method}: {how}").format(method=tap.method,
+                                                               how=tap.explanation) + "\n")
                 try:
                     demo.run_clients(target, ("127.0.0.1", tap.client_port))
                 finally:
@@ -79,5 +82,6 @@ def sniff_lab(lab: Lab, target: Path, say: Say, *, prefer: str = "sniff",
     if pcap is not None:
         again = f"socketlab read {pcap}" + (
             f" --keylog {pcap.with_suffix('.keylog')}" if keys else "")
-        say(f"\nthe capture is in {pcap} — look again with: {again}")
+        say("\n" + _("the capture is in {pcap} — look again with: {command}").format(
+            pcap=pcap, command=again))
     return len(items)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checking import CheckRun
-from .points import Check, lab_checks, shown
 from .language import N_, _
+from .points import Check, lab_checks, shown
 from .report import hint_lines, run_only_this
 
 FORMATS = ("text", "json", "junit", "gradescope")

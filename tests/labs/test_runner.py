@@ -177,7 +177,8 @@ def test_a_hanging_check_is_stopped_and_says_where(tmp_path: Path) -> None:
     assert "echo_server.py line 26 in open_listener()" in hung.message
 
 
-def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path) -> None:
+def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "handout"
     write_handout(out, all_labs())
     assert not list(out.glob("labs/*/solution")) and not list(out.glob("labs/*/mutants"))
@@ -197,10 +198,17 @@ def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path) -> None:
                     leaked = [line for line in code if line in text]
                     assert len(leaked) < max(2, len(code) // 2 + 1), (
                         f"{path}: a solution block is in the handout: {leaked}")
+    # The Korean words travel too: the runner's table and each lab's.
+    tables = sorted(p.relative_to(ECHO.path.parent.parent) for p in ECHO.path.parent.glob(
+        "**/locale/ko.po"))
+    assert Path("labs/locale/ko.po") in tables
+    for table in tables:
+        assert (out / table).read_bytes() == (ECHO.path.parent.parent / table).read_bytes()
     handout_lab = next(lab_ for lab_ in all_labs(out / "labs") if lab_.number == "01")
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
     run = run_checks(handout_lab, handout_lab.starter)
     assert run.collected == 14 and run.results[0].outcome == "failed"
-    assert "not written yet: TODO(lab 01.1)" in run.results[0].message
+    assert "아직 작성하지 않음: TODO(lab 01.1)" in run.results[0].message
 
 
 def test_handout_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
     started = lab("start", "01", work=tmp_path, language=language)
     readme = ECHO.path / ("README.ko.md" if (ECHO.path / "README.ko.md").is_file() else "README.md")
     assert started.stdout.splitlines() == [
-        f"실습 01 · {ECHO.title}: 여러분의 복사본은 {tmp_path / ECHO.name}입니다",
+        f"실습 01 · {ECHO.title}: {tmp_path / ECHO.name}에 복사본을 만들었습니다",
         f"{readme}를 읽고 복사본의 파일을 고친 다음, 이렇게 검사하세요:",
         "    socketlab lab check 01"]
     unknown = lab("check", "42", work=tmp_path, language=language)
@@ -226,9 +226,22 @@ def test_sniff_shows_the_echo_on_the_wire(tmp_path: Path, capture: str) -> None:
     assert result.stdout.startswith(f"capturing with {capture}")
     assert "|hello, echo.|" in result.stdout and "|second client.|" in result.stdout
     assert result.stdout.count("═══ connection") == 2
+    assert "meanwhile" not in result.stdout  # the solution's server never crashed
     read_back = subprocess.run([sys.executable, "-m", "socketlab", "read", str(pcap)],
                                capture_output=True, text=True, timeout=60, check=True)
     assert "|TCP is a byte st|" in read_back.stdout
+
+
+def test_sniff_before_the_lab_is_done_is_one_line(tmp_path: Path) -> None:
+    """The starter's TODOs raise in the demo's server thread and clients: one line, in
+    the student's language, that says where and what to run instead."""
+    result = lab("sniff", "01", "--capture", "proxy", work=tmp_path,
+                 language={"SOCKETLAB_LANG": "ko"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("socketlab lab: 아직 작성하지 않음: TODO(lab 01.")
+    assert result.stderr.rstrip().endswith("남은 일을 보려면: 'socketlab lab check 01'")
 
 
 # A student's runaway code, in the student's own folder (lab 01's solution, edited).

@@ -249,7 +249,7 @@ def recv_exactly(sock: socket.socket, size: int, timeout: float = 3.0) -> bytes:
     """Exactly ``size`` bytes, or whatever came before the peer closed or ``timeout`` passed."""
     data = bytearray()
     sock.settimeout(0.1)
-    for _ in _slices(timeout):
+    for _slice in _slices(timeout):
         try:
             chunk = sock.recv(min(65536, size - len(data)))
         except TimeoutError:
@@ -267,7 +267,7 @@ def recv_exactly(sock: socket.socket, size: int, timeout: float = 3.0) -> bytes:
 def closed_by_peer(sock: socket.socket, timeout: float = 3.0) -> bool:
     """True when the peer closes the connection within ``timeout`` (data before it is dropped)."""
     sock.settimeout(0.1)
-    for _ in _slices(timeout):
+    for _slice in _slices(timeout):
         try:
             if not sock.recv(65536):
                 return True

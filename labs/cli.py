@@ -250,83 +250,85 @@ def cmd_make_starter(args: argparse.Namespace) -> int:
 
 def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="The labs: build the chat step by step."
+        prog=prog, description=_("The labs: build the chat step by step.")
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("list", help="the labs, and which pass on this machine")
+    p = sub.add_parser("list", help=_("the labs, and which pass on this machine"))
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("start", help="copy a lab's starter into work/ (never overwrites)")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p = sub.add_parser("start", help=_("copy a lab's starter into work/ (never overwrites)"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
     p.set_defaults(run=cmd_start)
 
-    p = sub.add_parser("check", help="run a lab's checks on your work (or the starter)")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
-    p.add_argument("path", nargs="?", help="check this folder instead of work/NN-…")
-    p.add_argument("--solution", action="store_true", help="check the solution (instructors)")
-    p.add_argument("--all", action="store_true", help="run every check, not stop at the first ✗")
-    p.add_argument("-k", metavar="NAME", help="run only the checks whose name contains NAME")
+    p = sub.add_parser("check", help=_("run a lab's checks on your work (or the starter)"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
+    p.add_argument("path", nargs="?", help=_("check this folder instead of work/NN-…"))
+    p.add_argument("--solution", action="store_true", help=_("check the solution (instructors)"))
+    p.add_argument("--all", action="store_true", help=_("run every check, not stop at the first ✗"))
+    p.add_argument("-k", metavar="NAME", help=_("run only the checks whose name contains NAME"))
     p.add_argument("--repeat", type=int, default=1, metavar="N",
-                   help="run the checks N times and say how often each failed (races)")
+                   help=_("run the checks N times and say how often each failed (races)"))
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="show tracebacks and pytest's output")
+                   help=_("show tracebacks and pytest's output"))
     p.add_argument("--format", choices=FORMATS, default="text",
-                   help="text for people (default); json, junit or gradescope for a grader: "
-                        "every check runs, as with --all")
-    p.add_argument("--output", metavar="FILE", help="write the json/junit/gradescope here")
+                   help=_("text for people (default); json, junit or gradescope for a grader: "
+                          "every check runs, as with --all"))
+    p.add_argument("--output", metavar="FILE", help=_("write the json/junit/gradescope here"))
     p.set_defaults(run=cmd_check)
 
-    p = sub.add_parser("sniff", help="run the lab's demo and show what crossed the wire")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
-    p.add_argument("path", nargs="?", help="run this folder's code instead of work/NN-…")
-    p.add_argument("--solution", action="store_true", help="run the solution (instructors)")
+    p = sub.add_parser("sniff", help=_("run the lab's demo and show what crossed the wire"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
+    p.add_argument("path", nargs="?", help=_("run this folder's code instead of work/NN-…"))
+    p.add_argument("--solution", action="store_true", help=_("run the solution (instructors)"))
     p.add_argument("--capture", choices=("sniff", "proxy"), default="sniff",
-                   help="sniff where you may (default), or always go through the proxy")
-    p.add_argument("--pcap", metavar="OUT", help="also write the capture (and its key log)")
+                   help=_("sniff where you may (default), or always go through the proxy"))
+    p.add_argument("--pcap", metavar="OUT", help=_("also write the capture (and its key log)"))
     p.set_defaults(run=cmd_sniff)
 
-    p = sub.add_parser("load", help="lab 09: the others' latency with a slow client, with and "
-                                    "without your fix (a table and a chart)")
-    p.add_argument("lab", help="the lab's number: 09")
-    p.add_argument("path", nargs="?", help="load this folder's server instead of work/NN-…")
-    p.add_argument("--solution", action="store_true", help="load the solution (instructors)")
-    p.add_argument("--clients", type=int, default=50, metavar="N", help="clients (default 50)")
+    p = sub.add_parser("load", help=_("lab 09: the others' latency with a slow client, with and "
+                                      "without your fix (a table and a chart)"))
+    p.add_argument("lab", help=_("the lab's number: 09"))
+    p.add_argument("path", nargs="?", help=_("load this folder's server instead of work/NN-…"))
+    p.add_argument("--solution", action="store_true", help=_("load the solution (instructors)"))
+    p.add_argument("--clients", type=int, default=50, metavar="N", help=_("clients (default 50)"))
     p.add_argument("--stall", type=int, default=1, metavar="K",
-                   help="of them, how many never read (default 1)")
+                   help=_("of them, how many never read (default 1)"))
     p.add_argument("--seconds", type=float, default=2.0, metavar="S",
-                   help="how long the others talk (default 2)")
+                   help=_("how long the others talk (default 2)"))
     p.add_argument("--chart", default="latency-09.png", metavar="PNG",
-                   help="where the chart goes (default latency-09.png here)")
+                   help=_("where the chart goes (default latency-09.png here)"))
     p.set_defaults(run=cmd_load)
 
-    p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
-    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write it to")
-    p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
+    p = sub.add_parser("handout", help=_("write the student's edition (no solutions) to a folder"))
+    p.add_argument("--out", required=True, metavar="DIR", help=_("the folder to write it to"))
+    p.add_argument("--labs", metavar="A-B", help=_("which labs, e.g. 01-05 (default: all)"))
     p.add_argument("--classroom", action="store_true",
-                   help="add a GitHub Classroom autograding workflow (.github/workflows)")
+                   help=_("add a GitHub Classroom autograding workflow (.github/workflows)"))
     p.set_defaults(run=cmd_handout)
 
-    p = sub.add_parser("gradescope", help="(instructors) write a lab's Gradescope autograder zip")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p = sub.add_parser("gradescope",
+                       help=_("(instructors) write a lab's Gradescope autograder zip"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
     p.add_argument("--out", default="autograder.zip", metavar="ZIP",
-                   help="where the zip goes (default autograder.zip here)")
+                   help=_("where the zip goes (default autograder.zip here)"))
     p.set_defaults(run=cmd_gradescope)
 
-    p = sub.add_parser("grade", help="(instructors) check every student's submission: "
-                                     "grades.csv, results/STUDENT.json, what the class found hard")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
-    p.add_argument("submissions", help="a folder holding one folder or .zip per student")
+    p = sub.add_parser("grade", help=_(
+        "(instructors) check every student's submission: "
+        "grades.csv, results/STUDENT.json, what the class found hard"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
+    p.add_argument("submissions", help=_("a folder holding one folder or .zip per student"))
     p.add_argument("--out", default="grades.csv", metavar="CSV",
-                   help="the grades table (default grades.csv here)")
+                   help=_("the grades table (default grades.csv here)"))
     p.add_argument("--results", metavar="DIR",
-                   help="one STUDENT.json each (default: results/ beside the CSV)")
+                   help=_("one STUDENT.json each (default: results/ beside the CSV)"))
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="check N submissions at once (default 1)")
+                   help=_("check N submissions at once (default 1)"))
     p.set_defaults(run=cmd_grade)
 
-    p = sub.add_parser("make-starter", help="(lab authors) regenerate starter/ from solution/")
-    p.add_argument("lab", help="a lab's number, or 'all'")
+    p = sub.add_parser("make-starter", help=_("(lab authors) regenerate starter/ from solution/"))
+    p.add_argument("lab", help=_("a lab's number, or 'all'"))
     p.set_defaults(run=cmd_make_starter)
     return parser
 

@@ -115,6 +115,8 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
         f"실습 01 · {ECHO.title}: {tmp_path / ECHO.name}에 복사본을 만들었습니다",
         f"{readme}를 읽고 복사본의 파일을 고친 다음, 이렇게 검사하세요:",
         "    socketlab lab check 01"]
+    helped = lab("check", "--help", work=tmp_path, language=language)
+    assert "  --all                 첫 ✗에서 멈추지 않고 모든 검사를 돌립니다" in helped.stdout
     unknown = lab("check", "42", work=tmp_path, language=language)
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("socketlab lab: '42'번 실습은 없습니다")

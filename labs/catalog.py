@@ -8,6 +8,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .language import _
+
 LABS_DIR = Path(__file__).resolve().parent
 LAB_NAME = re.compile(r"^(\d\d)-[a-z0-9-]+$")
 
@@ -100,18 +102,20 @@ def find_lab(number: str, root: Path = LABS_DIR) -> Lab:
         if lab.number == wanted:
             return lab
     known = ", ".join(lab.number for lab in labs) or "none"
-    raise LabError(f"there is no lab {number!r} (labs here: {known}; see 'socketlab lab list')")
+    raise LabError(_("there is no lab {number!r} (labs here: {known}; see 'socketlab lab list')")
+                   .format(number=number, known=known))
 
 
 def lab_range(spec: str, root: Path = LABS_DIR) -> list[Lab]:
     """Labs named by ``"01-05"``, ``"03"`` or ``"01,04,06-08"``."""
     chosen: list[Lab] = []
     for part in spec.split(","):
-        low, _, high = part.strip().partition("-")
+        low, _dash, high = part.strip().partition("-")
         if not low.isdigit() or (high and not high.isdigit()):
-            raise LabError(f"cannot read the lab range {spec!r} (write e.g. 01-05 or 01,03)")
+            raise LabError(_("cannot read the lab range {spec!r} (write e.g. 01-05 or 01,03)")
+                           .format(spec=spec))
         first, last = int(low), int(high or low)
         chosen += [lab for lab in all_labs(root) if first <= int(lab.number) <= last]
     if not chosen:
-        raise LabError(f"no lab in the range {spec!r}")
+        raise LabError(_("no lab in the range {spec!r}").format(spec=spec))
     return chosen

@@ -20,6 +20,7 @@ from typing import Any
 
 from .catalog import LABS_DIR, Lab, LabError
 from .isolation import ChildOutcome, Limits, run_isolated
+from .language import _, ngettext
 
 HARD_LIMIT = 180.0  # seconds for a whole run: a backstop behind the per-check limit
 STACKS_KEPT = 256 * 1024  # bytes of the hung check's stack dump read back
@@ -92,8 +93,9 @@ def syntax_problem(folder: Path) -> str | None:
         try:
             compile(path.read_bytes(), str(path), "exec")
         except SyntaxError as error:
-            return (f"{path.relative_to(folder)} line {error.lineno}: {error.msg} — "
-                    "Python cannot read this file, so no check can run")
+            return _("{file} line {line}: {error} — Python cannot read this file, "
+                     "so no check can run").format(file=path.relative_to(folder),
+                                                   line=error.lineno, error=error.msg)
     return None
 
 
@@ -107,7 +109,7 @@ def run_checks(
 ) -> CheckRun:
     """Run ``lab``'s checks against ``target``; never raises for the student's mistakes."""
     if not target.is_dir():
-        raise LabError(f"there is no folder {target}")
+        raise LabError(_("there is no folder {folder}").format(folder=target))
     run = CheckRun(lab, target)
     run.problem = syntax_problem(target)
     if run.problem:
@@ -154,7 +156,8 @@ def run_checks(
         _read_results(run, child, _read_stacks(stacks), limit)
     run.process_problems = what_the_code_did(run, child)
     if child.stopped == "run" and not run.results:
-        run.problem = f"the checks did not even start within {HARD_LIMIT:.0f} s and were stopped"
+        run.problem = _("the checks did not even start within {limit:.0f} s and were "
+                        "stopped").format(limit=HARD_LIMIT)
     elif child.status not in (0, 1) and not run.results:
         run.problem = _collection_problem(run.output, child.status)
     return run
@@ -203,12 +206,15 @@ def _read_results(run: CheckRun, child: ChildOutcome, stacks: str, limit: float)
         exited.thread_error, exited.traceback = None, ""
     elif stuck is not None and child.stopped == "run":
         stuck.outcome = "hung"
-        stuck.message = f"the checks did not finish within {HARD_LIMIT:.0f} s and were stopped"
+        stuck.message = _("the checks did not finish within {limit:.0f} s and were "
+                          "stopped").format(limit=HARD_LIMIT)
     elif stuck is not None:
         stuck.outcome = "hung"
         where = stuck_at(stacks, run.target)
-        stuck.message = (f"this check did not finish within {limit:.0f} s and was stopped"
-                         + (f"; your code was stuck at {where}" if where else ""))
+        stuck.message = (_("this check did not finish within {limit:.0f} s and was stopped; "
+                           "your code was stuck at {where}") if where else
+                         _("this check did not finish within {limit:.0f} s and was stopped")
+                         ).format(limit=limit, where=where)
         stuck.traceback = stacks
 
 
@@ -221,19 +227,20 @@ def _how_it_ended(status: int | None) -> str:
     """``"was killed by SIGSEGV"`` or ``"ended with status 3"``."""
     if status is not None and status < 0:
         try:
-            return f"was killed by {signal.Signals(-status).name}"
+            return _("was killed by {signal}").format(signal=signal.Signals(-status).name)
         except ValueError:
-            return f"was killed by signal {-status}"
-    return f"ended with status {status}"
+            return _("was killed by signal {number}").format(number=-status)
+    return _("ended with status {status}").format(status=status)
 
 
 def _exit_message(status: int | None, by_os_exit: bool) -> str:
     if by_os_exit:
-        return (f"your code exited with status {status} in the middle of this check: "
-                "os._exit() ends the whole program at once, every thread with it (and these "
-                "checks); to end one client or one thread, return from its function instead")
-    return (f"the checks' process {_how_it_ended(status)} in the middle of this check: "
-            "your code crashed it, or ended it")
+        return _("your code exited with status {status} in the middle of this check: "
+                 "os._exit() ends the whole program at once, every thread with it (and these "
+                 "checks); to end one client or one thread, return from its function "
+                 "instead").format(status=status)
+    return _("the checks' process {ended} in the middle of this check: "
+             "your code crashed it, or ended it").format(ended=_how_it_ended(status))
 
 
 def what_the_code_did(run: CheckRun, child: ChildOutcome) -> list[str]:
@@ -247,7 +254,8 @@ def what_the_code_did(run: CheckRun, child: ChildOutcome) -> list[str]:
         said.append(_threads_problem(finished, child.limits.exit_grace))
     elif child.stopped == "run" and run.results and all(r.outcome != "hung"
                                                            for r in run.results):
-        said.append(f"the checks did not finish within {HARD_LIMIT:.0f} s and were stopped")
+        said.append(_("the checks did not finish within {limit:.0f} s and were "
+                      "stopped").format(limit=HARD_LIMIT))
     elif (finished is None and child.stopped is None and run.results
           and all(r.outcome not in ("hung", "exited") for r in run.results)):
         said.append(_ended_between(run, child))
@@ -258,54 +266,62 @@ def _ended_between(run: CheckRun, child: ChildOutcome) -> str:
     """The process ended between two checks, before the session's end."""
     exit_record = _own_exit(child)
     where = exit_record.get("where") if exit_record else None
-    return (f"after '{run.results[-1].sentence}', the checks' process "
-            f"{_how_it_ended(child.status)}"
-            + (f" (your os._exit() at {where})" if where else "")
-            + ": the checks after it never ran")
+    said = (_("after '{sentence}', the checks' process {ended} (your os._exit() at {where}): "
+              "the checks after it never ran") if where else
+            _("after '{sentence}', the checks' process {ended}: the checks after it never ran"))
+    return said.format(sentence=run.results[-1].sentence, ended=_how_it_ended(child.status),
+                       where=where)
 
 
 def _threads_problem(finished: dict[str, Any] | None, grace: float) -> str:
     count = int(finished.get("threads", 0)) if finished else 0
     if not finished or not count:
-        return (f"after the checks, the program did not end by itself within {grace:.0f} s "
-                "and was stopped (an atexit handler that waits?)")
+        return _("after the checks, the program did not end by itself within {grace:.0f} s "
+                 "and was stopped (an atexit handler that waits?)").format(grace=grace)
     names = [(str(name), int(times)) for name, times in finished.get("names", [])]
     named = ", ".join(name + (f" ×{times}" if times > 1 else "") for name, times in names)
     named += ", …" if count > sum(times for _, times in names) else ""
     places = finished.get("places", [])
-    return (f"your code left {many(count, 'thread')} running after the checks ({named}), "
-            "so the program could not end and was stopped: make them daemon threads "
-            "(daemon=True) or join() them"
-            + (f"; they were waiting at {', '.join(places)}" if places else ""))
+    said = ngettext("your code left {count} thread running after the checks ({named}), "
+                    "so the program could not end and was stopped: make them daemon threads "
+                    "(daemon=True) or join() them",
+                    "your code left {count} threads running after the checks ({named}), "
+                    "so the program could not end and was stopped: make them daemon threads "
+                    "(daemon=True) or join() them", count).format(count=count, named=named)
+    if places:
+        said += _("; they were waiting at {places}").format(places=", ".join(places))
+    return said
 
 
 def _fork_problem(run: CheckRun, child: ChildOutcome) -> str | None:
     forks = [r for r in child.foreign if r.get("event") == "forked"]
     copied_checks = any(r.get("event") in ("start", "end") for r in child.foreign)
     left = len(child.leftovers)
-    were = "were" if left != 1 else "was"
-    still = f"{were} still running after the checks, and {were} stopped"
     if not (left or copied_checks):
         return None  # a copy that ended by itself did no harm
     if not (forks or copied_checks):
-        return f"your code started processes, and {left} of them {still}: end each one you start"
+        return ngettext("your code started processes, and {count} of them was still running "
+                        "after the checks, and was stopped: end each one you start",
+                        "your code started processes, and {count} of them were still running "
+                        "after the checks, and were stopped: end each one you start",
+                        left).format(count=left)
     first = forks[0] if forks else {}
     during = next((r.sentence for r in run.results if r.id == first.get("check")), None)
     where = first.get("where")
-    said = ("your code forked"
-            + (f" (os.fork() at {where})" if where else "")
-            + (f" during '{during}'" if during else ""))
+    said = _("your code forked")
+    if where:
+        said += _(" (os.fork() at {where})").format(where=where)
+    if during:
+        said += _(" during '{sentence}'").format(sentence=during)
     if left:
-        said += f": {many(left, 'copy', 'copies')} of the checks' process {still}"
+        said += ngettext(": {count} copy of the checks' process was still running after the "
+                         "checks, and was stopped",
+                         ": {count} copies of the checks' process were still running after the "
+                         "checks, and were stopped", left).format(count=left)
     if copied_checks:
-        said += "; a copy ran checks of its own (only the original's results count)"
-    return said + (". A forked child must end with os._exit(0) once its work is done, "
-                   "or it runs on with everything it holds (the listening port too)")
-
-
-def many(count: int, one: str, more: str | None = None) -> str:
-    """``"1 thread"``, ``"3 threads"``, ``"2 copies"``."""
-    return f"{count} {one if count == 1 else more or one + 's'}"
+        said += _("; a copy ran checks of its own (only the original's results count)")
+    return said + _(". A forked child must end with os._exit(0) once its work is done, "
+                    "or it runs on with everything it holds (the listening port too)")
 
 
 def stuck_at(stack_dump: str, target: Path) -> str | None:
@@ -326,5 +342,6 @@ def _collection_problem(output: str, code: int | None) -> str:
     """One line from pytest's output when no check could even start."""
     for line in output.splitlines():
         if line.startswith("E ") and line[2:].strip():
-            return f"the checks could not start: {line[2:].strip()}"
-    return f"the checks could not start (pytest exit status {code}); run with -v to see why"
+            return _("the checks could not start: {error}").format(error=line[2:].strip())
+    return _("the checks could not start (pytest exit status {status}); "
+             "run with -v to see why").format(status=code)

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from socketlab.i18n import ENGLISH, language
 from socketlab.protocol import SocketlabError
 
 from . import results
@@ -23,28 +24,33 @@ from .catalog import Lab, LabError, all_labs, find_lab, lab_range, work_root
 from .checking import CheckRun, run_checks
 from .formats import FORMATS, Grade, grade, render_format
 from .handout import write_handout
+from .language import N_, _
 from .points import lab_checks, shown, total
-from .report import marks, render, render_repeated
+from .report import marks, pad, render, render_repeated
 from .starters import IGNORED, make_starter
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# What was checked, as ``lab list`` remembers it (results.py keeps the English).
+YOUR_WORK, STARTER, PATH, SOLUTION = N_("your work"), N_("starter"), N_("path"), N_("solution")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     remembered = results.load()
     sign = marks()
     for lab in all_labs():
-        state = "not checked yet"
+        state = _("not checked yet")
         last = remembered.get(lab.number)
         if last:
             mark = sign["passed"] if last.get("ok") else sign["failed"]
-            state = (f"{mark} {last['passed']} of {last['total']} checks passed"
-                     f" ({last['what']}, {last['when']})")
-        started = "started" if lab.work().is_dir() else ""
-        worth = f"{shown(total(lab_checks(lab)))} pts"
-        print(f"{lab.number}  {lab.title:<28} {worth:>7}  {started:<8} {state}")
-    print(f"\nyour work is in {work_root()}  ·  'socketlab lab start NN' begins a lab")
+            state = f"{mark} " + _("{passed} of {total} checks passed ({what}, {when})").format(
+                passed=last["passed"], total=last["total"], what=_(last["what"]),
+                when=last["when"])
+        started = _("started") if lab.work().is_dir() else ""
+        worth = _("{points} pts").format(points=shown(total(lab_checks(lab))))
+        print(f"{lab.number}  {lab.title:<28} {worth:>7}  {pad(started, 8)} {state}")
+    print("\n" + _("your work is in {folder}  ·  'socketlab lab start NN' begins a lab").format(
+        folder=work_root()))
     return 0
 
 
@@ -52,35 +58,45 @@ def cmd_start(args: argparse.Namespace) -> int:
     lab = find_lab(args.lab)
     work = lab.work()
     if work.exists():
-        print(f"lab {lab.number} is already started: your work is in {work} (nothing copied).")
-        print("To start again from the starter, rename or delete that folder first.")
+        print(_("lab {number} is already started: your work is in {folder} "
+                "(nothing copied).").format(number=lab.number, folder=work))
+        print(_("To start again from the starter, rename or delete that folder first."))
         return 0
     shutil.copytree(lab.starter, work, ignore=IGNORED)
-    print(f"lab {lab.number} · {lab.title}: your copy is {work}")
-    print(f"read {lab.path / 'README.md'}, edit the files in your copy, then:")
+    print(_("lab {number} · {title}: your copy is {folder}").format(
+        number=lab.number, title=lab.title, folder=work))
+    print(_("read {readme}, edit the files in your copy, then:").format(readme=_readme(lab)))
     print(f"    socketlab lab check {lab.number}")
     return 0
+
+
+def _readme(lab: Lab) -> Path:
+    """The lab's README in the student's language, where it has one."""
+    translated = lab.path / f"README.{language()}.md"
+    return translated if language() != ENGLISH and translated.is_file() else lab.path / "README.md"
 
 
 def _target(lab: Lab, args: argparse.Namespace, quiet: bool = False) -> tuple[Path, str]:
     if args.solution:
         if not lab.solution.is_dir():
-            raise LabError(f"lab {lab.number} has no solution/ here (a student's handout)")
-        return lab.solution, "solution"
+            raise LabError(_("lab {number} has no solution/ here (a student's handout)")
+                           .format(number=lab.number))
+        return lab.solution, SOLUTION
     if args.path:
         from .grading import locate
 
         given = Path(args.path).resolve()
         found = locate(lab, given) if given.is_dir() else given
         if found != given and not quiet:
-            print(f"(checking {found}: the lab's files are there)\n")
-        return found, "path"
+            print(_("(checking {folder}: the lab's files are there)").format(folder=found) + "\n")
+        return found, PATH
     if lab.work().is_dir():
-        return lab.work(), "your work"
+        return lab.work(), YOUR_WORK
     if not quiet:
-        print(f"(no work/{lab.name} yet, so this uses the pristine starter; "
-              f"'socketlab lab start {lab.number}' makes your own copy)\n")
-    return lab.starter, "starter"
+        print(_("(no work/{name} yet, so this uses the pristine starter; "
+                "'socketlab lab start {number}' makes your own copy)").format(
+            name=lab.name, number=lab.number) + "\n")
+    return lab.starter, STARTER
 
 
 def _rerun_command(lab: Lab, args: argparse.Namespace) -> str:
@@ -101,7 +117,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _check_as(lab, args)
     target, kind = _target(lab, args)
     if not target.is_dir():
-        raise LabError(f"there is no folder {target}")
+        raise LabError(_("there is no folder {folder}").format(folder=target))
     command = _rerun_command(lab, args)
     repeat = max(1, args.repeat)
     runs: list[CheckRun] = []
@@ -109,25 +125,27 @@ def cmd_check(args: argparse.Namespace) -> int:
         for number in range(1, repeat + 1):
             runs.append(run_checks(lab, target, stop_first=not args.all, keyword=args.k))
             if repeat > 1:  # a sign of life: twenty runs take a while
-                print(f"run {number} of {repeat}: {'passed' if runs[-1].ok else 'failed'}",
-                      flush=True)
+                said = (_("run {number} of {repeat}: passed") if runs[-1].ok else
+                        _("run {number} of {repeat}: failed"))
+                print(said.format(number=number, repeat=repeat), flush=True)
             if runs[-1].problem:  # the code cannot even be run: every run would say so
                 break
     except KeyboardInterrupt:
         if not runs:
             raise
-        print("(stopped by Ctrl-C)")
+        print(_("(stopped by Ctrl-C)"))
     if repeat > 1:
         print()
     ok = all(run.ok for run in runs)
     if len(runs) > 1:
         render_repeated(runs, command=command, asked=repeat, verbose=args.verbose)
     else:
-        note = (f"this lab has races, and a lucky run proves little: try {command} --repeat 20"
+        note = (_("this lab has races, and a lucky run proves little: "
+                  "try {command} --repeat 20").format(command=command)
                 if ok and lab.repeatable and repeat == 1 else None)
         render(runs[0], command=command, verbose=args.verbose, stopped_early=not args.all,
                note=note)
-    if not args.k and kind != "solution":
+    if not args.k and kind != SOLUTION:
         results.remember(next((run for run in runs if not run.ok), runs[-1]), kind)
     return 0 if ok and len(runs) == repeat else EXIT_FAILED
 
@@ -135,9 +153,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _check_as(lab: Lab, args: argparse.Namespace) -> int:
     """Every check, written as json, junit or gradescope (to --output, else stdout)."""
     if args.repeat > 1 or args.k:
-        raise LabError(f"--format {args.format} grades every check once: "
-                       "leave out --repeat and -k")
-    target, _ = _target(lab, args, quiet=True)
+        raise LabError(_("--format {format} grades every check once: "
+                         "leave out --repeat and -k").format(format=args.format))
+    target, _kind = _target(lab, args, quiet=True)
     run = run_checks(lab, target, stop_first=False)
     text = render_format(grade(run, f"socketlab lab check {lab.number}"), args.format)
     if args.output:
@@ -151,7 +169,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     from .sniff import sniff_lab  # the inspector (scapy, matplotlib) only when sniffing
 
     lab = find_lab(args.lab)
-    target, _ = _target(lab, args)
+    target, _kind = _target(lab, args)
     pcap = Path(args.pcap).resolve() if args.pcap else None
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     sniff_lab(lab, target, print, prefer=args.capture, pcap=pcap, colour=colour)
@@ -163,8 +181,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     lab = find_lab(args.lab)
     if lab.number not in LOAD_LABS:
-        raise LabError(f"lab {lab.number} has no load test (lab {', '.join(LOAD_LABS)} has)")
-    target, _ = _target(lab, args)
+        raise LabError(_("lab {number} has no load test (lab {labs} has)").format(
+            number=lab.number, labs=", ".join(LOAD_LABS)))
+    target, _kind = _target(lab, args)
     run_load(target, args.clients, args.stall, args.seconds, Path(args.chart).resolve())
     return 0
 
@@ -173,14 +192,15 @@ def cmd_handout(args: argparse.Namespace) -> int:
     labs = lab_range(args.labs) if args.labs else all_labs()
     out = Path(args.out).resolve()
     written = write_handout(out, labs)
-    print(f"wrote the student's edition to {out}: {len(written)} files, labs "
-          + ", ".join(lab.number for lab in labs) + " (no solutions, no mutants)")
+    print(_("wrote the student's edition to {folder}: {count} files, labs {labs} "
+            "(no solutions, no mutants)").format(folder=out, count=len(written),
+                                                 labs=", ".join(lab.number for lab in labs)))
     if args.classroom:
         from .classroom import add_classroom
 
         path = add_classroom(out, labs)
-        print(f"and {path.relative_to(out)}: GitHub Classroom grades each check with its points "
-              "(work/ is committed there, not ignored)")
+        print(_("and {workflow}: GitHub Classroom grades each check with its points "
+                "(work/ is committed there, not ignored)").format(workflow=path.relative_to(out)))
     return 0
 
 
@@ -230,83 +250,85 @@ def cmd_make_starter(args: argparse.Namespace) -> int:
 
 def build_parser(prog: str = "socketlab lab") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="The labs: build the chat step by step."
+        prog=prog, description=_("The labs: build the chat step by step.")
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("list", help="the labs, and which pass on this machine")
+    p = sub.add_parser("list", help=_("the labs, and which pass on this machine"))
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("start", help="copy a lab's starter into work/ (never overwrites)")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p = sub.add_parser("start", help=_("copy a lab's starter into work/ (never overwrites)"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
     p.set_defaults(run=cmd_start)
 
-    p = sub.add_parser("check", help="run a lab's checks on your work (or the starter)")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
-    p.add_argument("path", nargs="?", help="check this folder instead of work/NN-…")
-    p.add_argument("--solution", action="store_true", help="check the solution (instructors)")
-    p.add_argument("--all", action="store_true", help="run every check, not stop at the first ✗")
-    p.add_argument("-k", metavar="NAME", help="run only the checks whose name contains NAME")
+    p = sub.add_parser("check", help=_("run a lab's checks on your work (or the starter)"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
+    p.add_argument("path", nargs="?", help=_("check this folder instead of work/NN-…"))
+    p.add_argument("--solution", action="store_true", help=_("check the solution (instructors)"))
+    p.add_argument("--all", action="store_true", help=_("run every check, not stop at the first ✗"))
+    p.add_argument("-k", metavar="NAME", help=_("run only the checks whose name contains NAME"))
     p.add_argument("--repeat", type=int, default=1, metavar="N",
-                   help="run the checks N times and say how often each failed (races)")
+                   help=_("run the checks N times and say how often each failed (races)"))
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="show tracebacks and pytest's output")
+                   help=_("show tracebacks and pytest's output"))
     p.add_argument("--format", choices=FORMATS, default="text",
-                   help="text for people (default); json, junit or gradescope for a grader: "
-                        "every check runs, as with --all")
-    p.add_argument("--output", metavar="FILE", help="write the json/junit/gradescope here")
+                   help=_("text for people (default); json, junit or gradescope for a grader: "
+                          "every check runs, as with --all"))
+    p.add_argument("--output", metavar="FILE", help=_("write the json/junit/gradescope here"))
     p.set_defaults(run=cmd_check)
 
-    p = sub.add_parser("sniff", help="run the lab's demo and show what crossed the wire")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
-    p.add_argument("path", nargs="?", help="run this folder's code instead of work/NN-…")
-    p.add_argument("--solution", action="store_true", help="run the solution (instructors)")
+    p = sub.add_parser("sniff", help=_("run the lab's demo and show what crossed the wire"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
+    p.add_argument("path", nargs="?", help=_("run this folder's code instead of work/NN-…"))
+    p.add_argument("--solution", action="store_true", help=_("run the solution (instructors)"))
     p.add_argument("--capture", choices=("sniff", "proxy"), default="sniff",
-                   help="sniff where you may (default), or always go through the proxy")
-    p.add_argument("--pcap", metavar="OUT", help="also write the capture (and its key log)")
+                   help=_("sniff where you may (default), or always go through the proxy"))
+    p.add_argument("--pcap", metavar="OUT", help=_("also write the capture (and its key log)"))
     p.set_defaults(run=cmd_sniff)
 
-    p = sub.add_parser("load", help="lab 09: the others' latency with a slow client, with and "
-                                    "without your fix (a table and a chart)")
-    p.add_argument("lab", help="the lab's number: 09")
-    p.add_argument("path", nargs="?", help="load this folder's server instead of work/NN-…")
-    p.add_argument("--solution", action="store_true", help="load the solution (instructors)")
-    p.add_argument("--clients", type=int, default=50, metavar="N", help="clients (default 50)")
+    p = sub.add_parser("load", help=_("lab 09: the others' latency with a slow client, with and "
+                                      "without your fix (a table and a chart)"))
+    p.add_argument("lab", help=_("the lab's number: 09"))
+    p.add_argument("path", nargs="?", help=_("load this folder's server instead of work/NN-…"))
+    p.add_argument("--solution", action="store_true", help=_("load the solution (instructors)"))
+    p.add_argument("--clients", type=int, default=50, metavar="N", help=_("clients (default 50)"))
     p.add_argument("--stall", type=int, default=1, metavar="K",
-                   help="of them, how many never read (default 1)")
+                   help=_("of them, how many never read (default 1)"))
     p.add_argument("--seconds", type=float, default=2.0, metavar="S",
-                   help="how long the others talk (default 2)")
+                   help=_("how long the others talk (default 2)"))
     p.add_argument("--chart", default="latency-09.png", metavar="PNG",
-                   help="where the chart goes (default latency-09.png here)")
+                   help=_("where the chart goes (default latency-09.png here)"))
     p.set_defaults(run=cmd_load)
 
-    p = sub.add_parser("handout", help="write the student's edition (no solutions) to a folder")
-    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write it to")
-    p.add_argument("--labs", metavar="A-B", help="which labs, e.g. 01-05 (default: all)")
+    p = sub.add_parser("handout", help=_("write the student's edition (no solutions) to a folder"))
+    p.add_argument("--out", required=True, metavar="DIR", help=_("the folder to write it to"))
+    p.add_argument("--labs", metavar="A-B", help=_("which labs, e.g. 01-05 (default: all)"))
     p.add_argument("--classroom", action="store_true",
-                   help="add a GitHub Classroom autograding workflow (.github/workflows)")
+                   help=_("add a GitHub Classroom autograding workflow (.github/workflows)"))
     p.set_defaults(run=cmd_handout)
 
-    p = sub.add_parser("gradescope", help="(instructors) write a lab's Gradescope autograder zip")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
+    p = sub.add_parser("gradescope",
+                       help=_("(instructors) write a lab's Gradescope autograder zip"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
     p.add_argument("--out", default="autograder.zip", metavar="ZIP",
-                   help="where the zip goes (default autograder.zip here)")
+                   help=_("where the zip goes (default autograder.zip here)"))
     p.set_defaults(run=cmd_gradescope)
 
-    p = sub.add_parser("grade", help="(instructors) check every student's submission: "
-                                     "grades.csv, results/STUDENT.json, what the class found hard")
-    p.add_argument("lab", help="the lab's number, e.g. 01")
-    p.add_argument("submissions", help="a folder holding one folder or .zip per student")
+    p = sub.add_parser("grade", help=_(
+        "(instructors) check every student's submission: "
+        "grades.csv, results/STUDENT.json, what the class found hard"))
+    p.add_argument("lab", help=_("the lab's number, e.g. 01"))
+    p.add_argument("submissions", help=_("a folder holding one folder or .zip per student"))
     p.add_argument("--out", default="grades.csv", metavar="CSV",
-                   help="the grades table (default grades.csv here)")
+                   help=_("the grades table (default grades.csv here)"))
     p.add_argument("--results", metavar="DIR",
-                   help="one STUDENT.json each (default: results/ beside the CSV)")
+                   help=_("one STUDENT.json each (default: results/ beside the CSV)"))
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="check N submissions at once (default 1)")
+                   help=_("check N submissions at once (default 1)"))
     p.set_defaults(run=cmd_grade)
 
-    p = sub.add_parser("make-starter", help="(lab authors) regenerate starter/ from solution/")
-    p.add_argument("lab", help="a lab's number, or 'all'")
+    p = sub.add_parser("make-starter", help=_("(lab authors) regenerate starter/ from solution/"))
+    p.add_argument("lab", help=_("a lab's number, or 'all'"))
     p.set_defaults(run=cmd_make_starter)
     return parser
 
@@ -319,5 +341,5 @@ def main(argv: Sequence[str] | None = None, prog: str = "socketlab lab") -> int:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"{prog}: stopped by Ctrl-C", file=sys.stderr)
+        print(f"{prog}: " + _("stopped by Ctrl-C"), file=sys.stderr)
         return 130

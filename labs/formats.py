@@ -26,16 +26,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checking import CheckRun
+from .language import N_, _
 from .points import Check, lab_checks, shown
-from .report import hint_lines
+from .report import hint_lines, run_only_this
 
 FORMATS = ("text", "json", "junit", "gradescope")
+# What a student reads beside a ✗ on Gradescope; the outcome names themselves stay English.
 NOT_PASSED = {
-    "failed": "failed",
-    "hung": "did not finish in time and was stopped",
-    "exited": "the checks' process ended in it",
-    "skipped": "could not run here (not a pass)",
-    "not run": "never ran",
+    "failed": N_("failed"),
+    "hung": N_("did not finish in time and was stopped"),
+    "exited": N_("the checks' process ended in it"),
+    "skipped": N_("could not run here (not a pass)"),
+    "not run": N_("never ran"),
 }
 
 
@@ -71,15 +73,15 @@ class Grade:
         return sum(graded.outcome == "passed" for graded in self.checks)
 
     def rerun(self, graded: Graded) -> str:
-        return f"run only this: {self.command} -k {graded.check.name}"
+        return run_only_this(self.command, graded.check.name)
 
 
 def _never_ran(run: CheckRun) -> str:
     if run.problem:
         return run.problem
     if run.process_problems:
-        return f"this check never ran: {run.process_problems[0]}"
-    return "this check never ran: the checks' process ended before it"
+        return _("this check never ran: {problem}").format(problem=run.process_problems[0])
+    return _("this check never ran: the checks' process ended before it")
 
 
 def grade(run: CheckRun, command: str) -> Grade:
@@ -93,7 +95,8 @@ def grade(run: CheckRun, command: str) -> Grade:
         elif result.outcome == "passed":
             graded.append(Graded(check, "passed", "", None, result.seconds))
         elif result.outcome == "skipped":
-            graded.append(Graded(check, "skipped", f"could not run here: {result.message}",
+            graded.append(Graded(check, "skipped",
+                                 _("could not run here: {reason}").format(reason=result.message),
                                  None, result.seconds))
         else:
             graded.append(Graded(check, result.outcome, "\n".join(hint_lines(result)),
@@ -159,7 +162,8 @@ def as_gradescope(grade: Grade) -> dict[str, Any]:
     for number, g in enumerate(grade.checks, 1):
         mark = "✓" if g.outcome == "passed" else "✗"
         output = (f"{mark} {g.check.title}" if g.outcome == "passed" else
-                  f"{mark} {g.check.title} — {NOT_PASSED[g.outcome]}\n{g.hint}\n{grade.rerun(g)}")
+                  f"{mark} {g.check.title} — {_(NOT_PASSED[g.outcome])}\n{g.hint}\n"
+                  f"{grade.rerun(g)}")
         tests.append({
             "name": f"{number}. {g.check.title}",
             "number": str(number),
@@ -169,9 +173,11 @@ def as_gradescope(grade: Grade) -> dict[str, Any]:
             "output": output,
             "visibility": "visible",
         })
-    said = [f"lab {run.lab.number} · {run.lab.title}: {shown(grade.points)} of "
-            f"{shown(grade.max_points)} points, {grade.passed} of {len(grade.checks)} "
-            "checks passed"]
+    said = [_("lab {number} · {title}: {points} of {max_points} points, {passed} of {total} "
+              "checks passed").format(number=run.lab.number, title=run.lab.title,
+                                      points=shown(grade.points),
+                                      max_points=shown(grade.max_points),
+                                      passed=grade.passed, total=len(grade.checks))]
     said += [f"✗ {text}" for text in run.process_problems]
     return {
         "score": grade.points,

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from .catalog import LAB_NAME, LABS_DIR, Lab, LabError
+from .language import _
 
 CHECKOUT = LABS_DIR.parent
 NEVER = {".git", ".venv", "venv", "work", "site", "build", "dist", "demo-out", ".cache",
@@ -43,7 +44,8 @@ def _keep(path: Path, chosen: set[str]) -> bool:
 def write_handout(out: Path, labs: list[Lab], root: Path = CHECKOUT) -> list[Path]:
     """Copy the student's edition into ``out`` (which must be new or empty)."""
     if out.exists() and any(out.iterdir()):
-        raise LabError(f"{out} is not empty: give a new folder for the handout")
+        raise LabError(_("{folder} is not empty: give a new folder for the handout").format(
+            folder=out))
     chosen = {lab.name for lab in labs}
     written = []
     for relative in kit_files(root):

@@ -69,7 +69,8 @@ def load(filename: str) -> ModuleType:
     """
     path = target() / filename
     if not path.is_file():
-        raise StudentCodeError(f"there is no {filename} in {target()}")
+        raise StudentCodeError(_("there is no {file} in {folder}").format(file=filename,
+                                                                           folder=target()))
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
@@ -84,9 +85,8 @@ def load(filename: str) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         where = student_location(exc.__traceback__) or filename
-        raise StudentCodeError(
-            f"importing {filename} failed: {type(exc).__name__}: {exc} ({where})"
-        ) from exc
+        raise StudentCodeError(_("importing {file} failed: {kind}: {error} ({where})").format(
+            file=filename, kind=type(exc).__name__, error=exc, where=where)) from exc
     return module
 
 
@@ -127,7 +127,7 @@ def _kind(cls: type[BaseException]) -> str:
         return cls.__name__
     family = [base.__name__ for base in cls.__mro__[1:] if base.__module__ == cls.__module__]
     named = f"{cls.__module__}.{cls.__qualname__}"
-    return f"{named} (a {family[0]})" if family else named
+    return _("{name} (a {family})").format(name=named, family=family[0]) if family else named
 
 
 def install() -> None:
@@ -173,7 +173,8 @@ def record_thread_exception(args: threading.ExceptHookArgs) -> None:
     name = args.thread.name if args.thread else "a thread"
     with _errors_lock:
         _thread_errors.append(
-            f"the thread {name!r} stopped: {text}" + (f" ({where})" if where else "")
+            (_("the thread {name!r} stopped: {error} ({where})") if where else
+             _("the thread {name!r} stopped: {error}")).format(name=name, error=text, where=where)
         )
 
 
@@ -227,8 +228,9 @@ def connect(address: tuple[str, int], timeout: float = 3.0,
             sock.close()
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"nothing accepted a connection on {address[0]}:{address[1]} "
-                    f"within {timeout:.0f} s — is the server listening?"
+                    _("nothing accepted a connection on {host}:{port} within {timeout:.0f} s "
+                      "— is the server listening?").format(host=address[0], port=address[1],
+                                                          timeout=timeout)
                 ) from None
             time.sleep(0.02)
         else:
@@ -247,7 +249,7 @@ def recv_exactly(sock: socket.socket, size: int, timeout: float = 3.0) -> bytes:
     """Exactly ``size`` bytes, or whatever came before the peer closed or ``timeout`` passed."""
     data = bytearray()
     sock.settimeout(0.1)
-    for _ in _slices(timeout):
+    for _slice in _slices(timeout):
         try:
             chunk = sock.recv(min(65536, size - len(data)))
         except TimeoutError:
@@ -265,7 +267,7 @@ def recv_exactly(sock: socket.socket, size: int, timeout: float = 3.0) -> bytes:
 def closed_by_peer(sock: socket.socket, timeout: float = 3.0) -> bool:
     """True when the peer closes the connection within ``timeout`` (data before it is dropped)."""
     sock.settimeout(0.1)
-    for _ in _slices(timeout):
+    for _slice in _slices(timeout):
         try:
             if not sock.recv(65536):
                 return True
@@ -349,8 +351,9 @@ def call_with_timeout(function: Callable[..., Any], *args: Any, timeout: float) 
         frame = sys._current_frames().get(thread.ident or -1)
         stuck = student_location_of_frame(frame)
         raise AssertionError(
-            f"{function.__name__}() did not return within {timeout:.0f} s"
-            + (f" (it was at {stuck})" if stuck else ""))
+            (_("{function}() did not return within {timeout:.0f} s (it was at {where})")
+             if stuck else _("{function}() did not return within {timeout:.0f} s")).format(
+                function=function.__name__, timeout=timeout, where=stuck))
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")

@@ -35,10 +35,13 @@ from pathlib import Path
 from socketlab.protocol import ClientConnection, Error, Left, Login, Message, Say, Welcome
 
 from .catalog import LabError
+from .language import N_, _
 
 SERVER_SNDBUF = 16 * 1024  # the server's socket buffers, small as in the checks: stalls come fast
 STALLER_RCVBUF = 4096
 SENDERS = 5  # readers that also speak
+TITLE = N_("{clients} clients, {stall} never read; {senders} say {rate} lines/s "
+           "of {size:,} characters for {seconds:g} s")
 RATE = 20  # lines a second, each sender
 TEXT_SIZE = 1000  # characters a line
 DRAIN = 1.5  # seconds after the last line for the rest to arrive, before the stallers close
@@ -102,7 +105,8 @@ def _connect(address: tuple[str, int], name: str, rcvbuf: int | None = None
         while not pending:
             data = sock.recv(65536)
             if not data:
-                raise LabError(f"the server closed {name}'s connection during the handshake")
+                raise LabError(_("the server closed {name}'s connection during the "
+                                 "handshake").format(name=name))
             pending.extend(conn.receive_data(data))
         return pending.pop(0)
 
@@ -110,7 +114,8 @@ def _connect(address: tuple[str, int], name: str, rcvbuf: int | None = None
     sock.sendall(conn.send(Login(name)))
     while not isinstance(answer := next_message(), Welcome):
         if isinstance(answer, Error):
-            raise LabError(f"the server refused {name}: {answer.code} {answer.message}")
+            raise LabError(_("the server refused {name}: {code} {message}").format(
+                name=name, code=answer.code, message=answer.message))
     return sock, conn
 
 
@@ -130,7 +135,7 @@ class _Server:
             self.process.wait(5)  # it has ended: its stderr says why
             why = self.first_error() or line.strip()
             self.stop()
-            raise LabError(f"your server did not start: {why}")
+            raise LabError(_("your server did not start: {error}").format(error=why))
         self.address = ("127.0.0.1", int(line))
 
     def first_error(self) -> str:
@@ -174,19 +179,20 @@ def run_once(target: Path, client_class: str, label: str, clients: int, stall: i
                 selector.register(sock, selectors.EVENT_READ, readers[-1])
             stallers = []
             for n in range(stall):
-                sock, _ = _connect(server.address, f"stalled{n}", rcvbuf=STALLER_RCVBUF)
+                sock, _conn = _connect(server.address, f"stalled{n}", rcvbuf=STALLER_RCVBUF)
                 sockets.append(sock)
                 stallers.append(sock)  # and it never reads again
         except (OSError, LabError) as error:
             why = server.first_error() or str(error)
-            raise LabError(f"{label}: the clients could not log in ({why}) — "
-                           "do the checks pass? socketlab lab check 09") from None
+            raise LabError(_("{label}: the clients could not log in ({error}) — "
+                             "do the checks pass? socketlab lab check 09").format(
+                label=label, error=why)) from None
         start = time.perf_counter()
         lock = threading.Lock()
 
         def receive() -> None:
             while not stop.is_set():
-                for key, _ in selector.select(0.05):
+                for key, _events in selector.select(0.05):
                     reader: _Reader = key.data
                     try:
                         data = reader.sock.recv(65536)
@@ -291,21 +297,24 @@ def run_load(target: Path, clients: int, stall: int, seconds: float, out: Path,
              say: Callable[[str], None] = print) -> list[RunResult]:
     """Both runs against ``target``; prints the table and writes the chart to ``out``."""
     if not (target / "chat_server.py").is_file():
-        raise LabError(f"there is no chat_server.py in {target}")
+        raise LabError(_("there is no {file} in {folder}").format(file="chat_server.py",
+                                                                   folder=target))
     if not 2 <= clients <= MAX_CLIENTS or not 0 <= stall <= clients - 2:
-        raise LabError(f"--clients is 2 to {MAX_CLIENTS}, --stall 0 to clients - 2")
+        raise LabError(_("--clients is 2 to {most}, --stall 0 to clients - 2").format(
+            most=MAX_CLIENTS))
     if not 0.5 <= seconds <= 10:
-        raise LabError("--seconds is 0.5 to 10")
+        raise LabError(_("--seconds is 0.5 to 10"))
     senders = min(SENDERS, clients - stall)
-    title = (f"{clients} clients, {stall} never read; {senders} say {RATE} lines/s "
-             f"of {TEXT_SIZE:,} characters for {seconds:g} s")
-    say(f"lab 09 · load: {title}")
-    say(f"the stalled clients close {seconds + DRAIN:g} s after the first line; "
-           "what they held up arrives after that\n")
+    # The chart keeps the English (its fonts may have no Hangul); the terminal speaks Korean.
+    shape = {"clients": clients, "stall": stall, "senders": senders, "rate": RATE,
+             "size": TEXT_SIZE, "seconds": seconds}
+    say(_("lab 09 · load: {title}").format(title=_(TITLE).format(**shape)))
+    say(_("the stalled clients close {after:g} s after the first line; "
+          "what they held up arrives after that").format(after=seconds + DRAIN) + "\n")
     results = [run_once(target, name, label, clients, stall, seconds) for name, label in RUNS]
     for line in report(results):
         say(line)
-    say(f"\nchart: {chart(results, out, title)}")
+    say("\n" + _("chart: {path}").format(path=chart(results, out, TITLE.format(**shape))))
     return results
 
 

@@ -22,6 +22,7 @@ from typing import IO, Any
 import pytest
 
 from . import harness
+from .harness import _
 
 _report: IO[str] | None = None
 _stacks: IO[str] | None = None
@@ -98,7 +99,7 @@ def _hint(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str | None
     """The message a student can act on, and where in their code it happened."""
     error = excinfo.value
     if isinstance(error, AssertionError):
-        text = str(error.args[0]) if error.args else "a check failed"
+        text = str(error.args[0]) if error.args else _("a check failed")
         return text.split("\nassert ")[0].strip(), None
     if isinstance(error, pytest.fail.Exception):
         return str(error), None

@@ -158,8 +158,10 @@ def test_korean_navigation_and_the_pages_not_translated_yet(site: Path) -> None:
     assert (fallback.parent / _switch(fallback)["en"]).resolve() == (
         site / "labs" / lab).resolve()
     assert "한국어판" not in _text(site / "labs" / lab / "index.html")
-    for guide in ("instructor", "protocol"):
+    for guide in ("performance", "protocol"):
         assert "영어 원문" in _text(site / "ko" / guide / "index.html"), guide
+    instructor = _text(site / "ko" / "instructor" / "index.html")
+    assert "영어 원문" not in instructor and "한국어로 수업하기" in instructor
     # The notebooks, in the Korean edition too, with what their cells printed.
     for source in execute.sources():
         page = site / "ko" / "notebooks" / source.stem / "index.html"

@@ -146,7 +146,8 @@ def test_a_wheel_holds_only_socketlab_and_installs_into_a_fresh_venv(tmp_path: P
     assert outside == [], f"the wheel holds more than socketlab/: {outside[:10]}"
     for module in ("socketlab/cli.py", "socketlab/trace.py", "socketlab/protocol/framing.py",
                    "socketlab/server/app.py", "socketlab/client/gui.py",
-                   "socketlab/inspector/__main__.py", "socketlab/client/locale/ko.po"):
+                   "socketlab/inspector/__main__.py", "socketlab/client/locale/ko.po",
+                   "socketlab/labs/locale/ko.po"):
         assert module in names, f"{module} is not in the wheel"
     assert b"socketlab = socketlab.cli:main" in entry_points
 
@@ -168,3 +169,9 @@ def test_a_wheel_holds_only_socketlab_and_installs_into_a_fresh_venv(tmp_path: P
     done = run([str(script(python, "socketlab")), "server", "--help"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: socketlab server")
+    # The runner's Korean words came with it (labs/locale/ko.po, read at run time).
+    korean = subprocess.run([str(script(python, "socketlab")), "lab", "check", "42"],
+                            cwd=tmp_path, env={**clean_env(), "SOCKETLAB_LANG": "ko"},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert korean.returncode == 2
+    assert korean.stderr.startswith("socketlab lab: '42'번 실습은 없습니다"), korean.stderr

@@ -1,7 +1,8 @@
 """The texts the lab runner and each lab's checks show, and which still lack Korean.
 
 The runner's words are the texts ``labs/*.py`` marks with ``_``, ``N_`` or
-``ngettext``; their Korean is in ``labs/locale/ko.po``. A lab's words are
+``ngettext``, and the sentences of the checks it holds itself (the conformance
+suite, which lab 09 runs); their Korean is in ``labs/locale/ko.po``. A lab's words are
 what its checks mark, plus each check's sentence (the first line of a
 ``test_`` function's docstring, shown beside ✓ or ✗); their Korean is in
 ``labs/NN-name/locale/ko.po``, or in the runner's table when the runner has
@@ -51,7 +52,7 @@ def messages(files: Iterable[Path], sentences: bool) -> dict[str, str]:
 
 
 def runner_messages() -> dict[str, str]:
-    return messages(LABS.glob("*.py"), sentences=False)
+    return messages(LABS.glob("*.py"), sentences=True)
 
 
 def lab_messages(lab: Path) -> dict[str, str]:

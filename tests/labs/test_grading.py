@@ -360,11 +360,18 @@ def test_run_autograder_writes_results_json(autograder: dict[str, Path],
                     str(shape / "submission")], check=True)
     env = {**os.environ, "AUTOGRADER_ROOT": str(shape),
            "SOCKETLAB_PYTHON": str(autograder["python"])}
+    # A Korean class sets the language in the autograder's environment: the hints follow
+    # it, from the wheel's tables (the field names and outcomes stay Gradescope's).
+    env["SOCKETLAB_LANG"] = "ko" if kind == "starter" else "en"
     script = shape / "source" / "run_autograder"
     assert os.access(script, os.X_OK)
     subprocess.run([str(script)], env=env, check=True, timeout=120)
     data = json.loads((shape / "results" / "results.json").read_text(encoding="utf-8"))
     _gradescope_valid(data)
+    if kind == "starter":
+        assert data["output"].startswith(f"실습 01 · {LAB.title}: ")
+        assert "아직 작성하지 않음: TODO(lab 01.1)" in data["tests"][0]["output"]
+        assert "이 검사만 다시 돌리기: socketlab lab check 01" in data["tests"][0]["output"]
     alone = as_gradescope(graded_class["graded"][student])
     assert [(t["name"], t["score"]) for t in data["tests"]] == [
         (t["name"], t["score"]) for t in alone["tests"]]
@@ -378,6 +385,10 @@ def test_classroom_workflow_grades_every_check_of_every_lab(tmp_path: Path) -> N
     code, said = _quiet(["handout", "--out", str(tmp_path / "h"), "--classroom"])
     assert code == 0, said
     assert "work/" not in (tmp_path / "h" / ".gitignore").read_text().splitlines()
+    # The checks a workflow step runs speak the runner's and each lab's Korean too.
+    for table in LAB.path.parent.glob("**/locale/ko.po"):
+        copied = tmp_path / "h" / table.relative_to(LAB.path.parent.parent)
+        assert copied.read_bytes() == table.read_bytes()
     flow = yaml.safe_load((tmp_path / "h" / ".github/workflows/classroom.yml").read_text())
     assert set(flow["on"]) == {"push", "repository_dispatch"}
     steps = flow["jobs"]["run-autograding-tests"]["steps"]

@@ -85,6 +85,21 @@ def test_no_check_hides_the_translator(lab: Lab) -> None:
     assert hiding == [], f"'_' is assigned (name the unused value, e.g. 'unused'): {hiding}"
 
 
+def test_no_runner_module_hides_the_translator() -> None:
+    """``sock, _ = …`` in a function of labs/*.py makes its ``_("…")`` an unbound local."""
+    hiding = []
+    for path in sorted(Path(RUNNER.folder.parent).glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        in_comprehension = {id(node) for c in ast.walk(tree) if isinstance(c, ast.comprehension)
+                            for node in ast.walk(c.target)}
+        hiding += [f"{path.name} line {node.lineno}"
+                   for function in ast.walk(tree) if isinstance(function, ast.FunctionDef)
+                   for node in ast.walk(function)
+                   if isinstance(node, ast.Name) and node.id == "_"
+                   and isinstance(node.ctx, ast.Store) and id(node) not in in_comprehension]
+    assert hiding == [], f"'_' is assigned (name the unused value): {hiding}"
+
+
 def test_a_lab_text_falls_back_on_the_runner_then_english(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "locale").mkdir()

@@ -14,8 +14,8 @@ ROW = re.compile(
     r"(?P<max>[\d,.]+)\s+(?P<dropped>\d+) of (?P<stalled>\d+)$")
 
 
-def load(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOCKETLAB_WORK": str(work)}
+def load(*args: str, work: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOCKETLAB_WORK": str(work), "SOCKETLAB_LANG": lang}
     return subprocess.run([sys.executable, "-m", "socketlab", "lab", "load", "09", *args],
                           env=env, cwd=work, capture_output=True, text=True, timeout=120,
                           check=False)
@@ -53,6 +53,8 @@ def test_load_on_the_starter_says_what_to_do(tmp_path: Path) -> None:
                            env={**os.environ, "SOCKETLAB_WORK": str(tmp_path)},
                            capture_output=True, text=True, timeout=60, check=False)
     assert start.returncode == 0, start.stderr
-    done = load("--clients", "4", "--seconds", "0.5", work=tmp_path)
+    done = load("--clients", "4", "--seconds", "0.5", work=tmp_path, lang="ko")
     assert done.returncode == 2
     assert "socketlab lab check 09" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "클라이언트가 로그인하지 못했습니다" in done.stderr, done.stderr
+    assert done.stdout.startswith("실습 09 · 부하 테스트: 클라이언트 4개 가운데 1개는"), done.stdout

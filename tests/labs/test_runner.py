@@ -19,13 +19,22 @@ import pytest
 from socketlab.labs.catalog import all_labs, find_lab
 from socketlab.labs.checking import run_checks
 from socketlab.labs.handout import write_handout
+from socketlab.labs.language import lab_catalog
+from socketlab.labs.report import columns
 from socketlab.labs.starters import solution_blocks
 
 ECHO = find_lab("01")
+# What picks the language: SOCKETLAB_LANG, else the locale's variables (socketlab/i18n.py).
+LANGUAGE_VARIABLES = ("SOCKETLAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
-def lab(*args: str, work: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def lab(*args: str, work: Path, cwd: Path | None = None,
+        language: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``socketlab lab ARGS`` as a student runs it; ``language`` replaces whatever of
+    ``LANGUAGE_VARIABLES`` the suite's own environment has."""
     env = {**os.environ, "SOCKETLAB_WORK": str(work)}
+    if language is not None:
+        env = {k: v for k, v in env.items() if k not in LANGUAGE_VARIABLES} | language
     return subprocess.run([sys.executable, "-m", "socketlab", "lab", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=120, check=False)
 
@@ -70,6 +79,69 @@ def test_a_failing_check_shows_a_hint_and_how_to_rerun_it(tmp_path: Path) -> Non
     assert out.splitlines()[-1] == "12 passed, 1 failed"  # the 14th not run: stop at the first
 
 
+# Lab 01's starter as a student checks it: the first check fails on the first TODO.
+FIRST_CHECK = "test_listener_accepts_connections"
+FIRST_SENTENCE = "open_listener() returns a listening socket that clients can connect to"
+FIRST_TODO = ("TODO(lab 01.1): create a TCP socket, set SO_REUSEADDR, bind it to (host, port), "
+              "listen")
+
+
+@pytest.mark.parametrize("language", [{"SOCKETLAB_LANG": "ko"}, {"LANG": "ko_KR.UTF-8"}],
+                         ids=["SOCKETLAB_LANG=ko", "LANG=ko_KR.UTF-8"])
+def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
+                                                     language: dict[str, str]) -> None:
+    starter = tmp_path / "starter"
+    shutil.copytree(ECHO.starter, starter)
+    result = lab("check", "01", str(starter), work=tmp_path, language=language)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"실습 01 · {ECHO.title} — {starter} 검사"
+    # The check's own sentence is the lab's table's (labs/01-echo/locale/ko.po).
+    assert lines[2] == f"  ✗ {lab_catalog(ECHO.path).gettext(FIRST_SENTENCE)}"
+    hint = " ".join(line.strip() for line in lines[3:-4])
+    assert f"아직 작성하지 않음: {FIRST_TODO}" in hint
+    assert "(위치: echo_server.py line 25)" in hint
+    assert lines[-4] == (f"      이 검사만 다시 돌리기: socketlab lab check 01 {starter} "
+                         f"-k {FIRST_CHECK}")
+    assert lines[-2] == ("첫 실패에서 멈췄고, 나머지 13개는 돌리지 않았습니다(이것부터 고치세요. "
+                         "모든 검사를 돌리려면 --all을 붙이세요)")
+    assert lines[-1] == "통과 0, 실패 1"
+    # A hint is wrapped by the columns it takes, and Hangul takes two.
+    assert max(columns(line) for line in lines[3:-4]) <= 96, lines[3:-4]
+
+    started = lab("start", "01", work=tmp_path, language=language)
+    readme = ECHO.path / ("README.ko.md" if (ECHO.path / "README.ko.md").is_file() else "README.md")
+    assert started.stdout.splitlines() == [
+        f"실습 01 · {ECHO.title}: {tmp_path / ECHO.name}에 복사본을 만들었습니다",
+        f"{readme}를 읽고 복사본의 파일을 고친 다음, 이렇게 검사하세요:",
+        "    socketlab lab check 01"]
+    helped = lab("check", "--help", work=tmp_path, language=language)
+    assert "  --all                 첫 ✗에서 멈추지 않고 모든 검사를 돌립니다" in helped.stdout
+    unknown = lab("check", "42", work=tmp_path, language=language)
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("socketlab lab: '42'번 실습은 없습니다")
+
+
+def test_socketlab_lang_en_wins_over_a_korean_locale(tmp_path: Path) -> None:
+    starter = tmp_path / "starter"
+    shutil.copytree(ECHO.starter, starter)
+    english = lab("check", "01", str(starter), work=tmp_path,
+                  language={"SOCKETLAB_LANG": "en", "LANG": "ko_KR.UTF-8"})
+    assert english.stdout == (
+        f"lab 01 · {ECHO.title} — checking {starter}\n"
+        "\n"
+        f"  ✗ {FIRST_SENTENCE}\n"
+        "      not written yet: TODO(lab 01.1): create a TCP socket, set SO_REUSEADDR, "
+        "bind it to (host,\n"
+        "      port), listen\n"
+        "      (at echo_server.py line 25)\n"
+        f"      run only this: socketlab lab check 01 {starter} -k {FIRST_CHECK}\n"
+        "\n"
+        "stopped at the first failure; 13 more not run (fix this one first, or add --all to run "
+        "every check)\n"
+        "0 passed, 1 failed\n")
+
+
 def test_unknown_lab_and_missing_folder_are_one_line(tmp_path: Path) -> None:
     for args, says in ((("check", "42"), "there is no lab '42'"),
                        (("check", "01", str(tmp_path / "nowhere")), "there is no folder"),
@@ -107,7 +179,8 @@ def test_a_hanging_check_is_stopped_and_says_where(tmp_path: Path) -> None:
     assert "echo_server.py line 26 in open_listener()" in hung.message
 
 
-def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path) -> None:
+def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "handout"
     write_handout(out, all_labs())
     assert not list(out.glob("labs/*/solution")) and not list(out.glob("labs/*/mutants"))
@@ -127,10 +200,17 @@ def test_handout_holds_no_solution_and_its_checks_run(tmp_path: Path) -> None:
                     leaked = [line for line in code if line in text]
                     assert len(leaked) < max(2, len(code) // 2 + 1), (
                         f"{path}: a solution block is in the handout: {leaked}")
+    # The Korean words travel too: the runner's table and each lab's.
+    tables = sorted(p.relative_to(ECHO.path.parent.parent) for p in ECHO.path.parent.glob(
+        "**/locale/ko.po"))
+    assert Path("labs/locale/ko.po") in tables
+    for table in tables:
+        assert (out / table).read_bytes() == (ECHO.path.parent.parent / table).read_bytes()
     handout_lab = next(lab_ for lab_ in all_labs(out / "labs") if lab_.number == "01")
+    monkeypatch.setenv("SOCKETLAB_LANG", "ko")
     run = run_checks(handout_lab, handout_lab.starter)
     assert run.collected == 14 and run.results[0].outcome == "failed"
-    assert "not written yet: TODO(lab 01.1)" in run.results[0].message
+    assert "아직 작성하지 않음: TODO(lab 01.1)" in run.results[0].message
 
 
 def test_handout_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
@@ -148,9 +228,22 @@ def test_sniff_shows_the_echo_on_the_wire(tmp_path: Path, capture: str) -> None:
     assert result.stdout.startswith(f"capturing with {capture}")
     assert "|hello, echo.|" in result.stdout and "|second client.|" in result.stdout
     assert result.stdout.count("═══ connection") == 2
+    assert "meanwhile" not in result.stdout  # the solution's server never crashed
     read_back = subprocess.run([sys.executable, "-m", "socketlab", "read", str(pcap)],
                                capture_output=True, text=True, timeout=60, check=True)
     assert "|TCP is a byte st|" in read_back.stdout
+
+
+def test_sniff_before_the_lab_is_done_is_one_line(tmp_path: Path) -> None:
+    """The starter's TODOs raise in the demo's server thread and clients: one line, in
+    the student's language, that says where and what to run instead."""
+    result = lab("sniff", "01", "--capture", "proxy", work=tmp_path,
+                 language={"SOCKETLAB_LANG": "ko"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("socketlab lab: 아직 작성하지 않음: TODO(lab 01.")
+    assert result.stderr.rstrip().endswith("남은 일을 보려면: 'socketlab lab check 01'")
 
 
 # A student's runaway code, in the student's own folder (lab 01's solution, edited).

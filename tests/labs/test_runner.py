@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from socketlab.i18n import KOREAN
 from socketlab.labs.catalog import all_labs, find_lab
 from socketlab.labs.checking import run_checks
 from socketlab.labs.handout import write_handout
@@ -97,7 +98,8 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
     lines = result.stdout.splitlines()
     assert lines[0] == f"실습 01 · {ECHO.title} — {starter} 검사"
     # The check's own sentence is the lab's table's (labs/01-echo/locale/ko.po).
-    assert lines[2] == f"  ✗ {lab_catalog(ECHO.path).gettext(FIRST_SENTENCE)}"
+    korean = lab_catalog(ECHO.path).translations(KOREAN).gettext(FIRST_SENTENCE)
+    assert korean != FIRST_SENTENCE and lines[2] == f"  ✗ {korean}"
     hint = " ".join(line.strip() for line in lines[3:-4])
     assert f"아직 작성하지 않음: {FIRST_TODO}" in hint
     assert "(위치: echo_server.py line 25)" in hint

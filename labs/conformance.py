@@ -48,7 +48,7 @@ from socketlab.protocol import (
 )
 
 from . import harness  # why(): what a thread of a student's server raised, if one did
-from .harness import _
+from .harness import _  # the words of the lab under test (lab 09's table), else English
 
 __all__ = [  # noqa: RUF022 - in the order the checks run
     "Peer",
@@ -106,13 +106,13 @@ class Peer:
 
     def hello(self) -> ServerHello:
         self.sock.sendall(self.conn.hello())
-        return self.expect(ServerHello,
-                           _("a box hello is answered with a signed server_hello (§4)"))
+        return self.expect(
+            ServerHello, _("a box hello is answered with a signed server_hello (§4)"))
 
     def login(self, name: str) -> Welcome:
         self.send(Login(name))
-        return self.expect(Welcome, _("logging in as {name!r}, a free name, gets welcome (§6)")
-                           .format(name=name))
+        return self.expect(
+            Welcome, _("logging in as {name!r}, a free name, gets welcome (§6)").format(name=name))
 
     def send(self, msg: AnyMessage) -> None:
         self.sock.sendall(self.conn.send(msg))
@@ -135,12 +135,12 @@ class Peer:
             try:
                 self.pending += self.conn.receive_data(data)
             except ProtocolError as error:
-                cause = self.causes.get(error.code, "docs/protocol.md §1, §2, §5")
-                raise AssertionError(harness.why(
-                    _("{peer} got bytes from {server} that break the protocol: "
-                      "{code}: {message}. {cause}").format(
-                        peer=self.label, server=self.server, code=error.code,
-                        message=error.message, cause=cause))) from None
+                cause = self.causes.get(error.code)
+                raise AssertionError(harness.why(_(
+                    "{peer} got bytes from {server} that break the protocol: "
+                    "{code}: {message}. {cause}").format(
+                    peer=self.label, server=self.server, code=error.code, message=error.message,
+                    cause=_(cause) if cause else "docs/protocol.md §1, §2, §5"))) from None
             self.ended = not data
         return self.pending.pop(0) if self.pending else None
 
@@ -157,16 +157,16 @@ class Peer:
             got = (repr(msg) if msg is not None
                    else _("nothing (the connection closed)") if self.ended
                    else _("nothing within {timeout:g} s").format(timeout=timeout))
-            raise AssertionError(harness.why(
-                _("{peer} expected {kind} from {server}, got {got}: {why}").format(
-                    peer=self.label, kind=kind.__name__, server=self.server, got=got, why=why)))
+            raise AssertionError(harness.why(_(
+                "{peer} expected {kind} from {server}, got {got}: {why}").format(
+                peer=self.label, kind=kind.__name__, server=self.server, got=got, why=why)))
         return msg
 
     def expect_error(self, code: str, why: str) -> Error:
         error = self.expect(Error, why)
-        assert error.code == code, harness.why(
-            _("{peer} expected the error {code!r} from {server}, got {error!r}: {why}").format(
-                peer=self.label, code=code, server=self.server, error=error, why=why))
+        assert error.code == code, harness.why(_(
+            "{peer} expected the error {code!r} from {server}, got {error!r}: {why}").format(
+            peer=self.label, code=code, server=self.server, error=error, why=why))
         return error
 
     def next_chat(self, timeout: float = WAIT) -> AnyMessage | None:
@@ -212,9 +212,9 @@ def peers(chat_target: Target) -> Iterator[Callable[..., Peer]]:
 def _joined(watchers: list[Peer], name: str) -> None:
     for peer in watchers:
         got = peer.next_chat()
-        assert got == Joined(name), (
-            _("{peer} expected joined{{{name}}} when {name} logged in, got {got!r} (§6)").format(
-                peer=peer.label, name=name, got=got))
+        assert got == Joined(name), _(
+            "{peer} expected joined{{{name}}} when {name} logged in, got {got!r} (§6)").format(
+            peer=peer.label, name=name, got=got)
 
 
 # ---- the handshake and login (§3, §4, §6) -----------------------------------------------
@@ -223,7 +223,7 @@ def _joined(watchers: list[Peer], name: str) -> None:
 def test_a_plain_hello_is_refused_and_a_box_hello_logs_in(
         chat_target: Target, peers: Callable[..., Peer]) -> None:
     """a plain hello gets plaintext_refused and is closed; a box hello gets a signed server_hello"""
-    plain = Peer(chat_target, "a plain client")
+    plain = Peer(chat_target, _("a plain client"))
     try:
         plain.conn = ClientConnection("plain")
         plain.sock.sendall(plain.conn.hello())
@@ -234,9 +234,9 @@ def test_a_plain_hello_is_refused_and_a_box_hello_logs_in(
     alice = peers("alice")
     assert alice.conn.server_identity is not None  # the signature was checked by hello()
     welcome = alice.login("alice")
-    assert welcome == Welcome("alice", ("alice",)), (
-        _("alice, alone, expected welcome with users ['alice'], got {welcome!r} (§6)").format(
-            welcome=welcome))
+    assert welcome == Welcome("alice", ("alice",)), _(
+        "alice, alone, expected welcome with users ['alice'], got {welcome!r} (§6)").format(
+        welcome=welcome)
 
 
 def test_welcome_lists_the_users_and_joined_tells_the_others(peers: Callable[..., Peer]) -> None:
@@ -246,9 +246,9 @@ def test_welcome_lists_the_users_and_joined_tells_the_others(peers: Callable[...
     _joined([alice], "Bob")
     carol = peers("carol")
     welcome = carol.login("carol")
-    assert welcome.users == ("alice", "Bob", "carol"), (
-        _("carol's welcome listed {users}; expected alice, Bob, carol: every user as "
-          "they wrote their name, in the order they joined (§6)").format(users=welcome.users))
+    assert welcome.users == ("alice", "Bob", "carol"), _(
+        "carol's welcome listed {users}; expected alice, Bob, carol: every user as "
+        "they wrote their name, in the order they joined (§6)").format(users=welcome.users)
     _joined([alice, bob], "carol")
 
 
@@ -258,8 +258,8 @@ def test_names_are_compared_by_their_key(peers: Callable[..., Peer]) -> None:
     other = peers("another")
     for name in ("ALICE", "ａｌｉｃｅ"):
         other.send(Login(name))
-        other.expect_error("name_taken", _("{name!r} has the key of 'alice' (§3)").format(
-            name=name))
+        other.expect_error("name_taken",
+                           _("{name!r} has the key of 'alice' (§3)").format(name=name))
     for name in ("two words", "", "x" * 21):
         other.send(Login(name))
         other.expect_error("bad_name", _("{name!r} breaks the name rules (§3)").format(name=name))
@@ -279,9 +279,9 @@ def test_errors_that_keep_the_connection(peers: Callable[..., Peer]) -> None:
     alice.expect_error("no_such_user", _("a whisper to a name nobody has is no_such_user (§6)"))
     alice.send(Say("still here"))
     line = alice.next_chat()
-    assert isinstance(line, Message) and line.text == "still here", (
-        _("after three errors that keep the connection, alice's say came back as {line!r} (§7)")
-        .format(line=line))
+    assert isinstance(line, Message) and line.text == "still here", _(
+        "after three errors that keep the connection, alice's say came back as {line!r} (§7)"
+    ).format(line=line)
 
 
 def _broken_message_closes(peers: Callable[..., Peer], body: bytes, code: str) -> None:
@@ -292,9 +292,9 @@ def _broken_message_closes(peers: Callable[..., Peer], body: bytes, code: str) -
     mallory.expect_error(code, _("{body!r} is {code} (§2, §7)").format(body=body, code=code))
     assert mallory.closed(), _("{code} closes the connection (§7)").format(code=code)
     left = alice.next_chat()
-    assert left == Left("mallory", code), (
-        _("alice expected left{{mallory, reason {code}}}, got {left!r} (§6)").format(
-            code=code, left=left))
+    assert left == Left("mallory", code), _(
+        "alice expected left{{mallory, reason {code}}}, got {left!r} (§6)").format(
+        code=code, left=left)
 
 
 def test_bad_json_closes(peers: Callable[..., Peer]) -> None:
@@ -339,10 +339,10 @@ def test_say_reaches_everyone_the_sender_included(peers: Callable[..., Peer]) ->
     for peer in (alice, bob):
         line = peer.next_chat()
         assert isinstance(line, Message) and (line.sender, line.text, line.to) == (
-            "alice", "héllo 👋", None), _("{peer} expected alice's line, got {line!r} (§6)").format(
-                peer=peer.label, line=line)
-        assert before - 5000 <= line.ts <= int(time.time() * 1000) + 5000, (
-            _("ts {ts} is not the server's time in ms since 1970 (§6)").format(ts=line.ts))
+            "alice", "héllo 👋", None), _(
+            "{peer} expected alice's line, got {line!r} (§6)").format(peer=peer.label, line=line)
+        assert before - 5000 <= line.ts <= int(time.time() * 1000) + 5000, _(
+            "ts {ts} is not the server's time in ms since 1970 (§6)").format(ts=line.ts)
 
 
 def test_whisper_reaches_only_its_recipient_and_sender(peers: Callable[..., Peer]) -> None:
@@ -356,22 +356,22 @@ def test_whisper_reaches_only_its_recipient_and_sender(peers: Callable[..., Peer
     for peer in (bob, alice):
         line = peer.next_chat()
         ts = line.ts if isinstance(line, Message) else 0
-        assert line == Message("alice", "psst", ts, "Bob"), (
-            _("{peer} expected the whisper to Bob, got {line!r} (§6)").format(peer=peer.label,
-                                                                              line=line))
+        assert line == Message("alice", "psst", ts, "Bob"), _(
+            "{peer} expected the whisper to Bob, got {line!r} (§6)").format(
+            peer=peer.label, line=line)
     alice.send(Whisper("alice", "note to self"))
     line = alice.next_chat()
     assert isinstance(line, Message) and line.text == "note to self"
     carol.send(Who())
     first = carol.next_chat()
-    assert isinstance(first, Users), (
-        _("carol got {first!r} before the answer to her who: a whisper reached a third user "
-          "(§6)").format(first=first))
+    assert isinstance(first, Users), _(
+        "carol got {first!r} before the answer to her who: a whisper reached a third user (§6)"
+    ).format(first=first)
     alice.send(Who())
     answer = alice.next_chat()
-    assert isinstance(answer, Users), (
-        _("alice got {answer!r}: a whisper to herself comes once, not twice (§6)").format(
-            answer=answer))
+    assert isinstance(answer, Users), _(
+        "alice got {answer!r}: a whisper to herself comes once, not twice (§6)").format(
+        answer=answer)
 
 
 def test_who_lists_everyone(peers: Callable[..., Peer]) -> None:
@@ -395,12 +395,12 @@ def test_bye_and_a_lost_connection_are_told_as_left(peers: Callable[..., Peer]) 
     bob.send(Bye())
     assert bob.closed(), _("after bye the server closes the connection (§6)")
     got = alice.next_chat()
-    assert got == Left("bob", "quit"), _("alice expected left{{bob, quit}}, got {got!r} (§6)"
-                                         ).format(got=got)
+    assert got == Left("bob", "quit"), _(
+        "alice expected left{{bob, quit}}, got {got!r} (§6)").format(got=got)
     carol.close()
     got = alice.next_chat()
-    assert got == Left("carol", "connection_lost"), (
-        _("alice expected left{{carol, connection_lost}}, got {got!r} (§6)").format(got=got))
+    assert got == Left("carol", "connection_lost"), _(
+        "alice expected left{{carol, connection_lost}}, got {got!r} (§6)").format(got=got)
 
 
 # ---- many clients, and one that never reads (§6, §7) ------------------------------------
@@ -433,13 +433,14 @@ def test_every_line_reaches_every_client_in_order(peers: Callable[..., Peer]) ->
     for thread in senders:
         thread.join(WAIT)
     for name in names:
-        assert len(got[name]) == 400, _("{name} got {count} of 400 lines: some were lost").format(
+        assert len(got[name]) == 400, _(
+            "{name} got {count} of 400 lines: some were lost").format(
             name=name, count=len(got[name]))
         for sender in names:
             numbers = [n for who, n in got[name] if who == sender]
-            assert numbers == list(range(100)), (
-                _("{name} got {sender}'s lines as {numbers}…: not each exactly once, in order")
-                .format(name=name, sender=sender, numbers=numbers[:8]))
+            assert numbers == list(range(100)), _(
+                "{name} got {sender}'s lines as {numbers}…: not each exactly once, in order"
+            ).format(name=name, sender=sender, numbers=numbers[:8])
 
 
 def test_a_client_that_never_reads_is_dropped_and_delays_no_one(
@@ -489,29 +490,30 @@ def test_a_client_that_never_reads_is_dropped_and_delays_no_one(
         with progress:
             in_step = progress.wait_for(readers_in_step, WAIT)
         behind = [name for name, n in flood_seen.items() if sent - n >= 16]
-        assert in_step and not any(n < 0 for n in flood_seen.values()), harness.why(
-            _("after {sent} lines of alice's, {behind} stopped getting them for {wait:g} s: "
-              "{server} waits for the client that never reads, or dropped a client that reads "
-              "(§7)").format(sent=sent, behind=_(" and ").join(behind) or _("a reader"),
-                             wait=WAIT, server=chat_target.label))
+        assert in_step and not any(n < 0 for n in flood_seen.values()), harness.why(_(
+            "after {sent} lines of alice's, {readers} stopped "
+            "getting them for {wait:g} s: {server} waits for the client that "
+            "never reads, or dropped a client that reads (§7)").format(
+            sent=sent, readers=_(" and ").join(behind) or _("a reader"), wait=WAIT,
+            server=chat_target.label))
         slowest = max(slowest, time.monotonic() - asked)
         alice.send(Say(FLOOD_TEXT))
         sent += 1
     alice.send(Say("done"))
     for thread in readers:
         thread.join(2 * WAIT)
-    assert dropped.is_set(), (
-        _("alice said {sent} lines of 2,000 characters and the client that never reads was not "
-          "dropped: more than {sendq:,} bytes waiting for one client must end it "
-          "with sendq_exceeded, and the others get left{{reason: sendq_exceeded}} (§7)").format(
-            sent=sent, sendq=chat_target.sendq))
+    assert dropped.is_set(), _(
+        "alice said {sent} lines of 2,000 characters and the client that never reads was not "
+        "dropped: more than {sendq:,} bytes waiting for one client must end it "
+        "with sendq_exceeded, and the others get left{{reason: sendq_exceeded}} (§7)").format(
+        sent=sent, sendq=chat_target.sendq)
     for name, messages in seen.items():
         flood = [m for m in messages if isinstance(m, Message) and m.text == FLOOD_TEXT]
-        assert len(flood) == sent, (
-            _("{name} got {count} of alice's {sent} lines: some were lost").format(
-                name=name, count=len(flood), sent=sent))
-        assert any(isinstance(m, Message) and m.text == "done" for m in messages), (
-            _("{name} never got alice's last line").format(name=name))
-    assert slowest < 2.0, (
-        _("alice once waited {slowest:.1f} s for her own line: the others were delayed (§7)")
-        .format(slowest=slowest))
+        assert len(flood) == sent, _(
+            "{name} got {count} of alice's {sent} lines: some were lost").format(
+            name=name, count=len(flood), sent=sent)
+        assert any(isinstance(m, Message) and m.text == "done" for m in messages), _(
+            "{name} never got alice's last line").format(name=name)
+    assert slowest < 2.0, _(
+        "alice once waited {slowest:.1f} s for her own line: the others were delayed (§7)"
+    ).format(slowest=slowest)

@@ -1,12 +1,13 @@
 """The texts the lab runner and each lab's checks show, and which still lack Korean.
 
 The runner's words are the texts ``labs/*.py`` marks with ``_``, ``N_`` or
-``ngettext``, and the sentences of the checks it holds itself (the conformance
-suite, which lab 09 runs); their Korean is in ``labs/locale/ko.po``. A lab's words are
+``ngettext``; their Korean is in ``labs/locale/ko.po``. A lab's words are
 what its checks mark, plus each check's sentence (the first line of a
 ``test_`` function's docstring, shown beside ✓ or ✗); their Korean is in
 ``labs/NN-name/locale/ko.po``, or in the runner's table when the runner has
-the same text.
+the same text. A suite of checks a lab pulls in whole (lab 09's
+``from socketlab.labs.conformance import *``) speaks in that lab's words, so
+its texts and sentences are the lab's, not the runner's.
 
     python -m tools.lab_messages                # what lacks Korean, everywhere
     python -m tools.lab_messages labs/01-echo   # one lab, as .po entries to fill in
@@ -51,12 +52,25 @@ def messages(files: Iterable[Path], sentences: bool) -> dict[str, str]:
     return found
 
 
+def suites(lab: Path) -> set[Path]:
+    """The runner's modules whose checks ``lab``'s check files import whole (``*``)."""
+    found = set()
+    for path in (lab / "checks").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("socketlab.labs.")
+                    and any(alias.name == "*" for alias in node.names)):
+                found.add(LABS / f"{node.module.rpartition('.')[2]}.py")
+    return found
+
+
 def runner_messages() -> dict[str, str]:
-    return messages(LABS.glob("*.py"), sentences=True)
+    shared = set().union(*(suites(lab) for lab in LABS.glob("[0-9][0-9]-*")))
+    return messages(set(LABS.glob("*.py")) - shared, sentences=False)
 
 
 def lab_messages(lab: Path) -> dict[str, str]:
-    return messages((lab / "checks").glob("*.py"), sentences=True)
+    return messages({*(lab / "checks").glob("*.py"), *suites(lab)}, sentences=True)
 
 
 def missing(texts: dict[str, str], catalog: Catalog) -> dict[str, str]:

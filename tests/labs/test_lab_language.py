@@ -111,3 +111,13 @@ def test_a_lab_text_falls_back_on_the_runner_then_english(
     assert catalog.gettext("the lab's own") == "실습의 것"
     assert catalog.gettext("not written yet: {error}") == "아직 작성하지 않음: {error}"
     assert catalog.gettext("never marked") == "never marked"
+
+
+def test_a_suite_a_lab_pulls_in_whole_speaks_in_that_labs_words() -> None:
+    """Lab 09 runs the conformance suite (``import *``): its hints and sentences are in
+    lab 09's table, where its students see them, and asked of no other table."""
+    slow_clients = next(lab for lab in LABS if lab.name == "09-slow-clients")
+    texts = lab_messages(slow_clients.path)
+    assert "a plain client" in texts  # a hint of labs/conformance.py
+    assert "welcome lists everyone in the order they joined; the others get joined" in texts
+    assert "a plain client" not in runner_messages()

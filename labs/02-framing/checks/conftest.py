@@ -19,6 +19,7 @@ import pytest
 
 from socketlab.inspector.proxy import Proxy
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 from socketlab.protocol import FrameDecoder, ProtocolError
 from socketlab.protocol import encode_frame as kit_frame
 
@@ -45,7 +46,7 @@ def tortured(**torture: Any) -> Iterator[tuple[socket.socket, socket.socket]]:
             Proxy(target=listener.getsockname(), direction="c2s", seed=SEED, **torture) as proxy:
         writer = harness.connect(proxy.address)
         listener.settimeout(3)
-        reader, _ = listener.accept()
+        reader, _address = listener.accept()
         with writer, reader:
             yield writer, reader
 
@@ -68,20 +69,20 @@ def read_with_limit(framing: ModuleType, reader: Any, count: int, timeout: float
     A FrameError on good frames, or a read that never returns, fails the check with a hint.
     """
     def read_frame() -> list[Any]:
-        return [reader.read_frame() for _ in range(count)]
+        return [reader.read_frame() for _frame in range(count)]
 
     try:
         return harness.call_with_timeout(read_frame, timeout=timeout)
     except framing.FrameError as error:
-        raise AssertionError(
-            f"read_frame() raised FrameError on good frames: {error} — are the 4 length bytes "
+        raise AssertionError(_(
+            "read_frame() raised FrameError on good frames: {error} — are the 4 length bytes "
             "read big-endian, and is the rest of the buffer kept? — README steps 2 and 3"
-        ) from None
+        ).format(error=error)) from None
     except AssertionError as error:
-        raise AssertionError(
-            f"{error}, waiting for more bytes although {count} whole frame(s) had arrived: were "
+        raise AssertionError(_(
+            "{error}, waiting for more bytes although {count} whole frame(s) had arrived: were "
             "the bytes after a frame (the next frames) dropped from self.buffer? — README "
-            "steps 2 and 3") from None
+            "steps 2 and 3").format(error=error, count=count)) from None
 
 
 @pytest.fixture
@@ -125,12 +126,13 @@ def reader_problem() -> str | None:
     for size in (1, 9):
         reader = framing.FrameReader(Pieces(stream, size))
         try:
-            got = [harness.call_with_timeout(reader.read_frame, timeout=1) for _ in bodies]
+            got = [harness.call_with_timeout(reader.read_frame, timeout=1) for _body in bodies]
         except Exception as error:  # noqa: BLE001 - any failure is the answer
             got = [f"{type(error).__name__}: {error}"]
         if got != bodies:
-            return (f"your FrameReader, given 3 frames {size} byte(s) per recv(), returned "
-                    f"{got!r} — fix read_frame() and take_frame() first (README steps 2 and 3)")
+            return _("your FrameReader, given 3 frames {size} byte(s) per recv(), returned "
+                     "{got!r} — fix read_frame() and take_frame() first (README steps 2 and 3)"
+                     ).format(size=size, got=got)
     return None
 
 
@@ -172,7 +174,7 @@ def serve_reference(answer: Callable[[int, bytes], bytes | None],
 
     def run() -> None:
         with listener:
-            conn, _ = listener.accept()
+            conn, _address = listener.accept()
         decoder = FrameDecoder()
         with conn:
             try:

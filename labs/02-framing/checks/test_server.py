@@ -8,7 +8,9 @@ import socket
 
 from conftest import reader_problem
 
+from socketlab.i18n import N_
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def _frame(body: bytes) -> bytes:
@@ -18,7 +20,7 @@ def _frame(body: bytes) -> bytes:
 def _answers(recv_frame, sock: socket.socket, count: int) -> list:
     """Up to ``count`` answer frames; after one that does not come, None for the rest at once."""
     answers = []
-    for _ in range(count):
+    for _answer in range(count):
         answers.append(recv_frame(sock) if not answers or answers[-1] is not None else None)
     return answers
 
@@ -29,8 +31,8 @@ def _numbered_wrong(answers: list, expected: list[bytes]) -> bool:
                for got, want in zip(answers, expected, strict=True)) and answers != expected
 
 
-NUMBERING = ("every message came through whole, but the numbers are wrong: count each "
-             "connection's messages from 1 — README step 4")
+NUMBERING = N_("the answers were {answers!r}: every message came through whole, but the "
+               "numbers are wrong: count each connection's messages from 1 — README step 4")
 
 
 def test_messages_split_byte_by_byte(message_server, recv_frame):
@@ -39,13 +41,13 @@ def test_messages_split_byte_by_byte(message_server, recv_frame):
         client.sendall(_frame(b"hello, server") + _frame(b"one byte at a time"))
         answers = _answers(recv_frame, client, 2)
     expected = [b"1: HELLO, SERVER", b"2: ONE BYTE AT A TIME"]
-    assert not _numbered_wrong(answers, expected), f"the answers were {answers!r}: {NUMBERING}"
+    assert not _numbered_wrong(answers, expected), _(NUMBERING).format(answers=answers)
     assert answers == expected or not (problem := reader_problem()), harness.why(problem)
-    assert answers == expected, harness.why(
-        f"sent two messages that reached your server one byte per recv() (the proxy cut them), "
-        f"and the answers were {answers!r}, not {expected!r} (None: no whole frame came): "
+    assert answers == expected, harness.why(_(
+        "sent two messages that reached your server one byte per recv() (the proxy cut them), "
+        "and the answers were {answers!r}, not {expected!r} (None: no whole frame came): "
         "read each message with the connection's FrameReader — read_frame() — never take a "
-        "recv() for a message — README step 4")
+        "recv() for a message — README step 4").format(answers=answers, expected=expected))
 
 
 def test_merged_messages(message_server, recv_frame):
@@ -55,13 +57,13 @@ def test_merged_messages(message_server, recv_frame):
             client.sendall(_frame(body))
         answers = _answers(recv_frame, client, 3)
     expected = [b"1: FIRST", b"2: SECOND", b"3: THIRD"]
-    assert not _numbered_wrong(answers, expected), f"the answers were {answers!r}: {NUMBERING}"
+    assert not _numbered_wrong(answers, expected), _(NUMBERING).format(answers=answers)
     assert answers == expected or not (problem := reader_problem()), harness.why(problem)
-    assert answers == expected, harness.why(
-        f"three messages reached your server in one piece (the proxy merged them), and the "
-        f"answers were {answers!r}, not {expected!r} (None: no whole frame came): make ONE "
+    assert answers == expected, harness.why(_(
+        "three messages reached your server in one piece (the proxy merged them), and the "
+        "answers were {answers!r}, not {expected!r} (None: no whole frame came): make ONE "
         "FrameReader per connection, before the loop — its buffer holds the messages that "
-        "came along with the first — README step 4")
+        "came along with the first — README step 4").format(answers=answers, expected=expected))
 
 
 def test_next_client_numbered_from_one(message_server, recv_frame):
@@ -75,14 +77,15 @@ def test_next_client_numbered_from_one(message_server, recv_frame):
                 closed = harness.closed_by_peer(client, timeout=2)
             expected = [b"1: " + name.upper(), b"2: BYE"]
             assert answers == expected or not (problem := reader_problem()), harness.why(problem)
-            assert answers == expected, harness.why(
-                f"client {name.decode()} got {answers!r}, not {expected!r}: each connection "
+            assert answers == expected, harness.why(_(
+                "client {name} got {answers!r}, not {expected!r}: each connection "
                 "counts its own messages from 1, and a client that closed must not stop the "
-                "next one being served — README step 4")
-            assert closed, harness.why(
-                f"client {name.decode()} closed its side, and the server kept the connection "
+                "next one being served — README step 4").format(
+                name=name.decode(), answers=answers, expected=expected))
+            assert closed, harness.why(_(
+                "client {name} closed its side, and the server kept the connection "
                 "open: read_frame() returning None means the client is gone — return from "
-                "handle() — README step 4")
+                "handle() — README step 4").format(name=name.decode()))
 
 
 def _refuses(header: bytes) -> bool:
@@ -102,24 +105,26 @@ def _refuses(header: bytes) -> bool:
 def test_bad_length_disconnects(message_server, recv_frame):
     """a client that sends a length of 0, or over 64 KiB, is disconnected; the next is served"""
     with message_server() as address:
-        for header, what in ((b"\x00\x00\x00\x00", "a length of 0"),
-                             (b"\x00\x01\x00\x01", "a length of 65,537: over 64 KiB")):
+        for header, what in ((b"\x00\x00\x00\x00", _("a length of 0")),
+                             (b"\x00\x01\x00\x01", _("a length of 65,537: over 64 KiB"))):
             assert not (problem := reader_problem()), problem
-            assert _refuses(header), (
-                f"your take_frame() does not raise FrameError for the header {header.hex(' ')} "
-                f"({what}), so your server waits for that frame instead of closing — refuse it "
-                "from the header alone — README step 2")
+            assert _refuses(header), _(
+                "your take_frame() does not raise FrameError for the header {header} "
+                "({what}), so your server waits for that frame instead of closing — refuse it "
+                "from the header alone — README step 2").format(header=header.hex(" "), what=what)
             with harness.connect(address) as rogue:
                 rogue.sendall(header)
                 closed = harness.closed_by_peer(rogue, timeout=2)
             with harness.connect(address) as client:
                 client.sendall(_frame(b"still there?"))
                 answer = recv_frame(client)
-            assert answer == b"1: STILL THERE?", harness.why(
-                f"after a client sent the header {header.hex(' ')} ({what}), the next client got "
-                f"{answer!r} instead of b'1: STILL THERE?': a FrameError must end only that "
-                "client's connection — catch it in handle() and return — README step 4")
-            assert closed, harness.why(
-                f"a client sent the header {header.hex(' ')} ({what}) and your server did not "
+            assert answer == b"1: STILL THERE?", harness.why(_(
+                "after a client sent the header {header} ({what}), the next client got "
+                "{answer!r} instead of b'1: STILL THERE?': a FrameError must end only that "
+                "client's connection — catch it in handle() and return — README step 4").format(
+                header=header.hex(" "), what=what, answer=answer))
+            assert closed, harness.why(_(
+                "a client sent the header {header} ({what}) and your server did not "
                 "close the connection: read_frame() raises FrameError — catch it in handle() "
-                "and return, so serve() closes that connection — README step 4")
+                "and return, so serve() closes that connection — README step 4").format(
+                header=header.hex(" "), what=what))

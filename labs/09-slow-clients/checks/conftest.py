@@ -14,8 +14,10 @@ from collections.abc import Iterator
 import nacl.utils
 import pytest
 
+from socketlab.i18n import N_
 from socketlab.labs import harness
 from socketlab.labs.conformance import Target, peers  # noqa: F401 - peers: a fixture the checks use
+from socketlab.labs.harness import _
 from socketlab.protocol import FrameDecoder, SecureChannel
 
 SNDBUF = 16 * 1024  # the server side's send buffer (the kernel may double it)
@@ -23,14 +25,14 @@ WAIT = 3.0  # seconds: only a wrong answer waits this long
 SERVE_THREAD = "student-serve"
 # What most likely broke the wire when a conformance client finds a broken frame.
 CAUSES = {
-    "frame_truncated": (
+    "frame_truncated": N_(
         "The connection ended in the middle of a frame: your server cut or closed it "
         "(cut(), shutdown(), close()) while the writer was still sending. Your framing is "
         "likely fine. Only drop_queue()'s timer cuts a dropped client, CLOSE_GRACE after the "
         "drop; everything else goes through deliver() and leave(), and serve_client hangs up "
         "after close() — README steps 2, 4 and 5"),
 }
-SEALED_OUT_OF_ORDER = (
+SEALED_OUT_OF_ORDER = N_(
     "Frames reached the wire in another order than they were sealed: several threads seal "
     "for one client. Only its writer thread seals, just before it sends — README step 3")
 CAUSES["reordered"] = CAUSES["replayed"] = SEALED_OUT_OF_ORDER
@@ -54,7 +56,7 @@ class Wire:
         key = nacl.utils.random(32)
         with harness.listening_socket(SNDBUF) as listener:
             self.peer = harness.connect(listener.getsockname(), rcvbuf=rcvbuf)
-            self.conn, _ = listener.accept()
+            self.conn, _address = listener.accept()
         self.channel = secure.SecureChannel(key, "server")
         self.opener = SecureChannel(key, "client")  # the kit's: the oracle
         self._frames = FrameDecoder()
@@ -136,11 +138,11 @@ def server_threads():
 def chat_target(server_module) -> Iterator[Target]:
     """The student's ``serve()`` running, as the conformance suite's target."""
     sendq = getattr(server_module, "SENDQ", None)
-    assert isinstance(sendq, int) and sendq > 0, (
+    assert isinstance(sendq, int) and sendq > 0, _(
         "chat_server.py needs SENDQ, the bytes that may wait for one client — README step 1")
     before = set(threading.enumerate())
     with harness.student_server(server_module.serve, sndbuf=SNDBUF, name=SERVE_THREAD) as address:
-        yield Target(address, sendq, "your server", CAUSES)
+        yield Target(address, sendq, _("your server"), CAUSES)
     # The listener is closed, the clients too: the server's threads get (together) 2 s to
     # end, so what they raise on the way out is charged to this check, not the next.
     deadline = time.monotonic() + 2

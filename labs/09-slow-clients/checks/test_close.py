@@ -7,6 +7,7 @@ import time
 from conftest import WAIT
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_close_sends_what_is_queued_first(server_module, wire):
@@ -16,7 +17,7 @@ def test_close_sends_what_is_queued_first(server_module, wire):
     harness.call_with_timeout(client.start, timeout=WAIT)
     msg = {"type": "message", "from": "ann", "text": "y" * 2000, "ts": 1}
     sent = 0
-    for _ in range(30):  # 60 KB: more than the sockets' buffers hold, so the writer waits
+    for _line in range(30):  # 60 KB: more than the sockets' buffers hold, so the writer waits
         harness.call_with_timeout(client.send, msg, timeout=WAIT)
         sent += 1
     # Until the writer is stuck in sendall() and messages wait in the queue (bounded).
@@ -34,12 +35,13 @@ def test_close_sends_what_is_queued_first(server_module, wire):
     closer.start()
     got = line.read(sent)
     closer.join(WAIT)
-    assert len(got) == sent, harness.why(
-        f"{sent} messages were sent, {waiting} of them still queued when close() was called, "
-        f"and the client got {len(got)}: a clean close lets the writer send what is queued, then it "
+    assert len(got) == sent, harness.why(_(
+        "{sent} messages were sent, {waiting} of them still queued when close() was called, "
+        "and the client got {got}: a clean close lets the writer send what is queued, then it "
         "ends (set closing, notify, join), and write_loop() stops only once the queue is "
-        "empty AND the client is closing — README steps 3 and 4")
-    assert not closer.is_alive(), "close() did not return within 3 s — README step 4"
+        "empty AND the client is closing — README steps 3 and 4").format(
+        sent=sent, waiting=waiting, got=len(got)))
+    assert not closer.is_alive(), _("close() did not return within 3 s — README step 4")
 
 
 def test_close_stops_the_writer(server_module, wire):
@@ -49,10 +51,10 @@ def test_close_stops_the_writer(server_module, wire):
     harness.call_with_timeout(client.start, timeout=WAIT)
     harness.call_with_timeout(client.close, timeout=WAIT)
     client.writer.join(0.5)
-    assert not client.writer.is_alive(), harness.why(
+    assert not client.writer.is_alive(), harness.why(_(
         "after close() the writer thread is still running, waiting for work that never comes: "
         "set self.closing AND wake it (self.lock.notify()), so it sees the queue is empty "
-        "and ends — README step 4")
+        "and ends — README step 4"))
 
 
 def test_close_cuts_a_stuck_writer(server_module, wire, monkeypatch):
@@ -66,14 +68,14 @@ def test_close_cuts_a_stuck_writer(server_module, wire, monkeypatch):
     # SENDQ: the writer cannot finish, and the client is not dropped.
     room = (line.conn.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
             + line.peer.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
-    for _ in range(room // len(server_module.encode(msg)) + 2):
+    for _line in range(room // len(server_module.encode(msg)) + 2):
         harness.call_with_timeout(client.send, msg, timeout=WAIT)
     started = time.monotonic()
     harness.call_with_timeout(client.close, timeout=WAIT)
     took = time.monotonic() - started
     client.writer.join(0.5)
-    assert not client.writer.is_alive(), harness.why(
-        f"close() returned after {took:.1f} s and the writer is still stuck in sendall() for a "
+    assert not client.writer.is_alive(), harness.why(_(
+        "close() returned after {took:.1f} s and the writer is still stuck in sendall() for a "
         "client that never reads (this check set CLOSE_GRACE to 0.3 s): after "
         "self.writer.join(CLOSE_GRACE), if it is still alive, self.cut() and join it again "
-        "— README step 4")
+        "— README step 4").format(took=took))

@@ -5,6 +5,7 @@ import json
 from conftest import WAIT
 
 from socketlab.labs import harness
+from socketlab.labs.harness import _
 
 
 def test_send_queues_and_returns_at_once(server_module, wire):
@@ -14,30 +15,33 @@ def test_send_queues_and_returns_at_once(server_module, wire):
     messages = [{"type": "message", "from": "ann", "text": f"line {n}", "ts": n} for n in range(5)]
     for msg in messages:
         result = harness.call_with_timeout(client.send, msg, timeout=WAIT)
-        assert result is True, (
-            f"send() returned {result!r} for a message that fits: return True once it is "
-            "queued — README step 1")
+        assert result is True, _(
+            "send() returned {result!r} for a message that fits: return True once it is "
+            "queued — README step 1").format(result=result)
     bodies = [server_module.encode(msg) for msg in messages]
     arrived = line.read(1, timeout=0.1)
-    assert not arrived, (
-        f"no writer was started, and the other end received {len(arrived)} message(s) all the "
+    assert not arrived, _(
+        "no writer was started, and the other end received {count} message(s) all the "
         "same: send() sealed and sent the message itself, in the caller's thread. With a "
         "client that never reads, that caller would wait in sendall(). send() must only "
-        "queue the body; the writer thread seals and sends it — README steps 1 and 3")
+        "queue the body; the writer thread seals and sends it — README steps 1 and 3").format(
+        count=len(arrived))
     queued = list(client.queue)
     assert not (len(queued) == len(bodies) and all(len(q) > len(b) for q, b in zip(queued, bodies, strict=True))
-                and not any(b in q for q, b in zip(queued, bodies, strict=True))), (
-        f"after 5 send()s client.queue holds 5 items of {', '.join(str(len(q)) for q in queued)} "
-        f"bytes, not the 5 bodies (encode(msg), {', '.join(str(len(b)) for b in bodies)} bytes): "
+                and not any(b in q for q, b in zip(queued, bodies, strict=True))), _(
+        "after 5 send()s client.queue holds 5 items of {queued} "
+        "bytes, not the 5 bodies (encode(msg), {bodies} bytes): "
         "they look sealed. send() must queue the body as it is; only the writer thread seals "
         "(channel.seal), just before it sends, so the nonce counters reach the wire in the "
-        "order the frames do — README steps 1 and 3")
-    assert list(client.queue) == bodies, (
-        f"after 5 send()s client.queue holds {list(client.queue)[:3]}…, expected the 5 bodies "
-        "(encode(msg)) in order — README step 1")
-    assert client.queued == sum(map(len, bodies)), (
-        f"client.queued is {client.queued}, the 5 bodies weigh {sum(map(len, bodies))} bytes: "
-        "add len(body) for each one queued — README step 1")
+        "order the frames do — README steps 1 and 3").format(
+        queued=", ".join(str(len(q)) for q in queued), bodies=", ".join(str(len(b)) for b in bodies))
+    assert list(client.queue) == bodies, _(
+        "after 5 send()s client.queue holds {first}…, expected the 5 bodies "
+        "(encode(msg)) in order — README step 1").format(first=list(client.queue)[:3])
+    assert client.queued == sum(map(len, bodies)), _(
+        "client.queued is {queued}, the 5 bodies weigh {size} bytes: "
+        "add len(body) for each one queued — README step 1").format(
+        queued=client.queued, size=sum(map(len, bodies)))
 
 
 def test_send_after_closing_is_ignored(server_module, wire):
@@ -46,7 +50,7 @@ def test_send_after_closing_is_ignored(server_module, wire):
     client = line.client(server_module)
     client.closing = True
     result = harness.call_with_timeout(client.send, {"type": "pong"}, timeout=WAIT)
-    assert result is True and not client.queue, (
-        f"send() on a closing client returned {result!r} and queued {json.dumps([b.decode() for b in client.queue])}: "
+    assert result is True and not client.queue, _(
+        "send() on a closing client returned {result!r} and queued {queued}: "
         "check self.closing first: nobody will send it any more, so take nothing and return True "
-        "— README step 1")
+        "— README step 1").format(result=result, queued=json.dumps([b.decode() for b in client.queue]))

@@ -9,6 +9,7 @@ from conftest import WAIT
 
 from socketlab.labs import harness
 from socketlab.labs.conformance import FLOOD_TEXT
+from socketlab.labs.harness import _
 from socketlab.protocol import Error, Left, Message, Say
 
 DROPPED = Left("staller", "sendq_exceeded")
@@ -30,7 +31,7 @@ class Room:
         self.bob = peers("bob", "bob")
         self.staller = peers("staller", "staller", rcvbuf=4096)
         for peer, count in ((self.alice, 2), (self.bob, 1)):
-            for _ in range(count):
+            for _joined in range(count):
                 peer.next_chat()  # joined bob, joined staller
         self.dropped = threading.Event()
         self.stop = threading.Event()
@@ -93,32 +94,35 @@ def room(chat_target, peers) -> Iterator[Room]:
 def test_others_are_not_delayed(room):
     """while alice floods and one client never reads, alice's lines come back within 2 s"""
     sent, slowest = room.flood(until_dropped=False)
-    waited = "over 3" if slowest == float("inf") else f"{slowest:.1f}"
-    assert slowest < 2.0, harness.why(
-        f"after some of alice's {sent} lines her own stopped coming back for {waited} s: "
+    waited = (_("over 3 s") if slowest == float("inf")
+              else _("{seconds:.1f} s").format(seconds=slowest))
+    assert slowest < 2.0, harness.why(_(
+        "after some of alice's {sent} lines her own stopped coming back for {waited}: "
         "the server waited for the client that never reads. send() must only queue, and "
-        "the writer thread of that client does the waiting — README steps 1 and 3")
+        "the writer thread of that client does the waiting — README steps 1 and 3").format(
+        sent=sent, waited=waited))
 
 
 def test_client_that_never_reads_is_dropped(chat_target, room):
     """a client that never reads is dropped: the others get left{staller, sendq_exceeded}"""
     sent, slowest = room.flood(until_dropped=True)
     room.dropped.wait(WAIT)
-    assert room.dropped.is_set() or slowest < float("inf"), harness.why(
-        f"after {sent} of alice's lines the server stopped passing them on for over 3 s, and "
-        "bob was never told left{staller, sendq_exceeded}: the server waited for the client "
-        "that never reads. send() must only queue — README steps 1 and 3")
-    assert room.told is None or room.dropped.is_set(), harness.why(
-        f"bob was told {room.told!r}, not left{{staller, sendq_exceeded}}: the client that "
+    assert room.dropped.is_set() or slowest < float("inf"), harness.why(_(
+        "after {sent} of alice's lines the server stopped passing them on for over 3 s, and "
+        "bob was never told left{{staller, sendq_exceeded}}: the server waited for the client "
+        "that never reads. send() must only queue — README steps 1 and 3").format(sent=sent))
+    assert room.told is None or room.dropped.is_set(), harness.why(_(
+        "bob was told {told!r}, not left{{staller, sendq_exceeded}}: the client that "
         "never reads was dropped some other way. Over SENDQ send() returns False, and "
         "deliver() calls leave(self, client, \"sendq_exceeded\"), which tells the others why "
-        "— README steps 2 and 5")
-    assert room.dropped.is_set(), harness.why(
-        f"alice said {sent} lines of 2,000 characters, far more than SENDQ "
-        f"({chat_target.sendq:,} bytes) can hold for a client that never reads, and bob was "
-        "never told left{staller, sendq_exceeded}: over SENDQ send() returns False, and then "
+        "— README steps 2 and 5").format(told=room.told))
+    assert room.dropped.is_set(), harness.why(_(
+        "alice said {sent} lines of 2,000 characters, far more than SENDQ "
+        "({sendq:,} bytes) can hold for a client that never reads, and bob was "
+        "never told left{{staller, sendq_exceeded}}: over SENDQ send() returns False, and then "
         "deliver() must call leave(self, client, \"sendq_exceeded\"): leave() takes the "
-        "client out of the room and tells the others why — README steps 2 and 5")
+        "client out of the room and tells the others why — README steps 2 and 5").format(
+        sent=sent, sendq=chat_target.sendq))
 
 
 def test_a_dropped_client_that_never_reads_leaves_no_thread(room):
@@ -128,16 +132,18 @@ def test_a_dropped_client_that_never_reads_leaves_no_thread(room):
     def its_threads() -> list[str]:
         return [t.name for t in threading.enumerate() if t.name.endswith(f"-{port}")]
 
-    assert its_threads(), f"no thread of the server is named after port {port} (client-{port})"
+    assert its_threads(), _(
+        "no thread of the server is named after port {port} (client-{port})").format(port=port)
     room.flood(until_dropped=True)
-    assert room.dropped.wait(WAIT), harness.why(
-        "the client that never reads was not dropped — README steps 2 and 5")
+    assert room.dropped.wait(WAIT), harness.why(_(
+        "the client that never reads was not dropped — README steps 2 and 5"))
     gone = harness.eventually(lambda: not its_threads(), WAIT)
-    assert gone, harness.why(
-        f"the client was dropped, never read, and 3 s later its threads still run "
-        f"({', '.join(its_threads())}): its writer is stuck in sendall() and its reader in "
+    assert gone, harness.why(_(
+        "the client was dropped, never read, and 3 s later its threads still run "
+        "({names}): its writer is stuck in sendall() and its reader in "
         "recv(), and neither will ever return by itself. drop_queue() must start "
-        "threading.Timer(CLOSE_GRACE, self.cut) — README step 2")
+        "threading.Timer(CLOSE_GRACE, self.cut) — README step 2").format(
+        names=", ".join(its_threads())))
 
 
 def test_a_dropped_client_that_reads_at_last_finds_the_error(server_module, room, monkeypatch):
@@ -146,15 +152,16 @@ def test_a_dropped_client_that_reads_at_last_finds_the_error(server_module, room
     # busy machine it may need more than 1 s to read its backlog: so the check gives it WAIT.
     monkeypatch.setattr(server_module, "CLOSE_GRACE", WAIT)
     room.flood(until_dropped=True)
-    assert room.dropped.wait(WAIT), harness.why(
-        "the client that never reads was not dropped — README steps 2 and 5")
+    assert room.dropped.wait(WAIT), harness.why(_(
+        "the client that never reads was not dropped — README steps 2 and 5"))
     messages = []
     while (msg := room.staller.recv(WAIT)) is not None:
         messages.append(msg)
     last = messages[-1] if messages else None
-    assert isinstance(last, Error) and last.code == "sendq_exceeded", harness.why(
-        f"the dropped client read {len(messages)} messages, the last {last!r}: after what was "
+    assert isinstance(last, Error) and last.code == "sendq_exceeded", harness.why(_(
+        "the dropped client read {count} messages, the last {last!r}: after what was "
         "already on its way it must get error sendq_exceeded (queued alone), then the end "
-        f"(this check sets CLOSE_GRACE to {WAIT:g} s, so it has time to read all) — "
-        "README step 2")
-    assert room.staller.ended, "after error sendq_exceeded the server must close the connection"
+        "(this check sets CLOSE_GRACE to {grace:g} s, so it has time to read all) — "
+        "README step 2").format(count=len(messages), last=last, grace=WAIT))
+    assert room.staller.ended, _(
+        "after error sendq_exceeded the server must close the connection")

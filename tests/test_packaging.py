@@ -174,4 +174,4 @@ def test_a_wheel_holds_only_socketlab_and_installs_into_a_fresh_venv(tmp_path: P
                             cwd=tmp_path, env={**clean_env(), "SOCKETLAB_LANG": "ko"},
                             capture_output=True, text=True, timeout=60, check=False)
     assert korean.returncode == 2
-    assert korean.stderr.startswith("socketlab lab: '42'번 실습은 없습니다"), korean.stderr
+    assert korean.stderr.startswith("socketlab lab: '42'번 실습은 없어요"), korean.stderr

@@ -26,6 +26,8 @@ PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 CODE = re.compile(r"(?<![A-Za-z0-9_])(?:\w+\(\)|--[a-z][a-z-]*|b'[^']*'|[A-Z][A-Z_]{3,})"
                   r"(?![A-Za-z0-9_])")
 EMPHASIS = {"FIRST", "BEFORE", "BOTH", "ABOVE", "OTHER"}  # English stress, not code
+# 합니다체 is 니다/니까 after a syllable closed by ㅂ (습니다, 합니다, 됩니까).
+FORMAL = re.compile(r"[가-힣]니(?:다|까)")
 
 
 def _tables() -> list[tuple[str, Catalog, dict[str, str]]]:
@@ -71,6 +73,22 @@ def test_korean_keeps_placeholders_and_code(name: str, catalog: Catalog,
             if lost:
                 wrong.append(f"code {lost}: {english!r} -> {korean!r}")
     assert wrong == [], "\n".join(wrong)
+
+
+def _formal_endings(korean: str) -> list[str]:
+    return [m.group() for m in FORMAL.finditer(korean)
+            if (ord(m.group()[0]) - ord("가")) % 28 == 17]  # 17: the final consonant ㅂ
+
+
+@pytest.mark.parametrize(("name", "catalog", "texts"), TABLES, ids=[t[0] for t in TABLES])
+def test_one_register(name: str, catalog: Catalog, texts: dict[str, str]) -> None:
+    """One screen mixes the runner's lines and a lab's hints: both speak 해요체 ("멈췄어요"),
+    never 합니다체 ("멈췄습니다"). A missing table is reported by the tests above."""
+    po = catalog.folder / "ko.po"
+    entries = catalog.entries(KOREAN) if po.is_file() else {}
+    formal = [f"{english!r} -> {korean!r}" for english, forms in entries.items()
+              for korean in forms if _formal_endings(korean)]
+    assert formal == [], f"{name}/ko.po speaks 합니다체, not 해요체:\n" + "\n".join(formal)
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)

@@ -56,5 +56,5 @@ def test_load_on_the_starter_says_what_to_do(tmp_path: Path) -> None:
     done = load("--clients", "4", "--seconds", "0.5", work=tmp_path, lang="ko")
     assert done.returncode == 2
     assert "socketlab lab check 09" in done.stderr and "Traceback" not in done.stderr, done.stderr
-    assert "클라이언트가 로그인하지 못했습니다" in done.stderr, done.stderr
+    assert "클라이언트가 로그인하지 못했어요" in done.stderr, done.stderr
     assert done.stdout.startswith("실습 09 · 부하 테스트: 클라이언트 4개 가운데 1개는"), done.stdout

@@ -105,7 +105,7 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
     assert "(위치: echo_server.py line 25)" in hint
     assert lines[-4] == (f"      이 검사만 다시 돌리기: socketlab lab check 01 {starter} "
                          f"-k {FIRST_CHECK}")
-    assert lines[-2] == ("첫 실패에서 멈췄고, 나머지 13개는 돌리지 않았습니다(이것부터 고치세요. "
+    assert lines[-2] == ("첫 실패에서 멈췄고, 나머지 13개는 돌리지 않았어요(이것부터 고치세요. "
                          "모든 검사를 돌리려면 --all을 붙이세요)")
     assert lines[-1] == "통과 0, 실패 1"
     # A hint is wrapped by the columns it takes, and Hangul takes two.
@@ -114,14 +114,14 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
     started = lab("start", "01", work=tmp_path, language=language)
     readme = ECHO.path / ("README.ko.md" if (ECHO.path / "README.ko.md").is_file() else "README.md")
     assert started.stdout.splitlines() == [
-        f"실습 01 · {ECHO.title}: {tmp_path / ECHO.name}에 복사본을 만들었습니다",
-        f"{readme}를 읽고 복사본의 파일을 고친 다음, 이렇게 검사하세요:",
+        f"실습 01 · {ECHO.title}: {tmp_path / ECHO.name}에 복사본을 만들었어요",
+        f"{readme} 파일을 읽고 복사본의 파일을 고친 다음, 이렇게 검사하세요:",
         "    socketlab lab check 01"]
     helped = lab("check", "--help", work=tmp_path, language=language)
-    assert "  --all                 첫 ✗에서 멈추지 않고 모든 검사를 돌립니다" in helped.stdout
+    assert "  --all                 첫 ✗에서 멈추지 않고 모든 검사를 돌려요" in helped.stdout
     unknown = lab("check", "42", work=tmp_path, language=language)
     assert unknown.returncode == 2
-    assert unknown.stderr.startswith("socketlab lab: '42'번 실습은 없습니다")
+    assert unknown.stderr.startswith("socketlab lab: '42'번 실습은 없어요")
 
 
 def test_socketlab_lang_en_wins_over_a_korean_locale(tmp_path: Path) -> None:

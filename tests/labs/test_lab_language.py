@@ -17,7 +17,7 @@ import pytest
 from socketlab.i18n import KOREAN, Catalog, parse_po
 from socketlab.labs.catalog import Lab, all_labs
 from socketlab.labs.language import RUNNER, lab_catalog
-from tools.lab_messages import lab_messages, missing, runner_messages
+from tools.lab_messages import check_sentences, lab_messages, missing, runner_messages, suites
 
 LABS = all_labs()
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -28,6 +28,8 @@ CODE = re.compile(r"(?<![A-Za-z0-9_])(?:\w+\(\)|--[a-z][a-z-]*|b'[^']*'|[A-Z][A-
 EMPHASIS = {"FIRST", "BEFORE", "BOTH", "ABOVE", "OTHER"}  # English stress, not code
 # 합니다체 is 니다/니까 after a syllable closed by ㅂ (습니다, 합니다, 됩니까).
 FORMAL = re.compile(r"[가-힣]니(?:다|까)")
+# A check's sentence ends where a clause does: at . : ; ( ) or the end of the text.
+CLAUSE_END = re.compile(r"[.:;()]|$")
 
 
 def _tables() -> list[tuple[str, Catalog, dict[str, str]]]:
@@ -90,6 +92,26 @@ def test_one_register(name: str, catalog: Catalog, texts: dict[str, str]) -> Non
               for korean in forms if _formal_endings(korean)]
     assert formal == [], f"{name}/ko.po speaks 합니다체, not 해요체:\n" + "\n".join(formal)
 
+
+def _polite_clauses(korean: str) -> list[str]:
+    """The clauses of ``korean`` that end in 해요체 (…요) or 합니다체 (…습니다, …됩니까);
+    "…있으니까" (because) is plain."""
+    clauses = (c.strip(" \t,'\"`…") for c in CLAUSE_END.split(korean))
+    return [c for c in clauses if c.endswith("요") or _formal_endings(c[-3:])]
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
+def test_check_sentences_are_plain(lab: Lab) -> None:
+    """Beside ✓ and ✗ a check's sentence states what must hold, like a spec: every lab
+    says it in the plain declarative ("…돌려준다") or as a noun phrase, never "…돌려줘요"."""
+    korean = lab_catalog(lab.path).translations(KOREAN)
+    sentences = [sentence
+                 for path in sorted({*lab.checks.glob("*.py"), *suites(lab.path)})
+                 for sentence in check_sentences(path.read_text(encoding="utf-8"), str(path))]
+    polite = [f"{english!r} -> {korean.gettext(english)!r}" for english in sentences
+              if _polite_clauses(korean.gettext(english))]
+    assert polite == [], (f"labs/{lab.name}/locale/ko.po: a check's sentence in 해요체 or "
+                          "합니다체, not the plain declarative (…한다):\n" + "\n".join(polite))
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.name)
 def test_no_check_hides_the_translator(lab: Lab) -> None:

@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .language import _
+from .language import _, lab_catalog
 
 LABS_DIR = Path(__file__).resolve().parent
 LAB_NAME = re.compile(r"^(\d\d)-[a-z0-9-]+$")
@@ -31,6 +31,11 @@ class Lab:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the student's language (the lab's own table has it)."""
+        return lab_catalog(self.path).gettext(self.title)
 
     @property
     def starter(self) -> Path:

@@ -48,7 +48,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 when=last["when"])
         started = _("started") if lab.work().is_dir() else ""
         worth = _("{points} pts").format(points=shown(total(lab_checks(lab))))
-        print(f"{lab.number}  {lab.title:<28} {worth:>7}  {pad(started, 8)} {state}")
+        print(f"{lab.number}  {pad(lab.shown_title, 28)} {worth:>7}  {pad(started, 8)} {state}")
     print("\n" + _("your work is in {folder}  ·  'socketlab lab start NN' begins a lab").format(
         folder=work_root()))
     return 0
@@ -64,7 +64,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 0
     shutil.copytree(lab.starter, work, ignore=IGNORED)
     print(_("lab {number} · {title}: your copy is {folder}").format(
-        number=lab.number, title=lab.title, folder=work))
+        number=lab.number, title=lab.shown_title, folder=work))
     print(_("read {readme}, edit the files in your copy, then:").format(readme=_readme(lab)))
     print(f"    socketlab lab check {lab.number}")
     return 0

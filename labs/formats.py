@@ -174,7 +174,7 @@ def as_gradescope(grade: Grade) -> dict[str, Any]:
             "visibility": "visible",
         })
     said = [_("lab {number} · {title}: {points} of {max_points} points, {passed} of {total} "
-              "checks passed").format(number=run.lab.number, title=run.lab.title,
+              "checks passed").format(number=run.lab.number, title=run.lab.shown_title,
                                       points=shown(grade.points),
                                       max_points=shown(grade.max_points),
                                       passed=grade.passed, total=len(grade.checks))]

@@ -10,6 +10,7 @@ neither has it.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from socketlab.i18n import N_, Catalog
@@ -19,8 +20,10 @@ _ = RUNNER.gettext
 ngettext = RUNNER.ngettext
 
 
+@functools.cache
 def lab_catalog(lab_folder: Path) -> Catalog:
-    """The table of a lab's checks (``lab_folder/locale``), backed by the runner's."""
+    """The table of a lab (``lab_folder/locale``): its title, its checks' sentences and
+    hints; backed by the runner's. One per lab, read once."""
     return Catalog(lab_folder / "locale", fallback=RUNNER)
 
 

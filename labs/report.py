@@ -116,7 +116,7 @@ def render(run: CheckRun, *, command: str, verbose: bool = False,
            stopped_early: bool = True, note: str | None = None, write: Write = print) -> None:
     sign = marks()
     write(_("lab {number} · {title} — checking {target}").format(
-        number=run.lab.number, title=run.lab.title, target=run.target))
+        number=run.lab.number, title=run.lab.shown_title, target=run.target))
     write("")
     if run.problem:
         write(f"  {sign['failed']} {run.problem}")
@@ -171,7 +171,7 @@ def render_repeated(runs: list[CheckRun], *, command: str, asked: int,
     first = runs[0]
     header = (_("lab {number} · {title} — checking {target}, {runs} runs (of {asked} asked)")
               if n < asked else _("lab {number} · {title} — checking {target}, {runs} runs"))
-    write(header.format(number=first.lab.number, title=first.lab.title, target=first.target,
+    write(header.format(number=first.lab.number, title=first.lab.shown_title, target=first.target,
                         runs=n, asked=asked))
     write("")
     tallies: dict[str, _Tally] = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -70,7 +71,11 @@ def runner_messages() -> dict[str, str]:
 
 
 def lab_messages(lab: Path) -> dict[str, str]:
-    return messages({*(lab / "checks").glob("*.py"), *suites(lab)}, sentences=True)
+    """The lab's title (lab.toml: the runner's header shows it), then its checks' texts."""
+    toml = lab / "lab.toml"
+    title = tomllib.loads(toml.read_text(encoding="utf-8"))["title"]
+    return {title: str(toml.relative_to(ROOT)),
+            **messages({*(lab / "checks").glob("*.py"), *suites(lab)}, sentences=True)}
 
 
 def missing(texts: dict[str, str], catalog: Catalog) -> dict[str, str]:

@@ -369,7 +369,7 @@ def test_run_autograder_writes_results_json(autograder: dict[str, Path],
     data = json.loads((shape / "results" / "results.json").read_text(encoding="utf-8"))
     _gradescope_valid(data)
     if kind == "starter":
-        assert data["output"].startswith(f"실습 01 · {LAB.title}: ")
+        assert data["output"].startswith("실습 01 · 에코: ")
         assert "아직 작성하지 않음: TODO(lab 01.1)" in data["tests"][0]["output"]
         assert "이 검사만 다시 돌리기: socketlab lab check 01" in data["tests"][0]["output"]
     alone = as_gradescope(graded_class["graded"][student])

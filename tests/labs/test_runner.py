@@ -96,7 +96,7 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
     result = lab("check", "01", str(starter), work=tmp_path, language=language)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"실습 01 · {ECHO.title} — {starter} 검사"
+    assert lines[0] == f"실습 01 · 에코 — {starter} 검사"
     # The check's own sentence is the lab's table's (labs/01-echo/locale/ko.po).
     korean = lab_catalog(ECHO.path).translations(KOREAN).gettext(FIRST_SENTENCE)
     assert korean != FIRST_SENTENCE and lines[2] == f"  ✗ {korean}"
@@ -114,7 +114,7 @@ def test_a_korean_student_reads_the_runner_in_korean(tmp_path: Path,
     started = lab("start", "01", work=tmp_path, language=language)
     readme = ECHO.path / ("README.ko.md" if (ECHO.path / "README.ko.md").is_file() else "README.md")
     assert started.stdout.splitlines() == [
-        f"실습 01 · {ECHO.title}: {tmp_path / ECHO.name}에 복사본을 만들었어요",
+        f"실습 01 · 에코: {tmp_path / ECHO.name}에 복사본을 만들었어요",
         f"{readme} 파일을 읽고 복사본의 파일을 고친 다음, 이렇게 검사하세요:",
         "    socketlab lab check 01"]
     helped = lab("check", "--help", work=tmp_path, language=language)

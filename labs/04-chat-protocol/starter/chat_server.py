@@ -266,7 +266,8 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
       Let go of the lock between the check and the add, and two clients who
       ask for the same name at the same moment can both get it.
     - Success: {"type": "welcome", "name": name, "users": [every name, this one
-      included]} to client, and {"type": "joined", "name": name} to everyone else.
+      included]} to client, and {"type": "joined", "name": name} to everyone else
+      (list them in that same lock: one who logs in just after must not hear it).
     """
     raise NotImplementedError('TODO(lab 04.5): refuse (already_logged_in, bad_name, name_taken: check and add under one lock), else welcome + joined')
 

@@ -346,7 +346,8 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
       Let go of the lock between the check and the add, and two clients who
       ask for the same name at the same moment can both get it.
     - Success: {"type": "welcome", "name": name, "users": [every name, this one
-      included]} to client, and {"type": "joined", "name": name} to everyone else.
+      included]} to client, and {"type": "joined", "name": name} to everyone else
+      (list them in that same lock: one who logs in just after must not hear it).
     """
     if client.name is not None:
         client.error("already_logged_in", f"you are already logged in as {client.name}")
@@ -361,11 +362,15 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
             room.add_user(name_key(name), client)
             client.name = name
             users = [user.name for user in room.users.values()]
+            # Who hears joined: the others now, in the same lock (one who logs in a
+            # moment later finds this name in their welcome, and must not hear it again).
+            others = [user for user in room.users.values() if user is not client]
     if taken:
         client.error("name_taken", f"{name} is taken: pick another name")
         return
     client.send({"type": "welcome", "name": name, "users": users})
-    room.broadcast({"type": "joined", "name": name}, exclude=client)
+    for other in others:
+        other.send({"type": "joined", "name": name})
 
 
 def leave(room: ChatRoom, client: Client, reason: str) -> None:

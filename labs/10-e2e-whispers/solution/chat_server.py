@@ -392,11 +392,15 @@ def login(room: ChatRoom, client: Client, name: str) -> None:
             room.users[name_key(name)] = client
             client.name = name
             users = [user.name for user in room.users.values()]
+            # Who hears joined: the others now, in the same lock (one who logs in a
+            # moment later finds this name in their welcome, and must not hear it again).
+            others = [user for user in room.users.values() if user is not client]
     if taken:
         client.error("name_taken", f"{name} is taken: pick another name")
         return
     client.send({"type": "welcome", "name": name, "users": users})
-    room.broadcast({"type": "joined", "name": name}, exclude=client)
+    for other in others:
+        other.send({"type": "joined", "name": name})
 
 
 def leave(room: ChatRoom, client: Client, reason: str) -> None:

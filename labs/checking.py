@@ -123,6 +123,10 @@ def run_checks(
             # faulthandler plugin would cancel it as soon as a check fails.
             "-p", "no:faulthandler",
             "-c", str(LABS_DIR / "checks.ini"), "--rootdir", str(lab.checks),
+            # tmp_path in this run's own folder: with pytest's shared one, the end of a
+            # run deletes the oldest runs' folders there (any pytest's, MBs of them),
+            # which kept the process from ending in time.
+            "--basetemp", str(Path(tmp) / "pytest"),
             "-q", "--tb=short", "-rN",
         ]
         if stop_first:

@@ -407,3 +407,17 @@ def test_repeat_says_how_often_each_check_failed(tmp_path: Path) -> None:
     assert ("  ✓ bytes sent in three separate pieces all come back, in order — passed in the 2 "
             "of 3 runs that reached it") in lines
     assert lines[-1] == "3 runs: 1 check failed in 1 of 3 runs, 1 never failed"
+
+
+def test_a_check_run_keeps_its_temporary_files_to_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest's shared temporary root is left alone: in it, the end of every run deleted
+    the oldest runs' folders (of any pytest, MBs of captures), and the seconds that took
+    were charged to the student's code as a program that would not end."""
+    shared = tmp_path / "pytest-root"
+    shared.mkdir()
+    monkeypatch.setenv("PYTEST_DEBUG_TEMPROOT", str(shared))  # where tmp_path would go
+    lab = find_lab("03")
+    run = run_checks(lab, lab.solution, keyword="trace")  # the check that writes in tmp_path
+    assert run.ok and run.passed == run.collected == 1, run.problem or run.output
+    assert list(shared.iterdir()) == []

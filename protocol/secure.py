@@ -37,6 +37,7 @@ _COUNTER = struct.Struct(">Q")
 SEAL_OVERHEAD = NONCE_SIZE + MAC_SIZE
 MAX_COUNTER = 2**64 - 1  # the last frame a side may seal (at 10^6 frames/s: 584,000 years)
 _LENGTH = struct.Struct(">I")
+_new_tuple = tuple.__new__
 
 # libsodium through PyNaCl's own cffi module, the one ``nacl.bindings`` wraps.
 # Those wrappers check the sizes, allocate, zero and copy again on every call:
@@ -146,14 +147,10 @@ def parse_sealed(data: bytes) -> SealedParts:
             "decrypt_failed", f"{len(data)} bytes is too short for a sealed frame"
         )
     nonce = data[:NONCE_SIZE]
-    well_formed = nonce[1:16] == _PADDING and nonce[:1] in _ROLE_OF
-    return SealedParts(
-        direction=_ROLE_OF[nonce[:1]] if well_formed else "?",
-        counter=_COUNTER.unpack_from(nonce, 16)[0],
-        nonce=nonce,
-        mac=data[NONCE_SIZE : NONCE_SIZE + MAC_SIZE],
-        ciphertext=data[NONCE_SIZE + MAC_SIZE :],
-    )
+    role = _ROLE_OF.get(nonce[:1], "?") if nonce[1:16] == _PADDING else "?"
+    # tuple.__new__: the same named tuple, without its own (Python) ``__new__``.
+    return _new_tuple(SealedParts, (role, _COUNTER.unpack_from(nonce, 16)[0], nonce,
+                                    data[NONCE_SIZE:SEAL_OVERHEAD], data[SEAL_OVERHEAD:]))
 
 
 def open_any_nonce(shared_key: bytes, data: bytes) -> list[bytes]:

@@ -15,9 +15,8 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Generic, TypeVar
 
 from socketlab.arguments import Parser, host_port, listen_port, port
 from socketlab.protocol import DEFAULT_PORT, SocketlabError
@@ -33,7 +32,6 @@ from .reassembly import Reassembler
 
 EXIT_NOTHING = 1  # the command worked, and found nothing to show
 EXIT_USAGE = 2
-T = TypeVar("T")
 
 
 def _keys(path: str | None, *, live: bool = False) -> KeyLogFile | None:
@@ -65,24 +63,10 @@ def cmd_read(args: argparse.Namespace) -> int:
         items = decode_events(read_recording(path), keys, args.view)
     else:
         items = read_pcap(path, keys, port=args.port, summary=summary, view=args.view)
-    shown = _Counted(items)
-    printer.emit(shown)
+    shown = printer.emit(items)
     for note in summary.notes:
         print(f"inspector: {note}", file=sys.stderr)
-    return _nothing_shown(path, args.port) if not shown.count else 0
-
-
-class _Counted(Generic[T]):
-    """Items passed on as they come, counted: a read that showed nothing must say so."""
-
-    def __init__(self, items: Iterable[T]) -> None:
-        self._items = items
-        self.count = 0
-
-    def __iter__(self) -> Iterator[T]:
-        for item in self._items:
-            self.count += 1
-            yield item
+    return _nothing_shown(path, args.port) if not shown else 0
 
 
 def _nothing_shown(path: Path, port: int | None) -> int:
@@ -132,11 +116,10 @@ def _read_in_parallel(args: argparse.Namespace, path: Path, jobs: int) -> int:
     job = ReadJob(path, Path(args.keylog) if args.keylog else None, args.port, args.view,
                   args.json, printer.colour, printer.width, jobs)
     totals = ReadTotals()
-    shown = _Counted(read_lines(job, totals))
-    printer.write(shown)
+    shown = printer.write(read_lines(job, totals))
     if totals.truncated_at is not None:
         print(f"inspector: {truncation_note(totals.truncated_at)}", file=sys.stderr)
-    return _nothing_shown(path, args.port) if not shown.count else 0
+    return _nothing_shown(path, args.port) if not shown else 0
 
 
 def cmd_sniff(args: argparse.Namespace) -> int:

@@ -352,15 +352,14 @@ class SessionDecoder:
         if half.stopped:
             return []
         try:
-            bodies = half.frames.feed(event.data)
+            frames = half.frames.feed_wire(event.data)
         except ProtocolError as exc:
             half.stopped = exc.code
             return [Note(event.conn, event.direction, event.ts,
                          f"not a valid frame ({exc}); the rest of this direction is not shown")]
         out: list[Decoded] = []
-        for body in bodies:
+        for wire, body in frames:
             half.count += 1
-            wire = encode_frame(body, self.max_frame)
             frame = self._frame(session, half, event, wire, body)
             if session.notice is not None:
                 out.append(session.notice)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import struct
 import zlib
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -208,22 +208,19 @@ class PcapFile:
             if packet is not None:
                 yield packet
 
-    def __iter__(self) -> PcapFile:
-        return self
-
-    def __next__(self) -> RawPacket:
+    def __iter__(self) -> Iterator[RawPacket]:
+        # One generator around the records, not a ``__next__`` call per packet.
+        count = 0
         try:
-            packet = next(self._records)
+            for packet in self._records:
+                count += 1
+                yield packet
         except (_Cut, OSError, EOFError, zlib.error):  # cut, or a damaged gzip stream
             # A record is consumed only once whole, so the reader stands at its start.
             self.truncated_at = self._chunks.offset
+        finally:
+            self.packets += count
             self.close()
-            raise StopIteration from None
-        except StopIteration:
-            self.close()
-            raise
-        self.packets += 1
-        return packet
 
     def close(self) -> None:
         self._records.close()

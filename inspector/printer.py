@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
+from itertools import islice
 
 from .decode import Decoded
 from .events import Connection
@@ -28,26 +29,23 @@ class Printer:
             return [to_json_line(item) for item in items]
         return list(render(items, colour=self.colour, width=self.width, seen=self._seen))
 
-    def emit(self, items: Iterable[Decoded]) -> None:
-        """Write ``items`` as they come (a live capture shows each at once)."""
+    def emit(self, items: Iterable[Decoded]) -> int:
+        """Write ``items`` as they come (a live capture shows each at once); how many blocks."""
         if self.as_json:
-            self.write(to_json_line(item) for item in items)
-        else:
-            self.write(render(items, colour=self.colour, width=self.width, seen=self._seen))
+            return self.write(map(to_json_line, items))
+        return self.write(render(items, colour=self.colour, width=self.width, seen=self._seen))
 
-    def write(self, texts: Iterable[str]) -> None:
-        """Write text blocks in chunks: one write per block would dominate a large file."""
-        chunk: list[str] = []
-        for text in texts:
-            chunk.append(text)
-            if len(chunk) >= 512:
-                chunk.append("")  # the last line's newline, without copying the chunk again
-                sys.stdout.write("\n".join(chunk))
-                chunk.clear()
-        if chunk:
-            chunk.append("")
+    def write(self, texts: Iterable[str]) -> int:
+        """Write text blocks in chunks (one write per block would dominate a large file);
+        return how many blocks were written."""
+        count = 0
+        blocks = iter(texts)
+        while chunk := list(islice(blocks, 512)):
+            count += len(chunk)
+            chunk.append("")  # the last line's newline, without copying the chunk again
             sys.stdout.write("\n".join(chunk))
         sys.stdout.flush()
+        return count
 
 
 def _terminal_width() -> int:

@@ -41,6 +41,7 @@ from socketlab.inspector.packets import ACK, FIN, RST, SYN, Segment
 
 _MOD = 1 << 32
 _HALF = 1 << 31
+_SYN_ACK = SYN | ACK
 # Each buffered or remembered piece costs a tuple and a bytes object besides its
 # payload: bound the count too, so a flood of 1-byte segments stays small.
 _MAX_PIECES = 4096
@@ -82,14 +83,6 @@ class _Half:
     def done(self) -> bool:
         return self.fin_at is not None and self.next >= self.fin_at
 
-    def offset(self, seq: int) -> int:
-        """Unwrap a 32-bit sequence number to the offset nearest the next expected one."""
-        assert self.base is not None
-        delta = (seq - self.base - self.next) % _MOD
-        if delta >= _HALF:
-            delta -= _MOD
-        return self.next + delta
-
 
 class _Conn:
     __slots__ = ("c2s", "conn", "last_ts", "s2c")
@@ -99,6 +92,12 @@ class _Conn:
         self.c2s = _Half(conn, "c2s")
         self.s2c = _Half(conn, "s2c")
         self.last_ts = ts
+
+
+def _unwrap(seq: int, base: int, expected: int) -> int:
+    """A 32-bit sequence number as the stream offset nearest ``expected``."""
+    delta = (seq - base - expected) % _MOD
+    return expected + delta - _MOD if delta >= _HALF else expected + delta
 
 
 def _start(piece: tuple[int, bytes]) -> int:
@@ -128,14 +127,16 @@ class Reassembler:
         self.lifecycle = lifecycle
 
     def add(self, seg: Segment) -> list[StreamEvent]:
+        # Runs once per captured packet: fields as locals, and no property or
+        # ``_accept`` call for an in-order segment or a bare ACK (most of a capture).
         out: list[StreamEvent] = []
-        key = _key(seg.src, seg.dst)
-        flags = seg.flags
-        opening = flags & (SYN | ACK) == SYN
+        ts, src, dst, seq, ack, flags, payload = seg
+        key = (src, dst) if src <= dst else (dst, src)
+        opening = flags & _SYN_ACK == SYN
         state = self._open.get(key)
         if state is not None:
-            half = state.c2s if seg.src == state.conn.client else state.s2c
-            if opening and half.base is not None and (seg.seq + 1) % _MOD != half.base:
+            half = state.c2s if src == state.conn.client else state.s2c
+            if opening and half.base is not None and (seq + 1) % _MOD != half.base:
                 # A new SYN on a live 4-tuple: the old connection ended unseen.
                 self._close(key, "evicted", state.last_ts, out)
                 state = None
@@ -148,26 +149,30 @@ class Reassembler:
                 return out  # straggler of a finished connection
             self._closed.pop(key, None)
             state = self._new_conn(key, seg, out)
-            half = state.c2s if seg.src == state.conn.client else state.s2c
-        state.last_ts = seg.ts
+            half = state.c2s if src == state.conn.client else state.s2c
+        state.last_ts = ts
         other = state.s2c if half is state.c2s else state.c2s
 
         if flags & RST:
-            self._close(key, "rst", seg.ts, out)
+            self._close(key, "rst", ts, out)
             return out
         if half.base is None:
-            half.base = (seg.seq + 1) % _MOD if flags & SYN else seg.seq
+            half.base = (seq + 1) % _MOD if flags & SYN else seq
         if flags & ACK and other.base is not None:
-            other.acked = max(other.acked, other.offset(seg.ack))
-
-        off = half.offset(seg.seq) + (1 if flags & SYN else 0)
-        if seg.payload:
-            self._accept(half, off, seg.payload, seg.ts, out)
-        if flags & FIN and half.fin_at is None and off + len(seg.payload) >= half.next:
-            half.fin_at = off + len(seg.payload)
+            acked = _unwrap(ack, other.base, other.next)
+            if acked > other.acked:
+                other.acked = acked
+        off = _unwrap(seq, half.base, half.next) + (1 if flags & SYN else 0)
+        if payload:
+            if off == half.next and half.fin_at is None and not half.pending:
+                self._deliver(half, off, payload, ts, out)  # in order: _accept's common case
+            else:
+                self._accept(half, off, payload, ts, out)
+        if flags & FIN and half.fin_at is None and off + len(payload) >= half.next:
+            half.fin_at = off + len(payload)
             self._trim_to_fin(half)
-        if half.done and other.done:
-            self._close(key, "fin", seg.ts, out)
+        if half.fin_at is not None and other.fin_at is not None and half.done and other.done:
+            self._close(key, "fin", ts, out)
         return out
 
     def finish(self) -> list[StreamEvent]:

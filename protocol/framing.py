@@ -65,6 +65,19 @@ class FrameDecoder:
         del buf[:start]
         return bodies
 
+    def feed_wire(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        """``feed``, each frame given whole as well: ``(header and body, body)``.
+
+        For a reader that shows the bytes on the wire (the inspector). When
+        ``data`` is exactly one frame and nothing is held, the usual case in a
+        capture (one segment, one frame), no buffer is touched.
+        """
+        if not self._buffer and len(data) > HEADER_SIZE:
+            (length,) = _HEADER.unpack_from(data)
+            if len(data) == HEADER_SIZE + length and length <= self.max_size:
+                return [(data, data[HEADER_SIZE:])]
+        return [(_HEADER.pack(len(body)) + body, body) for body in self.feed(data)]
+
     def close(self) -> None:
         """Signal end of stream; a partial frame left over is an error."""
         if self._buffer:

@@ -367,8 +367,10 @@ class ChatServer:
                 peer = self._peers.get(conn_id)
                 if peer is None:
                     continue
-                if peer.outbox.put(frames, sum(map(len, frames))):
-                    batch.outboxes[conn_id] = peer.outbox
+                outbox = peer.outbox
+                size = len(frames[0]) if len(frames) == 1 else sum(map(len, frames))
+                if outbox.put(frames, size):
+                    batch.outboxes[conn_id] = outbox
                 else:
                     overflow.append(peer)
             for peer in overflow:

@@ -124,11 +124,15 @@ class EventOutbox(Outbox):
         if self.ended or self._phase is Phase.CLOSED:
             return False
         last = self._phase is not Phase.OPEN
-        raw, frames = self._take()
+        # ``_take`` and ``_seal`` inlined: this runs once per recipient per turn.
+        raw, frames = self._raw, self._frames
+        self._raw, self._frames, self._queued = b"", [], 0
         if last and self._final is not None:
             frames.append(frame_message(self._final))
             self._final = None
-        data = self._seal(raw, frames)
+        data = self._conn.send_frames(frames) if frames else b""
+        if raw:
+            data = raw + data
         if data:
             try:
                 sent = self._sock.send(data)
@@ -368,7 +372,7 @@ class EventServer(ChatServer):
         self.trace.record("sending")
         outboxes, self._dirty = self._dirty, {}
         for outbox in cast("Iterable[EventOutbox]", outboxes.values()):
-            if outbox.waiting:
+            if outbox._refused and not outbox.ended:  # ``waiting``, without a property call
                 continue  # the socket is full: EVENT_WRITE will tell
             if outbox.pump():  # (the common case, all sent, changes nothing)
                 self._watch(outbox.peer)

@@ -88,3 +88,32 @@ def test_random_bytes_raise_only_protocol_errors(data):
         decoder.close()
     except ProtocolError:
         pass
+
+
+@given(st.lists(st.binary(min_size=1, max_size=300), max_size=20), st.integers(1, 700))
+def test_feed_wire_gives_each_frame_as_sent_and_its_body(bodies, size):
+    """Whole, byte by byte or coalesced: the frame bytes and body ``feed`` would give."""
+    stream = b"".join(encode_frame(b) for b in bodies)
+    decoder = FrameDecoder()
+    got = []
+    for i in range(0, len(stream), size):
+        got += decoder.feed_wire(stream[i : i + size])
+    assert got == [(encode_frame(b), b) for b in bodies]
+
+
+def test_feed_wire_one_whole_frame_while_another_is_held():
+    decoder = FrameDecoder()
+    assert decoder.feed_wire(b"\x00\x00\x00\x05ab") == []
+    # Exactly one frame's length, but it continues the held frame: not a frame of its own.
+    assert decoder.feed_wire(encode_frame(b"c")) == [(b"\x00\x00\x00\x05ab\x00\x00\x00",
+                                                      b"ab\x00\x00\x00")]
+    assert decoder.buffered == 2
+
+
+@pytest.mark.parametrize(("wire", "code"), [(b"\x00\x00\x00\x00", "frame_empty"),
+                                            (b"\x00\x00\x00\x0bx" + bytes(10), "frame_too_large")])
+def test_feed_wire_refuses_what_feed_refuses(wire, code):
+    decoder = FrameDecoder(max_size=10)
+    with pytest.raises(ProtocolError) as err:
+        decoder.feed_wire(wire)
+    assert err.value.code == code and decoder.buffered == 0

@@ -139,3 +139,19 @@ def test_a_direction_byte_that_is_neither_is_bad_nonce_after_the_mac(pair):
     nonce = b"X" + bytes(23)
     odd = nonce + crypto_box_easy_afternm(b"x", nonce, client.shared_key)
     assert code_of(server, odd) == "bad_nonce"
+
+
+@given(st.binary(min_size=1, max_size=3000))
+def test_seal_and_open_are_pynacls_public_box(body):
+    """The channel calls libsodium through PyNaCl's private cffi module: its frames are
+    still exactly what PyNaCl's public binding seals, and it opens what that binding
+    seals, whatever the length (a tampered byte anywhere is refused)."""
+    key = bytes(range(32))
+    client, server = SecureChannel(key, "client"), SecureChannel(key, "server")
+    nonce = make_nonce("client", 0)
+    public = nonce + crypto_box_easy_afternm(body, nonce, key)
+    assert client.seal(body) == public
+    assert server.open(public) == body
+    tampered = bytearray(public)
+    tampered[len(public) // 2] ^= 1
+    assert code_of(SecureChannel(key, "server"), bytes(tampered)) == "decrypt_failed"

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from socketlab.protocol import HEADER_SIZE, MAC_SIZE, NONCE_SIZE
+from socketlab.protocol import HEADER_SIZE
 
 from .decode import Chunk, Decoded, Frame, Note
 from .events import Connection
@@ -202,10 +202,6 @@ def _note(text: str) -> str:
     return quoted
 
 
-_NONCE_HEX = slice(2 * HEADER_SIZE, 2 * (HEADER_SIZE + NONCE_SIZE))
-_MAC_HEX = slice(_NONCE_HEX.stop, _NONCE_HEX.stop + 2 * MAC_SIZE)
-
-
 def to_json_line(item: Decoded) -> str:
     """One frame or note as one line of JSON (``--json``): the hot path of ``read``.
 
@@ -230,14 +226,14 @@ def to_json_line(item: Decoded) -> str:
         else ",".join([f'"{m.TYPE}"' for m in messages])
     texts = bodies[0].decode("utf-8") if len(bodies) == 1 \
         else ",".join([body.decode("utf-8") for body in bodies])
-    sealed, wire = item.sealed, item.wire.hex()
-    # A sealed frame's nonce and MAC are its wire bytes 4..44: their hex is already made.
+    sealed = item.sealed
+    # The nonce and MAC as protocol/ parsed them (parse_sealed), not cut from the wire here.
     parts = "" if sealed is None else (
         f',"sealed":{{"direction":"{sealed.direction}","counter":{sealed.counter},'
-        f'"nonce":"{wire[_NONCE_HEX]}","mac":"{wire[_MAC_HEX]}",'
+        f'"nonce":"{sealed.nonce.hex()}","mac":"{sealed.mac.hex()}",'
         f'"ciphertext_size":{len(sealed.ciphertext)}}}')
     return (f'{line},"number":{item.number},"size":{len(item.wire)},"kind":"{item.kind}",'
-            f'"wire":"{wire}","types":[{types}],"note":{_note(item.note)}{parts},'
+            f'"wire":"{item.wire.hex()}","types":[{types}],"note":{_note(item.note)}{parts},'
             f'"messages":[{texts}]}}')
 
 

@@ -74,8 +74,12 @@ def lab_messages(lab: Path) -> dict[str, str]:
     """The lab's title (lab.toml: the runner's header shows it), then its checks' texts."""
     toml = lab / "lab.toml"
     title = tomllib.loads(toml.read_text(encoding="utf-8"))["title"]
-    return {title: str(toml.relative_to(ROOT)),
-            **messages({*(lab / "checks").glob("*.py"), *suites(lab)}, sentences=True)}
+    return {title: str(toml.relative_to(ROOT)), **messages(check_files(lab), sentences=True)}
+
+
+def check_files(lab: Path) -> set[Path]:
+    """The files whose checks ``lab`` runs: its own, and the suites it imports whole."""
+    return {*(lab / "checks").glob("*.py"), *suites(lab)}
 
 
 def missing(texts: dict[str, str], catalog: Catalog) -> dict[str, str]:

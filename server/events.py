@@ -124,15 +124,11 @@ class EventOutbox(Outbox):
         if self.ended or self._phase is Phase.CLOSED:
             return False
         last = self._phase is not Phase.OPEN
-        # ``_take`` and ``_seal`` inlined: this runs once per recipient per turn.
-        raw, frames = self._raw, self._frames
-        self._raw, self._frames, self._queued = b"", [], 0
+        raw, frames = self._take()
         if last and self._final is not None:
             frames.append(frame_message(self._final))
             self._final = None
-        data = self._conn.send_frames(frames) if frames else b""
-        if raw:
-            data = raw + data
+        data = self._seal(raw, frames)
         if data:
             try:
                 sent = self._sock.send(data)
@@ -372,7 +368,7 @@ class EventServer(ChatServer):
         self.trace.record("sending")
         outboxes, self._dirty = self._dirty, {}
         for outbox in cast("Iterable[EventOutbox]", outboxes.values()):
-            if outbox._refused and not outbox.ended:  # ``waiting``, without a property call
+            if outbox.waiting:
                 continue  # the socket is full: EVENT_WRITE will tell
             if outbox.pump():  # (the common case, all sent, changes nothing)
                 self._watch(outbox.peer)

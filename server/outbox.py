@@ -120,12 +120,8 @@ class Outbox:
                 self._cond.notify()
                 return
             self._busy = True
-            # ``_take`` and ``_seal`` inlined: this runs once per recipient per broadcast.
-            raw, frames = self._raw, self._frames
-            self._raw, self._frames, self._queued = b"", [], 0
-        data = self._conn.send_frames(frames) if frames else b""
-        if raw:
-            data = raw + data
+            raw, frames = self._take()
+        data = self._seal(raw, frames)
         try:
             sent = self._sock.send(data, _DONTWAIT)
         except (BlockingIOError, InterruptedError):

@@ -66,8 +66,12 @@ class BaselineServer:
         *,
         allow_plaintext: bool = False,
         identity: SigningKey | None = None,
+        nodelay: bool = False,
     ) -> None:
+        """``nodelay``: set TCP_NODELAY as socketlab does; students' servers leave it
+        off, so Nagle's algorithm holds a small frame while an earlier one is unacked."""
         self._bind = (host, port)
+        self._nodelay = nodelay
         self._allow_plaintext = allow_plaintext
         self._identity = identity or SigningKey.generate()
         self._listener: socket.socket | None = None
@@ -130,6 +134,8 @@ class BaselineServer:
             except OSError:
                 break
             sock.settimeout(None)
+            if self._nodelay:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sockets.add(sock)
             count += 1
             thread = threading.Thread(

@@ -24,7 +24,7 @@ from .servers import (
     Kind,
     ServerProcess,
     ServerStartError,
-    cpu_seconds,
+    cpu_times,
     ngircd_path,
     process_status,
     raise_open_files,
@@ -61,39 +61,55 @@ class HallRun:
     run: Run
     rss_kib: int | None  # with everyone connected, before the load
     threads: int | None
-    cpu_s: float | None  # the server's CPU time (user + system) from then to the end of the load
+    # The server's user and system CPU seconds from then to the end of the load.
+    cpu_s: tuple[float, float] | None
 
     @property
     def cpu_us_per_delivery(self) -> float | None:
         """What one delivery cost the server in CPU: steady under a busy machine's noise."""
+        split = self.cpu_split
+        return round(split[0] + split[1], 2) if split else None
+
+    @property
+    def cpu_split(self) -> tuple[float, float] | None:
+        """The same, as (user, kernel) µs a delivery: where the cost is."""
         res = self.run.result
         if self.cpu_s is None or res is None or not res.delivered:
             return None
-        return round(1e6 * self.cpu_s / res.delivered, 2)
+        user, system = self.cpu_s
+        return round(1e6 * user / res.delivered, 2), round(1e6 * system / res.delivered, 2)
 
 
 def hall_load(
-    bench: Bench, kind: Kind, mode: str, clients: int, *, silent: bool = False, idle: bool = False
+    bench: Bench,
+    kind: Kind,
+    mode: str,
+    clients: int,
+    *,
+    silent: bool = False,
+    idle: bool = False,
+    nodelay: bool | None = None,
 ) -> HallRun:
-    """One paced run (or, with ``idle``, only the logins) against a fresh server."""
+    """One paced run (or, with ``idle``, only the logins) against a fresh server
+    (``nodelay``: TCP_NODELAY on its sockets; None for the server's own choice)."""
     quick = bench.settings.quick
     duration = (2.0 if quick else 5.0) if clients >= HALL else (1.0 if quick else 3.0)
     run = Run()
     memory: dict[str, int] = {}
-    cpu: list[float | None] = []
+    cpu: list[tuple[float, float] | None] = []
     try:
         with ServerProcess(
-            kind, bench.settings.workdir, max_clients=max(clients, 250) + 8
+            kind, bench.settings.workdir, max_clients=max(clients, 250) + 8, nodelay=nodelay
         ) as server:
 
             def on_idle() -> None:
                 memory.update(process_status(server.pid) or {})
-                cpu.append(cpu_seconds(server.pid))
+                cpu.append(cpu_times(server.pid))
 
             def on_drained() -> None:
                 # Before the clients leave: 1,000 leaving at once is 1,000 ``left``
                 # broadcasts (about 500,000 sends) that no delivery counts.
-                cpu.append(cpu_seconds(server.pid))
+                cpu.append(cpu_times(server.pid))
 
             spec = LoadSpec(
                 server.address,
@@ -116,10 +132,13 @@ def hall_load(
     except (LoadError, ServerStartError, OSError, ImportError) as exc:
         run.error = f"{type(exc).__name__}: {exc}"
     what = f"{kind} {mode} {clients}{' +silent' if silent else ''}{' idle' if idle else ''}"
-    used = cpu[1] - cpu[0] if len(cpu) == 2 and cpu[0] is not None and cpu[1] is not None else None
+    if nodelay is not None:
+        what += " TCP_NODELAY" if nodelay else " Nagle"
+    start, end = (cpu[0], cpu[1]) if len(cpu) == 2 else (None, None)
+    used = (end[0] - start[0], end[1] - start[1]) if start and end else None
     hall = HallRun(run, memory.get("VmRSS"), memory.get("Threads"), used)
-    log.info("hall %s: %s; %s; %s µs CPU a delivery", what, _summary(run), memory,
-             hall.cpu_us_per_delivery)  # fmt: skip
+    log.info("hall %s: %s; %s; %s µs CPU a delivery (user, kernel)", what, _summary(run), memory,
+             hall.cpu_split)  # fmt: skip
     return hall
 
 
@@ -137,6 +156,7 @@ def fig_hall(bench: Bench) -> list[Row]:
     rows += _targets(sweep)
     stalled = hall_load(bench, "events", "box", HALL, silent=True)
     rows += _stall_rows(stalled, sweep.get(("events", "box"), {}).get(HALL), bench.settings.procs)
+    rows += _swapped_rows(bench)
     for kind, mode in series:
         rows.append(_sweep_row(kind, mode, sweep[kind, mode]))
     for kind, mode in series:
@@ -170,9 +190,15 @@ def _hall_rows(kind: Kind, mode: str, hall: HallRun) -> list[Row]:
             f"{what}: server CPU a delivery",
             hall.cpu_us_per_delivery,
             "µs",
-            note=f"{res.delivered:,} deliveries, {res.deliveries_per_s:,.0f}/s at best",
+            note=f"{_cpu_note(hall)}; {res.delivered:,} deliveries, "
+            f"{res.deliveries_per_s:,.0f}/s at best",
         ),
     ]
+
+
+def _cpu_note(hall: HallRun | None) -> str:
+    split = hall.cpu_split if hall else None
+    return f"user {split[0]} + kernel {split[1]} µs" if split else "no /proc: CPU not read"
 
 
 def _p99(hall: HallRun | None) -> float | None:
@@ -207,6 +233,54 @@ def _targets(sweep: dict[tuple[str, str], dict[int, HallRun]]) -> list[Row]:
             )
         else:
             rows.append(Row("8.hall.box.socketlab.p99_vs_ngircd", label, ratio, "×", note=note))
+    baseline = sweep.get(("baseline", "box"), {}).get(HALL)
+    theirs = baseline.cpu_us_per_delivery if baseline else None
+    for kind in ("events", "socketlab"):
+        hall = sweep.get((kind, "box"), {}).get(HALL)
+        ours = hall.cpu_us_per_delivery if hall else None
+        rows.append(
+            judged(
+                f"8.hall.box.{kind}.cpu_vs_baseline",
+                f"{NAMES[kind]} box: server CPU a delivery / the baseline's, {HALL:,} clients",
+                round(ours / theirs, 2) if ours and theirs else None,
+                "×",
+                "<=",
+                1.0,
+                f"{_cpu_note(hall)} against {_cpu_note(baseline)}; socketlab sets "
+                "TCP_NODELAY, the baseline does not (the Nagle rows swap them)",
+            )
+        )
+    return rows
+
+
+# Nagle's algorithm swapped: socketlab's engines without TCP_NODELAY (as the baseline
+# and ngircd run), and the baseline with it (as socketlab runs).
+SWAPPED: tuple[tuple[Kind, bool], ...] = (("events", False), ("socketlab", False),
+                                          ("baseline", True))  # fmt: skip
+
+
+def _swapped_rows(bench: Bench) -> list[Row]:
+    """What TCP_NODELAY costs and buys: p99 and server CPU with the option swapped."""
+    rows: list[Row] = []
+    for kind, nodelay in SWAPPED:
+        hall = hall_load(bench, kind, "box", HALL, nodelay=nodelay)
+        option = "TCP_NODELAY set" if nodelay else "Nagle on"
+        key = f"8.hall.box.{kind}.{'nodelay' if nodelay else 'nagle'}"
+        what = f"{NAMES[kind]}, box, {HALL:,} clients, {option}"
+        res = hall.run.result
+        if res is None:
+            rows.append(not_measured(f"{key}.p99", what, hall.run.error))
+            continue
+        rows += [
+            Row(f"{key}.p99", f"{what}: p99", res.p99_ms, "ms", note=f"{res.lost:,} lost"),
+            Row(
+                f"{key}.cpu",
+                f"{what}: server CPU a delivery",
+                hall.cpu_us_per_delivery,
+                "µs",
+                note=_cpu_note(hall),
+            ),
+        ]
     return rows
 
 

@@ -40,7 +40,12 @@ def ngircd_path() -> str | None:
 
 
 def _serve(
-    kind: Kind, trace: str | None, keylog: str | None, max_clients: int, control: Connection
+    kind: Kind,
+    trace: str | None,
+    keylog: str | None,
+    max_clients: int,
+    nodelay: bool | None,
+    control: Connection,
 ) -> None:
     """Child process: start the server, report its address, wait for "stop"."""
     import logging
@@ -63,11 +68,12 @@ def _serve(
             # The figures measure throughput: load senders go far past any human
             # rate, which is what flood control is there to stop.
             flood=FloodLimits(rate=0),
+            nodelay=True if nodelay is None else nodelay,
         )
     else:
         from bench.baseline_server import BaselineServer
 
-        server = BaselineServer("127.0.0.1", 0, allow_plaintext=True)
+        server = BaselineServer("127.0.0.1", 0, allow_plaintext=True, nodelay=bool(nodelay))
     server.start()
     control.send(tuple(server.address))
     try:
@@ -88,9 +94,13 @@ class ServerProcess:
         trace: Path | None = None,
         keylog: Path | None = None,
         max_clients: int = 250,
+        nodelay: bool | None = None,
     ) -> None:
+        """``nodelay``: TCP_NODELAY on the server's sockets; None for the server's own
+        choice (socketlab's: on; the baseline's: off, as students write it)."""
         self.kind = kind
         self.max_clients = max_clients
+        self.nodelay = nodelay
         self.protocol = "irc" if kind == "ngircd" else "socketlab"
         self._workdir = workdir
         self._trace = trace
@@ -125,7 +135,7 @@ class ServerProcess:
         keylog = str(self._keylog) if self._keylog else None
         self._process = ctx.Process(
             target=_serve,
-            args=(self.kind, trace, keylog, self.max_clients, child),
+            args=(self.kind, trace, keylog, self.max_clients, self.nodelay, child),
             name=f"server-{self.kind}",
             daemon=True,
         )
@@ -212,13 +222,15 @@ def raise_open_files(needed: int) -> int:
     return int(target)
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time a process has used, from /proc; None without /proc."""
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """The user and the system (kernel) CPU seconds a process has used, from /proc;
+    None without /proc."""
     stat = Path(f"/proc/{pid}/stat")
     if not sys.platform.startswith("linux") or not stat.exists():
         return None
     fields = stat.read_text().rpartition(")")[2].split()  # from field 3 (state) on
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def process_status(pid: int) -> dict[str, int] | None:

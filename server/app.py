@@ -137,6 +137,7 @@ class ChatServer:
         sendq: int = 1_048_576,
         handshake_timeout: float = 10.0,
         keepalive: float = 30.0,
+        nodelay: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -154,6 +155,10 @@ class ChatServer:
         self.sendq = sendq
         self.handshake_timeout = handshake_timeout
         self.keepalive = keepalive
+        # TCP_NODELAY: every frame leaves at once. Off, Nagle's algorithm holds a small
+        # frame while an earlier one is unacknowledged: less CPU for the server (the
+        # client's ACK carries the send), up to a delayed ACK (40 ms) more latency.
+        self.nodelay = nodelay
         self._hub = Hub(max_members=max_clients, flood=self.flood)
         self._lock = threading.Lock()  # guards _hub and _peers
         # One thread at a time takes its turn to seal and send what it queued
@@ -421,7 +426,7 @@ class ChatServer:
 
     def _admit(self, sock: socket.socket, addr: tuple[str, int]) -> None:
         sock.setblocking(True)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chat lines are small
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(self.nodelay))
         conn = ServerConnection(self.identity, allow_plaintext=self.allow_plaintext)
         batch = _Batch()
         with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from socketlab.protocol import (
@@ -125,3 +127,24 @@ def test_plaintext_works_when_allowed(make_server, connect) -> None:
     boxed.send(Say("to both kinds"))
     plain.expect(Message, sender="boxbob", text="to both kinds")
     boxed.expect(Message, sender="boxbob", text="to both kinds")
+
+
+def _nodelay_of_each_client(server) -> list[int]:
+    # The server's own end of each connection: a client cannot see this option.
+    return [
+        peer._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        for peer in server._peers.values()
+    ]
+
+
+def test_frames_leave_at_once_unless_the_server_is_told_to_use_nagle(
+    make_server, connect
+) -> None:
+    quick = make_server()
+    connect(quick, "alice").send(Say("hi"))
+    nagle = make_server(nodelay=False)
+    bob = connect(nagle, "bob")
+    bob.send(Say("hi"))
+    bob.expect(Message, text="hi")  # Nagle delays a frame; it never loses one
+    assert [bool(v) for v in _nodelay_of_each_client(quick)] == [True]
+    assert _nodelay_of_each_client(nagle) == [0]

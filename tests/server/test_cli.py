@@ -51,21 +51,27 @@ def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 10.0)
 @pytest.mark.skipif(
     sys.platform == "win32", reason="SIGTERM cannot be sent to a process on Windows"
 )
-@pytest.mark.parametrize(("keylog_env", "engine"), [(False, "threads"), (True, "events")])
+@pytest.mark.parametrize(
+    ("keylog_env", "engine", "nagle"), [(False, "threads", False), (True, "events", True)]
+)
 def test_it_listens_shows_its_fingerprint_and_stops_on_sigterm(
-    tmp_path: Path, keylog_env: bool, engine: str
+    tmp_path: Path, keylog_env: bool, engine: str, nagle: bool
 ) -> None:
     keylog = tmp_path / "env-keys.log"
     proc = run_server(
         tmp_path,
         "--engine",
         engine,
+        *(["--nagle"] if nagle else []),
         **({"SOCKETLAB_KEYLOG": str(keylog)} if keylog_env else {}),
     )
     try:
-        found = read_until(proc, r"listening on 127\.0\.0\.1:(\d+) \(.*; engine (\w+)\)")
+        found = read_until(
+            proc, r"listening on 127\.0\.0\.1:(\d+) \(.*; engine (\w+)(; Nagle on)?\)"
+        )
         port, shown_engine = int(found.group(1)), found.group(2)
         assert shown_engine == engine
+        assert bool(found.group(3)) == nagle
         shown = read_until(proc, r"identity (SHA256:[0-9a-f ]+?)  \(").group(1)
         identity = load_or_create_identity(tmp_path / "home" / "server_identity.key")
         assert shown == fingerprint(bytes(identity.verify_key))

@@ -272,6 +272,7 @@ def _swapped_rows(bench: Bench) -> list[Row]:
             rows.append(not_measured(f"{key}.p99", what, hall.run.error))
             continue
         rows += [
+            Row(f"{key}.p50", f"{what}: p50", res.p50_ms, "ms"),
             Row(f"{key}.p99", f"{what}: p99", res.p99_ms, "ms", note=f"{res.lost:,} lost"),
             Row(
                 f"{key}.cpu",

@@ -385,7 +385,7 @@ def test_in_korean_help_and_system_lines_are_korean_and_commands_stay(
     minsu.expect(lambda line: line.startswith("* bob님이 나갔습니다"))
     status, _rest, stderr = minsu.finish()
     assert status == 0, stderr
-    assert "* 내 종단 간 암호화 키: SHA256:" in stderr  # the notice on stderr, the key as is
+    assert "* 내 종단간 암호화 키: SHA256:" in stderr  # the notice on stderr, the key as is
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")

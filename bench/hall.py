@@ -7,7 +7,10 @@ baseline (box). The load is figure 2's (4 senders, 100 messages/s offered in
 all, every reader decodes everything) with 1,000 clients; the sweep repeats
 it at 50, 200 and 500 clients for the chart of p99 against clients. Memory:
 2,000 clients logged in and idle. One more run puts a client that never reads
-among the 1,000 (the event engine must still isolate it).
+among the 1,000 (the event engine must still isolate it). Three more swap
+TCP_NODELAY at 1,000 clients, box: socketlab's engines with Nagle's algorithm
+on, the baseline with it off, so that the servers' CPU (given as user and
+kernel time) and latency can be compared with the same socket option.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
@@ -12,7 +13,7 @@ import pytest
 from bench.baseline_server import BaselineServer
 from bench.figures import Bench, Settings
 from bench.hall import hall_load
-from bench.servers import Kind
+from bench.servers import Kind, cpu_times
 
 
 def test_a_hall_run_counts_every_delivery_and_the_servers_cost(tmp_path: Path) -> None:
@@ -27,8 +28,19 @@ def test_a_hall_run_counts_every_delivery_and_the_servers_cost(tmp_path: Path) -
         assert hall.threads == 2  # the process's main thread and the one loop: no thread a client
         assert hall.rss_kib is not None and hall.rss_kib > 0
         assert hall.cpu_us_per_delivery is not None and hall.cpu_us_per_delivery > 0
-        assert hall.cpu_split is not None
-        assert sum(hall.cpu_split) == pytest.approx(hall.cpu_us_per_delivery, abs=0.02)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
+def test_cpu_times_tells_user_time_from_kernel_time() -> None:
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass  # user time: no system call in the loop
+    times = cpu_times(os.getpid())
+    assert times is not None
+    user, system = times
+    mine = os.times()
+    assert user == pytest.approx(mine.user, abs=0.05) and user >= 0.25
+    assert system == pytest.approx(mine.system, abs=0.05)
 
 
 @pytest.mark.parametrize(("kind", "nodelay"), [("events", False), ("baseline", True)])
